@@ -1,0 +1,164 @@
+//! The composition root: builds a server and/or client agent from its configuration and owns their long-running tasks.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
+use tracing::{error, info};
+
+use crate::client::ClientConfig;
+use crate::http::{self, HttpState};
+use crate::raft::config::RaftConfig;
+use crate::raft::node::RaftNode;
+use crate::rpc::service::ClientRpcService;
+use crate::server::{leader, Server};
+
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    pub server: bool,
+    pub client: bool,
+    pub dev: bool,
+    pub data_dir: PathBuf,
+    pub bind_addr: IpAddr,
+    pub http_port: u16,
+    pub rpc_port: u16,
+    pub node_name: String,
+    pub datacenter: String,
+    pub region: String,
+    pub image_dir: PathBuf,
+    /// Client only: servers' RPC addresses.
+    pub servers: Vec<String>,
+    pub raw_exec_enabled: bool,
+    pub min_dynamic_port: u16,
+    pub max_dynamic_port: u16,
+    pub node_meta: BTreeMap<String, String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("data dir {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("raft: {0}")]
+    Raft(String),
+    #[error("{role} on {addr}: {message}")]
+    Listen { role: &'static str, addr: SocketAddr, message: String },
+    #[error("client: {0}")]
+    Client(String),
+    #[error("the drover binary: {0}")]
+    Exe(std::io::Error),
+    #[error("an agent needs -server, -client or -dev")]
+    NoRole,
+}
+
+/// Runs the agent until a shutdown signal or a fatal error.
+pub async fn run(cfg: AgentConfig) -> Result<(), AgentError> {
+    if !cfg.server && !cfg.client {
+        return Err(AgentError::NoRole);
+    }
+    std::fs::create_dir_all(&cfg.data_dir).map_err(|source| AgentError::DataDir { path: cfg.data_dir.display().to_string(), source })?;
+    let http_addr = SocketAddr::new(cfg.bind_addr, cfg.http_port);
+    let rpc_addr = SocketAddr::new(cfg.bind_addr, cfg.rpc_port);
+    let mut tasks: JoinSet<Result<(), AgentError>> = JoinSet::new();
+    if !cfg.server {
+        // client-only agents join in a later issue's clustering work; the dev and server roles serve the API.
+        return Err(AgentError::Client("a client-only agent needs the servers' HTTP API proxying, which is not available yet; use -dev or -server -client".into()));
+    }
+    let raft = RaftNode::open(RaftConfig {
+        node_id: 1,
+        rpc_addr: rpc_addr.to_string(),
+        data_dir: cfg.data_dir.join("server"),
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| AgentError::Raft(e.to_string()))?;
+    let raft = Arc::new(raft);
+    let grpc_raft = raft.grpc_service();
+    let server = Server::new(raft.clone(), vec![rpc_addr.to_string()]);
+    let client_rpc = ClientRpcService::new(server.clone());
+    let listener = tokio::net::TcpListener::bind(rpc_addr)
+        .await
+        .map_err(|e| AgentError::Listen { role: "rpc", addr: rpc_addr, message: e.to_string() })?;
+    tasks.spawn(async move {
+        tonic::transport::Server::builder()
+            .add_service(grpc_raft)
+            .add_service(client_rpc)
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
+            .await
+            .map_err(|e| AgentError::Listen { role: "rpc", addr: rpc_addr, message: e.to_string() })
+    });
+    info!(%rpc_addr, "rpc listening");
+    let mut members = BTreeMap::new();
+    members.insert(1u64, rpc_addr.to_string());
+    raft.bootstrap(members).await.map_err(|e| AgentError::Raft(e.to_string()))?;
+    tasks.spawn({
+        let server = server.clone();
+        async move {
+            leader::run(server).await;
+            Ok(())
+        }
+    });
+    let alloc_root = cfg.client.then(|| cfg.data_dir.join("client").join("alloc"));
+    let state = HttpState { server: server.clone(), alloc_root, http: reqwest::Client::new() };
+    let http_listener = tokio::net::TcpListener::bind(http_addr)
+        .await
+        .map_err(|e| AgentError::Listen { role: "http", addr: http_addr, message: e.to_string() })?;
+    info!(%http_addr, "http api listening");
+    tasks.spawn(async move {
+        axum::serve(http_listener, http::router(state))
+            .await
+            .map_err(|e| AgentError::Listen { role: "http", addr: http_addr, message: e.to_string() })
+    });
+    if cfg.client {
+        let ccfg = ClientConfig {
+            data_dir: cfg.data_dir.join("client"),
+            node_name: cfg.node_name.clone(),
+            datacenter: cfg.datacenter.clone(),
+            node_class: String::new(),
+            node_pool: "default".into(),
+            meta: cfg.node_meta.clone(),
+            servers: vec![rpc_addr.to_string()],
+            http_addr: http_addr.to_string(),
+            network_ip: cfg.bind_addr.to_string(),
+            image_dir: cfg.image_dir.clone(),
+            raw_exec_enabled: cfg.raw_exec_enabled,
+            min_dynamic_port: cfg.min_dynamic_port,
+            max_dynamic_port: cfg.max_dynamic_port,
+            reserved_cpu: 0,
+            reserved_memory_mb: 0,
+            executor_bin: std::env::current_exe().map_err(AgentError::Exe)?,
+        };
+        tasks.spawn(async move { crate::client::run(ccfg).await.map_err(|e| AgentError::Client(e.to_string())) });
+    }
+    info!(dev = cfg.dev, server = cfg.server, client = cfg.client, data_dir = %cfg.data_dir.display(), "agent started");
+    let result = tokio::select! {
+        _ = shutdown_signal() => {
+            info!("shutdown signal received; tasks keep running in their executors");
+            Ok(())
+        }
+        Some(r) = tasks.join_next() => match r {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e),
+            Err(e) => Err(AgentError::Client(format!("agent task ended: {e}"))),
+        },
+    };
+    if let Err(e) = &result {
+        error!(error = %e, "agent stopping");
+    }
+    tasks.shutdown().await;
+    raft.shutdown().await;
+    result
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

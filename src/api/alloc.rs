@@ -1,0 +1,202 @@
+//! Nomad's allocation JSON: the full `Allocation` and the `AllocListStub` of list endpoints.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::alloc::{Allocation, TaskEvent, TaskState};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ApiTaskEvent {
+    #[serde(rename = "Type")]
+    pub kind: String,
+    pub time: i64,
+    pub message: String,
+    pub display_message: String,
+    pub exit_code: i32,
+    pub signal: i32,
+    pub fails_task: bool,
+    pub details: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ApiTaskState {
+    pub state: String,
+    pub failed: bool,
+    pub restarts: u64,
+    pub last_restart: Option<String>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub events: Vec<ApiTaskEvent>,
+}
+
+/// RFC 3339 from unix nanoseconds (None for 0), as Go's time.Time marshals.
+pub fn rfc3339(ns: i64) -> Option<String> {
+    if ns <= 0 {
+        return None;
+    }
+    let secs = ns / 1_000_000_000;
+    let nanos = ns % 1_000_000_000;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // civil-from-days (Howard Hinnant)
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    Some(format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{nanos:09}Z", rem / 3600, rem % 3600 / 60, rem % 60))
+}
+
+fn event_out(e: &TaskEvent) -> ApiTaskEvent {
+    ApiTaskEvent {
+        kind: e.kind.clone(),
+        time: e.time,
+        message: e.message.clone(),
+        display_message: if e.message.is_empty() { e.kind.clone() } else { e.message.clone() },
+        exit_code: e.exit_code,
+        signal: e.signal,
+        fails_task: e.failed,
+        details: e.details.clone(),
+    }
+}
+
+pub fn task_state_out(t: &TaskState) -> ApiTaskState {
+    ApiTaskState {
+        state: t.state.as_str().into(),
+        failed: t.failed,
+        restarts: t.restarts,
+        last_restart: rfc3339(t.last_restart),
+        started_at: rfc3339(t.started_at),
+        finished_at: rfc3339(t.finished_at),
+        events: t.events.iter().map(event_out).collect(),
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ApiAllocatedPort {
+    pub label: String,
+    pub value: u16,
+    pub to: i32,
+    #[serde(rename = "HostIP")]
+    pub host_ip: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ApiAllocatedTaskResources {
+    pub cpu: serde_json::Value,
+    pub memory: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ApiAllocatedShared {
+    #[serde(rename = "DiskMB")]
+    pub disk_mb: u64,
+    pub ports: Vec<ApiAllocatedPort>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ApiAllocatedResources {
+    pub tasks: BTreeMap<String, ApiAllocatedTaskResources>,
+    pub shared: ApiAllocatedShared,
+}
+
+/// `GET /v1/allocation/:id`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ApiAllocation {
+    #[serde(rename = "ID")]
+    pub id: String,
+    pub namespace: String,
+    #[serde(rename = "EvalID")]
+    pub eval_id: String,
+    pub name: String,
+    #[serde(rename = "NodeID")]
+    pub node_id: String,
+    pub node_name: String,
+    #[serde(rename = "JobID")]
+    pub job_id: String,
+    pub job: Option<super::job::ApiJob>,
+    pub job_version: u64,
+    pub task_group: String,
+    pub allocated_resources: ApiAllocatedResources,
+    pub desired_status: String,
+    pub desired_description: String,
+    pub client_status: String,
+    pub client_description: String,
+    pub task_states: BTreeMap<String, ApiTaskState>,
+    #[serde(rename = "PreviousAllocation")]
+    pub previous_allocation: String,
+    pub create_index: u64,
+    pub modify_index: u64,
+    pub alloc_modify_index: u64,
+    pub create_time: i64,
+    pub modify_time: i64,
+}
+
+pub fn alloc_out(a: &Allocation, job: Option<super::job::ApiJob>) -> ApiAllocation {
+    ApiAllocation {
+        id: a.id.clone(),
+        namespace: a.namespace.clone(),
+        eval_id: a.eval_id.clone(),
+        name: a.name.clone(),
+        node_id: a.node_id.clone(),
+        node_name: a.node_name.clone(),
+        job_id: a.job_id.clone(),
+        job,
+        job_version: a.job_version,
+        task_group: a.task_group.clone(),
+        allocated_resources: ApiAllocatedResources {
+            tasks: a
+                .resources
+                .tasks
+                .iter()
+                .map(|(n, t)| {
+                    (
+                        n.clone(),
+                        ApiAllocatedTaskResources {
+                            cpu: serde_json::json!({ "CpuShares": t.cpu, "ReservedCores": null }),
+                            memory: serde_json::json!({ "MemoryMB": t.memory_mb, "MemoryMaxMB": t.memory_max_mb }),
+                        },
+                    )
+                })
+                .collect(),
+            shared: ApiAllocatedShared {
+                disk_mb: a.resources.disk_mb,
+                ports: a
+                    .resources
+                    .ports
+                    .iter()
+                    .map(|p| ApiAllocatedPort { label: p.label.clone(), value: p.value, to: p.to, host_ip: p.host_ip.clone() })
+                    .collect(),
+            },
+        },
+        desired_status: a.desired_status.as_str().into(),
+        desired_description: a.desired_description.clone(),
+        client_status: a.client_status.as_str().into(),
+        client_description: a.client_description.clone(),
+        task_states: a.task_states.iter().map(|(k, v)| (k.clone(), task_state_out(v))).collect(),
+        previous_allocation: a.previous_allocation.clone(),
+        create_index: a.create_index,
+        modify_index: a.modify_index,
+        alloc_modify_index: a.alloc_modify_index,
+        create_time: a.create_time,
+        modify_time: a.modify_time,
+    }
+}
+
+/// The list form (`GET /v1/job/:id/allocations`, `/v1/allocations`): the same fields without the job.
+pub fn alloc_stub(a: &Allocation) -> ApiAllocation {
+    alloc_out(a, None)
+}

@@ -1,0 +1,18 @@
+//! Nomad's JSON wire types (PascalCase, durations in nanoseconds) and their conversion to and from the job model.
+//!
+//! Only this module knows Nomad's JSON field names; the domain model stays independent of them.
+
+pub mod alloc;
+pub mod eval;
+pub mod job;
+pub mod node;
+
+/// Turns an explicit JSON `null` (as Go clients send for empty slices and maps) into the default.
+pub fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + serde::Deserialize<'de>,
+{
+    use serde::Deserialize;
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}

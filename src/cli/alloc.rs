@@ -1,0 +1,101 @@
+//! `drover alloc …`: status and logs of one allocation.
+
+use futures::StreamExt;
+use std::io::Write;
+
+use crate::api::alloc::ApiAllocation;
+
+use super::api_client::{enc, ApiClient};
+use super::format::{kv, short, table};
+use super::Global;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum AllocCmd {
+    /// Show an allocation and the states and events of its tasks
+    Status { id: String },
+    /// Print a task's stdout (or stderr)
+    Logs {
+        id: String,
+        task: Option<String>,
+        /// Show stderr instead of stdout
+        #[arg(long)]
+        stderr: bool,
+        /// Keep following the log
+        #[arg(short = 'f', long)]
+        follow: bool,
+    },
+}
+
+pub async fn run(cmd: AllocCmd, g: &Global) -> i32 {
+    let api = ApiClient::new(&g.address);
+    let r = match cmd {
+        AllocCmd::Status { id } => status(&api, &id).await,
+        AllocCmd::Logs { id, task, stderr, follow } => logs(&api, &id, task, stderr, follow).await,
+    };
+    match r {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            1
+        }
+    }
+}
+
+async fn status(api: &ApiClient, id: &str) -> Result<(), String> {
+    let a: ApiAllocation = api.get(&format!("/v1/allocation/{}", enc(id))).await.map_err(|e| e.to_string())?;
+    print!(
+        "{}",
+        kv(&[
+            ("ID", a.id.clone()),
+            ("Eval ID", short(&a.eval_id)),
+            ("Name", a.name.clone()),
+            ("Node ID", short(&a.node_id)),
+            ("Node Name", a.node_name.clone()),
+            ("Job ID", a.job_id.clone()),
+            ("Job Version", a.job_version.to_string()),
+            ("Client Status", a.client_status.clone()),
+            ("Client Description", a.client_description.clone()),
+            ("Desired Status", a.desired_status.clone()),
+            ("Desired Description", a.desired_description.clone()),
+        ])
+    );
+    let ports: Vec<String> = a.allocated_resources.shared.ports.iter().map(|p| format!("{}: {}:{}", p.label, p.host_ip, p.value)).collect();
+    if !ports.is_empty() {
+        println!("\nAllocation Addresses\n{}", ports.join("\n"));
+    }
+    for (task, st) in &a.task_states {
+        println!("\nTask \"{task}\" is \"{}\"", st.state);
+        println!("Recent Events:");
+        let mut rows = vec![vec!["Time".to_string(), "Type".to_string(), "Description".to_string()]];
+        for e in st.events.iter().rev() {
+            rows.push(vec![super::format::time(e.time), e.kind.clone(), e.display_message.clone()]);
+        }
+        print!("{}", table(&rows));
+    }
+    Ok(())
+}
+
+async fn logs(api: &ApiClient, id: &str, task: Option<String>, stderr: bool, follow: bool) -> Result<(), String> {
+    let a: ApiAllocation = api.get(&format!("/v1/allocation/{}", enc(id))).await.map_err(|e| e.to_string())?;
+    let task = match task {
+        Some(t) => t,
+        None => {
+            let tasks: Vec<String> = a.job.as_ref().and_then(|j| j.task_groups.iter().find(|g| g.name == a.task_group)).map(|g| g.tasks.iter().map(|t| t.name.clone()).collect()).unwrap_or_default();
+            match tasks.as_slice() {
+                [one] => one.clone(),
+                _ => return Err(format!("allocation {} has tasks {}; name one: drover alloc logs {} <task>", short(&a.id), tasks.join(", "), short(&a.id))),
+            }
+        }
+    };
+    let kind = if stderr { "stderr" } else { "stdout" };
+    let path = format!("/v1/client/fs/logs/{}?task={}&type={kind}&plain=true&follow={follow}", enc(&a.id), enc(&task));
+    let resp = api.get_text(&path).await.map_err(|e| e.to_string())?;
+    let mut stream = resp.bytes_stream();
+    let mut out = std::io::stdout();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| e.to_string())?;
+        out.write_all(&chunk).map_err(|e| e.to_string())?;
+        out.flush().map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}

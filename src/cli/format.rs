@@ -1,0 +1,29 @@
+//! Output helpers: Nomad-style aligned tables and `key = value` blocks, short ids and times.
+
+/// Columns separated by two spaces, each as wide as its widest cell.
+pub fn table(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for r in rows {
+        let line: Vec<String> = r.iter().enumerate().map(|(i, s)| if i + 1 == r.len() { s.clone() } else { format!("{:w$}", s, w = widths[i]) }).collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// `Key = value` lines with the `=` aligned.
+pub fn kv(pairs: &[(&str, String)]) -> String {
+    let w = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    pairs.iter().map(|(k, v)| format!("{k:w$} = {v}\n")).collect()
+}
+
+pub fn short(id: &str) -> String {
+    id.chars().take(8).collect()
+}
+
+/// Unix nanoseconds as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn time(ns: i64) -> String {
+    crate::api::alloc::rfc3339(ns).map(|s| format!("{}Z", &s[..19])).unwrap_or_else(|| "-".into())
+}

@@ -1,0 +1,161 @@
+//! `drover job …`: run, status and stop.
+
+use std::time::{Duration, Instant};
+
+use crate::api::alloc::ApiAllocation;
+use crate::api::eval::ApiEvaluation;
+use crate::api::job::{ApiJob, JobListStub, JobRegisterResponse};
+
+use super::api_client::{enc, ApiClient};
+use super::format::{kv, short, table, time};
+use super::job_run::{self, RunArgs};
+use super::Global;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum JobCmd {
+    /// Submit a job file (HCL or JSON) and wait until its allocations run
+    Run(RunArgs),
+    /// List jobs, or show one job and its allocations
+    Status {
+        id: Option<String>,
+    },
+    /// Stop a job and wait until its allocations have stopped
+    Stop {
+        id: String,
+        /// Remove the job from the cluster entirely
+        #[arg(long)]
+        purge: bool,
+        /// Return at once, without waiting
+        #[arg(long)]
+        detach: bool,
+    },
+}
+
+pub async fn run(cmd: JobCmd, g: &Global) -> i32 {
+    let api = ApiClient::new(&g.address);
+    let r = match cmd {
+        JobCmd::Run(a) => return job_run::run(&api, a).await,
+        JobCmd::Status { id: None } => list(&api).await,
+        JobCmd::Status { id: Some(id) } => status(&api, &id).await,
+        JobCmd::Stop { id, purge, detach } => stop(&api, &id, purge, detach).await,
+    };
+    match r {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            1
+        }
+    }
+}
+
+async fn list(api: &ApiClient) -> Result<(), String> {
+    let jobs: Vec<JobListStub> = api.get("/v1/jobs").await.map_err(|e| e.to_string())?;
+    if jobs.is_empty() {
+        println!("No running jobs");
+        return Ok(());
+    }
+    let mut rows = vec![vec!["ID".into(), "Type".into(), "Priority".into(), "Status".into(), "Submit Date".into()]];
+    for j in jobs {
+        rows.push(vec![j.id, j.job_type, j.priority.to_string(), j.status, time(j.submit_time)]);
+    }
+    print!("{}", table(&rows));
+    Ok(())
+}
+
+/// Allocation rows as Nomad's `job status` prints them.
+pub fn alloc_rows(allocs: &[ApiAllocation]) -> String {
+    let mut rows = vec![vec!["ID", "Node ID", "Task Group", "Version", "Desired", "Status", "Created", "Modified"].into_iter().map(String::from).collect::<Vec<_>>()];
+    for a in allocs {
+        rows.push(vec![
+            short(&a.id),
+            short(&a.node_id),
+            a.task_group.clone(),
+            a.job_version.to_string(),
+            a.desired_status.clone(),
+            a.client_status.clone(),
+            time(a.create_time),
+            time(a.modify_time),
+        ]);
+    }
+    table(&rows)
+}
+
+/// Placement failures of the latest evaluation, in plain words.
+pub fn explain_failures(eval: &ApiEvaluation) -> String {
+    let mut out = String::new();
+    for (group, m) in eval.failed_tg_allocs.iter().flatten() {
+        out.push_str(&format!("Task Group \"{group}\" (failed to place {} allocation{}):\n", m.coalesced_failures + 1, if m.coalesced_failures == 0 { "" } else { "s" }));
+        if m.nodes_evaluated == 0 {
+            out.push_str("  * No nodes were eligible for evaluation\n");
+        }
+        for (why, n) in &m.constraint_filtered {
+            out.push_str(&format!("  * Constraint \"{why}\": {n} nodes excluded by filter\n"));
+        }
+        for (dim, n) in &m.dimension_exhausted {
+            out.push_str(&format!("  * Resources exhausted on {n} nodes\n  * Dimension \"{dim}\" exhausted on {n} nodes\n"));
+        }
+    }
+    out
+}
+
+async fn status(api: &ApiClient, id: &str) -> Result<(), String> {
+    let job: ApiJob = api.get(&format!("/v1/job/{}", enc(id))).await.map_err(|e| e.to_string())?;
+    let allocs: Vec<ApiAllocation> = api.get(&format!("/v1/job/{}/allocations", enc(id))).await.map_err(|e| e.to_string())?;
+    let evals: Vec<ApiEvaluation> = api.get(&format!("/v1/job/{}/evaluations", enc(id))).await.map_err(|e| e.to_string())?;
+    print!(
+        "{}",
+        kv(&[
+            ("ID", job.id.clone()),
+            ("Name", job.name.clone()),
+            ("Submit Date", time(job.submit_time)),
+            ("Type", job.job_type.clone().unwrap_or_default()),
+            ("Priority", job.priority.unwrap_or(50).to_string()),
+            ("Datacenters", job.datacenters.join(",")),
+            ("Namespace", job.namespace.clone()),
+            ("Node Pool", job.node_pool.clone()),
+            ("Status", job.status.clone()),
+            ("Version", job.version.to_string()),
+        ])
+    );
+    let mut rows = vec![vec!["Task Group", "Queued", "Starting", "Running", "Failed", "Complete", "Lost"].into_iter().map(String::from).collect::<Vec<_>>()];
+    for g in &job.task_groups {
+        let mine: Vec<&ApiAllocation> = allocs.iter().filter(|a| a.task_group == g.name).collect();
+        let count = |s: &str| mine.iter().filter(|a| a.client_status == s).count().to_string();
+        let queued: u64 = evals.iter().max_by_key(|e| e.create_index).and_then(|e| e.queued_allocations.get(&g.name).copied()).unwrap_or(0);
+        rows.push(vec![g.name.clone(), queued.to_string(), count("pending"), count("running"), count("failed"), count("complete"), count("lost")]);
+    }
+    println!("\nSummary\n{}", table(&rows));
+    if let Some(latest) = evals.iter().filter(|e| e.failed_tg_allocs.is_some()).max_by_key(|e| e.create_index) {
+        if evals.iter().any(|e| e.status == "blocked") {
+            println!("Placement Failure\n{}", explain_failures(latest));
+        }
+    }
+    if allocs.is_empty() {
+        println!("Allocations\nNo allocations placed");
+    } else {
+        print!("Allocations\n{}", alloc_rows(&allocs));
+    }
+    Ok(())
+}
+
+async fn stop(api: &ApiClient, id: &str, purge: bool, detach: bool) -> Result<(), String> {
+    let path = format!("/v1/job/{}{}", enc(id), if purge { "?purge=true" } else { "" });
+    let resp: JobRegisterResponse = api.delete(&path).await.map_err(|e| e.to_string())?;
+    println!("==> Evaluation \"{}\" stops job \"{id}\"", short(&resp.eval_id));
+    if detach {
+        return Ok(());
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let allocs: Vec<ApiAllocation> = api.get(&format!("/v1/job/{}/allocations", enc(id))).await.map_err(|e| e.to_string())?;
+        let live = allocs.iter().filter(|a| matches!(a.client_status.as_str(), "pending" | "running")).count();
+        if live == 0 {
+            println!("==> All allocations of \"{id}\" have stopped");
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("{live} allocations of \"{id}\" are still running after 120s"));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

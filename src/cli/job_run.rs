@@ -1,0 +1,113 @@
+//! `drover job run`: submit a job file, follow its evaluation, and wait until its allocations run.
+
+use std::time::{Duration, Instant};
+
+use crate::api::alloc::ApiAllocation;
+use crate::api::eval::ApiEvaluation;
+use crate::api::job::JobRegisterResponse;
+
+use super::api_client::{enc, ApiClient};
+use super::format::short;
+use super::job::{alloc_rows, explain_failures};
+use super::job_file;
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// The job file (.hcl, .nomad or .json)
+    pub file: String,
+    /// Return once the job is submitted
+    #[arg(long)]
+    pub detach: bool,
+    /// Set an HCL variable, name=value (repeatable)
+    #[arg(long = "var")]
+    pub var: Vec<String>,
+    /// How long to wait for the allocations to run
+    #[arg(long, default_value = "300s", value_parser = parse_timeout)]
+    pub timeout: Duration,
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    crate::http::query::parse_go_duration(s).ok_or_else(|| format!("invalid duration \"{s}\" (use e.g. 30s, 5m)"))
+}
+
+pub async fn run(api: &ApiClient, a: RunArgs) -> i32 {
+    let (job, warnings) = match job_file::load(&a.file, &a.var) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
+    for w in warnings {
+        eprintln!("Warning: {w}");
+    }
+    let id = job.id.clone();
+    let body = serde_json::json!({ "Job": job });
+    let resp: JobRegisterResponse = match api.put("/v1/jobs", &body).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("Error submitting job: {e}");
+            return 1;
+        }
+    };
+    println!("==> Monitoring evaluation \"{}\"", short(&resp.eval_id));
+    if a.detach {
+        println!("Job registration successful\nEvaluation ID: {}", resp.eval_id);
+        return 0;
+    }
+    match monitor(api, &id, &resp.eval_id, a.timeout).await {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("{e}");
+            2
+        }
+    }
+}
+
+async fn monitor(api: &ApiClient, job_id: &str, eval_id: &str, timeout: Duration) -> Result<(), String> {
+    let deadline = Instant::now() + timeout;
+    let eval: ApiEvaluation = loop {
+        let e: ApiEvaluation = api.get(&format!("/v1/evaluation/{}", enc(eval_id))).await.map_err(|e| format!("Error: {e}"))?;
+        if e.status != "pending" {
+            break e;
+        }
+        if Instant::now() > deadline {
+            return Err(format!("Error: evaluation {} still pending after {}s", short(eval_id), timeout.as_secs()));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    println!("    Evaluation triggered by job \"{job_id}\"\n    Evaluation status changed: \"pending\" -> \"{}\"", eval.status);
+    if eval.failed_tg_allocs.is_some() {
+        return Err(format!(
+            "==> Failed to place all allocations:\n{}    Evaluation \"{}\" waiting for additional capacity to place remainder",
+            explain_failures(&eval),
+            short(&eval.blocked_eval)
+        ));
+    }
+    if eval.status != "complete" {
+        return Err(format!("==> Evaluation \"{}\" {}: {}", short(eval_id), eval.status, eval.status_description));
+    }
+    let mut announced = std::collections::BTreeSet::new();
+    loop {
+        let allocs: Vec<ApiAllocation> = api.get(&format!("/v1/job/{}/allocations", enc(job_id))).await.map_err(|e| format!("Error: {e}"))?;
+        let current: Vec<ApiAllocation> = allocs.into_iter().filter(|a| a.desired_status == "run" && a.client_status != "complete" && a.client_status != "lost").collect();
+        for a in &current {
+            if announced.insert(a.id.clone()) {
+                println!("    Allocation \"{}\" created: node \"{}\", group \"{}\"", short(&a.id), short(&a.node_id), a.task_group);
+            }
+        }
+        if let Some(f) = current.iter().find(|a| a.client_status == "failed") {
+            let why: Vec<String> = f.task_states.iter().flat_map(|(t, s)| s.events.iter().filter(|e| e.fails_task).map(move |e| format!("task \"{t}\": {}: {}", e.kind, e.display_message))).collect();
+            return Err(format!("==> Allocation \"{}\" failed\n    {}", short(&f.id), why.join("\n    ")));
+        }
+        if !current.is_empty() && current.iter().all(|a| a.client_status == "running") {
+            println!("==> Evaluation \"{}\" finished with status \"complete\"; all allocations running", short(eval_id));
+            print!("{}", alloc_rows(&current));
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("Error: allocations of \"{job_id}\" not running after {}s", timeout.as_secs()));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

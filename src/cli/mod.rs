@@ -1,0 +1,126 @@
+//! The command line: `drover agent`, `drover job …`, `drover alloc …`, `drover node …`, speaking the HTTP API.
+//!
+//! Flags are accepted Nomad-style with one dash (`-address`, `-dev`) as well as with two.
+
+pub mod agent;
+pub mod alloc;
+pub mod api_client;
+pub mod format;
+pub mod job;
+pub mod job_file;
+pub mod job_run;
+pub mod node;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "drover", version, about = "Drover: a cluster scheduler and container orchestrator that runs Nomad jobs", disable_help_subcommand = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+/// Where the HTTP API is.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Global {
+    /// Address of the Drover (or Nomad-compatible) HTTP API
+    #[arg(long, env = "DROVER_ADDR", default_value = "http://127.0.0.1:4646", global = true)]
+    pub address: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Run a Drover agent (server, client, or both with -dev)
+    Agent(agent::AgentArgs),
+    /// Submit, inspect and stop jobs
+    Job {
+        #[command(subcommand)]
+        cmd: job::JobCmd,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Inspect allocations and their logs
+    Alloc {
+        #[command(subcommand)]
+        cmd: alloc::AllocCmd,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Inspect client nodes
+    Node {
+        #[command(subcommand)]
+        cmd: node::NodeCmd,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Print the version
+    Version,
+}
+
+/// Turns Go-style single-dash long flags (`-address=x`, `-dev`) into clap's `--address=x`, `--dev`.
+pub fn normalize(args: Vec<String>) -> Vec<String> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut rest = false;
+    for (i, a) in args.into_iter().enumerate() {
+        if i == 0 || rest {
+            out.push(a);
+            continue;
+        }
+        if a == "--" {
+            rest = true;
+            out.push(a);
+            continue;
+        }
+        let single_long = a.starts_with('-') && !a.starts_with("--") && a.len() > 2 && a.as_bytes()[1].is_ascii_alphabetic();
+        out.push(if single_long { format!("-{a}") } else { a });
+    }
+    out
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn run(args: Vec<String>) -> i32 {
+    if std::env::var_os("DROVER_ADDR").is_none() {
+        if let Some(addr) = std::env::var_os("NOMAD_ADDR") {
+            std::env::set_var("DROVER_ADDR", addr);
+        }
+    }
+    let cli = match Cli::try_parse_from(normalize(args)) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("Error: could not start the async runtime: {e}");
+            return 1;
+        }
+    };
+    rt.block_on(async move {
+        match cli.cmd {
+            Cmd::Agent(a) => agent::run(a).await,
+            Cmd::Job { cmd, global } => job::run(cmd, &global).await,
+            Cmd::Alloc { cmd, global } => alloc::run(cmd, &global).await,
+            Cmd::Node { cmd, global } => node::run(cmd, &global).await,
+            Cmd::Version => {
+                println!("Drover v{}", env!("CARGO_PKG_VERSION"));
+                0
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+
+    #[test]
+    fn single_dash_flags() {
+        let v = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(normalize(v(&["drover", "agent", "-dev", "-data-dir=/x"])), v(&["drover", "agent", "--dev", "--data-dir=/x"]));
+        assert_eq!(normalize(v(&["drover", "alloc", "logs", "-n", "5", "--", "-x"])), v(&["drover", "alloc", "logs", "-n", "5", "--", "-x"]));
+    }
+}

@@ -1,0 +1,65 @@
+//! `drover node status`: the client nodes and their state.
+
+use crate::api::node::{ApiNode, NodeListStub};
+
+use super::api_client::{enc, ApiClient};
+use super::format::{kv, short, table};
+use super::Global;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum NodeCmd {
+    /// List nodes, or show one
+    Status { id: Option<String> },
+}
+
+pub async fn run(cmd: NodeCmd, g: &Global) -> i32 {
+    let api = ApiClient::new(&g.address);
+    let NodeCmd::Status { id } = cmd;
+    let r = match id {
+        None => list(&api).await,
+        Some(id) => one(&api, &id).await,
+    };
+    match r {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            1
+        }
+    }
+}
+
+async fn list(api: &ApiClient) -> Result<(), String> {
+    let nodes: Vec<NodeListStub> = api.get("/v1/nodes").await.map_err(|e| e.to_string())?;
+    if nodes.is_empty() {
+        println!("No nodes registered");
+        return Ok(());
+    }
+    let mut rows = vec![vec!["ID", "Node Pool", "DC", "Name", "Class", "Drain", "Eligibility", "Status"].into_iter().map(String::from).collect::<Vec<_>>()];
+    for n in nodes {
+        let class = if n.node_class.is_empty() { "<none>".into() } else { n.node_class };
+        rows.push(vec![short(&n.id), n.node_pool, n.datacenter, n.name, class, n.drain.to_string(), n.scheduling_eligibility, n.status]);
+    }
+    print!("{}", table(&rows));
+    Ok(())
+}
+
+async fn one(api: &ApiClient, id: &str) -> Result<(), String> {
+    let n: ApiNode = api.get(&format!("/v1/node/{}", enc(id))).await.map_err(|e| e.to_string())?;
+    print!(
+        "{}",
+        kv(&[
+            ("ID", n.id.clone()),
+            ("Name", n.name.clone()),
+            ("Node Pool", n.node_pool.clone()),
+            ("Class", n.node_class.clone()),
+            ("DC", n.datacenter.clone()),
+            ("Drain", n.drain.to_string()),
+            ("Eligibility", n.scheduling_eligibility.clone()),
+            ("Status", n.status.clone()),
+            ("Address", n.address.clone()),
+        ])
+    );
+    let drivers: Vec<String> = n.drivers.iter().filter(|(_, d)| d.healthy).map(|(k, _)| k.clone()).collect();
+    println!("\nDrivers = {}", drivers.join(","));
+    Ok(())
+}

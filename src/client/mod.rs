@@ -1,0 +1,15 @@
+//! The client agent: registers its node, heartbeats, watches its allocations and runs their tasks through executors.
+
+pub mod alloc_dir;
+pub mod alloc_runner;
+pub mod config;
+pub mod env;
+pub mod fingerprint;
+pub mod interpolate;
+pub mod reporter;
+pub mod restart;
+pub mod task_runner;
+pub mod watcher;
+
+pub use config::ClientConfig;
+pub use watcher::run;

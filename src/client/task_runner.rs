@@ -1,0 +1,324 @@
+//! One task's life: build the executor spec, start (or re-attach to) its `drover executor`, follow it,
+//! apply the restart policy, and stop it with kill_signal → kill_timeout → SIGKILL.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch};
+use tracing::{info, warn};
+
+use crate::core::alloc::{Allocation, TaskEvent, TaskState, TaskStateKind};
+use crate::core::job::{Job, Task, TaskGroup};
+use crate::core::node::Node;
+use crate::driver::spec::{DriverKind, ExecSpec, ExitStatus, EXECUTOR_PID_FILE, EXIT_FILE, SPEC_FILE, TASK_PID_FILE};
+use crate::server::clock::now_ns;
+
+use super::alloc_dir::AllocDir;
+use super::config::ClientConfig;
+use super::env::{self, TaskDirs};
+use super::interpolate::Interpolator;
+use super::restart::{Decision, RestartTracker};
+
+/// Everything a task runner needs.
+pub struct TaskContext {
+    pub alloc: Allocation,
+    pub job: Job,
+    pub group: TaskGroup,
+    pub task: Task,
+    pub node: Node,
+    pub cfg: Arc<ClientConfig>,
+}
+
+pub type StateTx = mpsc::UnboundedSender<(String, TaskState)>;
+
+struct Runner {
+    ctx: TaskContext,
+    state: TaskState,
+    tx: StateTx,
+}
+
+impl Runner {
+    fn event(&mut self, kind: &str, message: impl Into<String>) {
+        self.push(TaskEvent { kind: kind.into(), time: now_ns(), message: message.into(), ..Default::default() });
+    }
+
+    fn push(&mut self, e: TaskEvent) {
+        self.state.events.push(e);
+        if self.state.events.len() > 10 {
+            self.state.events.remove(0);
+        }
+        let _ = self.tx.send((self.ctx.task.name.clone(), self.state.clone()));
+    }
+}
+
+fn state_dir(cfg: &ClientConfig, alloc_id: &str, task: &str) -> PathBuf {
+    cfg.executor_root().join(alloc_id).join(task)
+}
+
+fn str_list(v: Option<&serde_json::Value>) -> Vec<String> {
+    match v {
+        Some(serde_json::Value::Array(a)) => a.iter().map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string())).collect(),
+        Some(serde_json::Value::String(s)) => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+/// Builds the executor spec (driver config and env interpolated).
+pub fn build_spec(ctx: &TaskContext) -> Result<ExecSpec, String> {
+    let t = &ctx.task;
+    let driver = match t.driver.as_str() {
+        "container" | "docker" => DriverKind::Container,
+        "raw_exec" if ctx.cfg.raw_exec_enabled => DriverKind::RawExec,
+        "raw_exec" => return Err("driver raw_exec is disabled on this client".into()),
+        other => return Err(format!("driver {other} is not available on this client")),
+    };
+    let dirs = AllocDir::new(&ctx.cfg.alloc_root(), &ctx.alloc.id);
+    let task_dir = dirs.task(&t.name);
+    let seen = match driver {
+        DriverKind::Container => TaskDirs { alloc_dir: "/alloc".into(), task_dir: "/local".into(), secrets_dir: "/secrets".into(), tmp_dir: "/tmp".into() },
+        DriverKind::RawExec => TaskDirs {
+            alloc_dir: dirs.shared().display().to_string(),
+            task_dir: task_dir.join("local").display().to_string(),
+            secrets_dir: task_dir.join("secrets").display().to_string(),
+            tmp_dir: task_dir.join("tmp").display().to_string(),
+        },
+    };
+    let mut envs = env::build(&ctx.alloc, &ctx.job, &ctx.group, t, &ctx.node, &seen);
+    let base = envs.clone();
+    let interp = Interpolator { env: &base, node: &ctx.node };
+    for (k, v) in &t.env {
+        envs.insert(k.clone(), interp.apply(v));
+    }
+    let interp = Interpolator { env: &envs, node: &ctx.node };
+    let config: serde_json::Value = interp.apply_json(&serde_json::to_value(&t.config).map_err(|e| e.to_string())?);
+    let get = |k: &str| config.get(k).and_then(|v| v.as_str()).map(str::to_string).filter(|s| !s.is_empty());
+    let res = ctx.alloc.resources.tasks.get(&t.name).cloned().unwrap_or_default();
+    let state_dir = state_dir(&ctx.cfg, &ctx.alloc.id, &t.name);
+    let image = get("image");
+    if driver == DriverKind::Container && image.is_none() {
+        return Err(format!("task \"{}\": driver {} needs config.image", t.name, t.driver));
+    }
+    if driver == DriverKind::RawExec && get("command").is_none() {
+        return Err(format!("task \"{}\": driver raw_exec needs config.command", t.name));
+    }
+    let entrypoint = config.get("entrypoint").map(|v| str_list(Some(v))).filter(|v| !v.is_empty());
+    Ok(ExecSpec {
+        id: format!("{}-{}", ctx.alloc.id, t.name.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', "_")),
+        alloc_id: ctx.alloc.id.clone(),
+        task_name: t.name.clone(),
+        driver,
+        image,
+        entrypoint,
+        command: get("command"),
+        args: str_list(config.get("args")),
+        env: envs,
+        work_dir: get("work_dir"),
+        user: Some(t.user.clone()).filter(|u| !u.is_empty()),
+        alloc_dir: dirs.shared(),
+        task_dir,
+        stdout_path: dirs.logs().join(format!("{}.stdout.0", t.name)),
+        stderr_path: dirs.logs().join(format!("{}.stderr.0", t.name)),
+        state_dir,
+        image_dir: ctx.cfg.image_dir.clone(),
+        cpu_mhz: res.cpu,
+        memory_mb: res.memory_mb,
+        memory_max_mb: res.memory_max_mb,
+        pids_limit: 4096,
+        network_mode: ctx.alloc.resources.network_mode.clone(),
+        hostname: None,
+        kill_signal: if t.kill_signal.is_empty() { "SIGTERM".into() } else { t.kill_signal.clone() },
+        kill_timeout_ms: (t.kill_timeout.max(0) / 1_000_000) as u64,
+    })
+}
+
+fn read_pid(path: &Path) -> Option<i32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+fn alive(pid: i32) -> bool {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+}
+
+fn read_exit(dir: &Path) -> Option<ExitStatus> {
+    serde_json::from_slice(&std::fs::read(dir.join(EXIT_FILE)).ok()?).ok()
+}
+
+/// Starts the executor for `spec`, in its own session so it outlives the agent.
+fn spawn_executor(cfg: &ClientConfig, spec: &ExecSpec) -> std::io::Result<tokio::process::Child> {
+    std::fs::create_dir_all(&spec.state_dir)?;
+    let _ = std::fs::remove_file(spec.state_dir.join(EXIT_FILE));
+    let _ = std::fs::remove_file(spec.state_dir.join(TASK_PID_FILE));
+    let json = serde_json::to_vec_pretty(spec).map_err(std::io::Error::other)?;
+    std::fs::write(spec.state_dir.join(SPEC_FILE), json)?;
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(spec.state_dir.join("executor.log"))?;
+    let mut cmd = tokio::process::Command::new(&cfg.executor_bin);
+    cmd.arg("executor").arg("--state-dir").arg(&spec.state_dir);
+    cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(log);
+    // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::unistd::setsid().map(|_| ()).map_err(std::io::Error::from)
+        });
+    }
+    cmd.kill_on_drop(false);
+    cmd.spawn()
+}
+
+enum Ended {
+    Exited(ExitStatus),
+    Killed(ExitStatus),
+}
+
+/// Follows a running executor until the task ends; `kill` asks it to stop.
+async fn follow(r: &mut Runner, dir: &Path, mut child: Option<tokio::process::Child>, kill: &mut watch::Receiver<bool>) -> Ended {
+    let mut started = read_pid(&dir.join(TASK_PID_FILE)).is_some();
+    let mut killing: Option<Instant> = None;
+    let kill_timeout = Duration::from_nanos(r.ctx.task.kill_timeout.max(0) as u64) + Duration::from_secs(15);
+    loop {
+        if *kill.borrow() && killing.is_none() {
+            killing = Some(Instant::now());
+            r.event("Killing", format!("Sent interrupt. Waiting {}s before force killing", r.ctx.task.kill_timeout / 1_000_000_000));
+            if let Some(pid) = read_pid(&dir.join(EXECUTOR_PID_FILE)) {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
+            }
+        }
+        if !started && read_pid(&dir.join(TASK_PID_FILE)).is_some() {
+            started = true;
+            r.state.state = TaskStateKind::Running;
+            r.state.started_at = now_ns();
+            r.event("Started", "Task started by client");
+        }
+        if let Some(status) = read_exit(dir) {
+            if let Some(c) = child.as_mut() {
+                let _ = c.wait().await;
+            }
+            return if killing.is_some() { Ended::Killed(status) } else { Ended::Exited(status) };
+        }
+        let executor_gone = match child.as_mut() {
+            Some(c) => matches!(c.try_wait(), Ok(Some(_)) | Err(_)),
+            None => read_pid(&dir.join(EXECUTOR_PID_FILE)).is_none_or(|p| !alive(p)),
+        };
+        if executor_gone && read_exit(dir).is_none() {
+            let status = ExitStatus { exit_code: -1, error: Some("executor exited without reporting a status".into()), ..Default::default() };
+            return if killing.is_some() { Ended::Killed(status) } else { Ended::Exited(status) };
+        }
+        if let Some(t) = killing {
+            if t.elapsed() > kill_timeout {
+                if let Some(pid) = read_pid(&dir.join(EXECUTOR_PID_FILE)) {
+                    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+            _ = kill.changed() => {}
+        }
+    }
+}
+
+fn monotonic_ms(origin: Instant) -> u64 {
+    origin.elapsed().as_millis() as u64
+}
+
+/// Runs the task until it is done, failed, or killed. Task states go to `tx` as they change.
+pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx, previous: Option<TaskState>) {
+    let policy = ctx.task.restart_policy.clone().unwrap_or_else(|| ctx.group.restart_policy.clone());
+    let origin = Instant::now();
+    let mut tracker = RestartTracker::new(policy, ctx.job.job_type, 0);
+    let alloc_id = ctx.alloc.id.clone();
+    let task_name = ctx.task.name.clone();
+    let dir = state_dir(&ctx.cfg, &alloc_id, &task_name);
+    let mut r = Runner { ctx, state: previous.unwrap_or_default(), tx };
+    // Re-attach to an executor that survived an agent restart.
+    let mut attach = read_pid(&dir.join(EXECUTOR_PID_FILE)).is_some_and(alive) && read_exit(&dir).is_none();
+    if attach {
+        info!(alloc_id = %alloc_id, task = %task_name, "re-attaching to running executor");
+    } else {
+        r.state = TaskState::default();
+        r.event("Received", "Task received by client");
+    }
+    loop {
+        let child = if attach {
+            attach = false;
+            None
+        } else {
+            if *kill.borrow() {
+                break;
+            }
+            r.event("Task Setup", "Building Task Directory");
+            let spec = match build_spec(&r.ctx) {
+                Ok(s) => s,
+                Err(e) => {
+                    r.state.state = TaskStateKind::Dead;
+                    r.state.failed = true;
+                    r.state.finished_at = now_ns();
+                    r.push(TaskEvent { kind: "Failed Validation".into(), time: now_ns(), message: e, failed: true, ..Default::default() });
+                    return;
+                }
+            };
+            match spawn_executor(&r.ctx.cfg, &spec) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    r.state.state = TaskStateKind::Dead;
+                    r.state.failed = true;
+                    r.push(TaskEvent { kind: "Driver Failure".into(), time: now_ns(), message: format!("failed to start executor: {e}"), failed: true, ..Default::default() });
+                    return;
+                }
+            }
+        };
+        let ended = follow(&mut r, &dir, child, &mut kill).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        let (status, killed) = match ended {
+            Ended::Exited(s) => (s, false),
+            Ended::Killed(s) => (s, true),
+        };
+        if let Some(err) = &status.error {
+            r.push(TaskEvent { kind: "Driver Failure".into(), time: now_ns(), message: err.clone(), failed: true, ..Default::default() });
+        } else {
+            let kind = if status.oom_killed { "OOM Killed" } else { "Terminated" };
+            let mut details = std::collections::BTreeMap::new();
+            details.insert("exit_code".to_string(), status.exit_code.to_string());
+            details.insert("signal".to_string(), status.signal.to_string());
+            details.insert("oom_killed".to_string(), status.oom_killed.to_string());
+            let message = format!("Exit Code: {}{}", status.exit_code, if status.signal > 0 { format!(", Signal: {}", status.signal) } else { String::new() });
+            r.push(TaskEvent { kind: kind.into(), time: now_ns(), message, exit_code: status.exit_code, signal: status.signal, details, ..Default::default() });
+        }
+        if killed || *kill.borrow() {
+            r.state.state = TaskStateKind::Dead;
+            r.state.finished_at = now_ns();
+            r.event("Killed", "Task successfully killed");
+            return;
+        }
+        let success = status.error.is_none() && status.exit_code == 0 && status.signal == 0;
+        match tracker.next(success, monotonic_ms(origin)) {
+            Decision::Done => {
+                r.state.state = TaskStateKind::Dead;
+                r.state.finished_at = now_ns();
+                r.event("Not Restarting", "Task completed successfully");
+                return;
+            }
+            Decision::Fail => {
+                r.state.state = TaskStateKind::Dead;
+                r.state.failed = true;
+                r.state.finished_at = now_ns();
+                r.push(TaskEvent { kind: "Not Restarting".into(), time: now_ns(), message: "Exceeded allowed attempts, applying a delay or failing".into(), failed: true, ..Default::default() });
+                warn!(alloc_id = %alloc_id, task = %task_name, "task failed: restart attempts exhausted");
+                return;
+            }
+            Decision::Restart(delay) => {
+                r.state.restarts += 1;
+                r.state.last_restart = now_ns();
+                r.state.state = TaskStateKind::Pending;
+                r.event("Restarting", format!("Task restarting in {}ms", delay.as_millis()));
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = kill.changed() => {}
+                }
+            }
+        }
+    }
+    r.state.state = TaskStateKind::Dead;
+    r.state.finished_at = now_ns();
+    r.event("Killed", "Task successfully killed");
+}

@@ -1,0 +1,119 @@
+//! The client's main loop: register, heartbeat, watch assigned allocations and start or stop their runners.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use crate::core::alloc::{ClientAllocUpdate, ClientStatus, DesiredStatus};
+use crate::core::node::Node;
+use crate::rpc::client::ServerClient;
+
+use super::alloc_runner;
+use super::config::ClientConfig;
+use super::fingerprint;
+use super::reporter::Reporter;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("client data dir {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+}
+
+struct Running {
+    kill: watch::Sender<bool>,
+    join: JoinHandle<()>,
+}
+
+/// Runs the client until the process ends.
+pub async fn run(cfg: ClientConfig) -> Result<(), ClientError> {
+    for d in [cfg.alloc_root(), cfg.executor_root()] {
+        std::fs::create_dir_all(&d).map_err(|source| ClientError::DataDir { path: d.display().to_string(), source })?;
+    }
+    let node_id = fingerprint::node_id(&cfg.data_dir).map_err(|source| ClientError::DataDir { path: cfg.data_dir.display().to_string(), source })?;
+    let node = fingerprint::node(&cfg, &node_id);
+    let cfg = Arc::new(cfg);
+    let mut rpc = ServerClient::new(cfg.servers.clone());
+    let ttl = register(&mut rpc, &node).await;
+    info!(node_id = %node_id, "client registered");
+    tokio::spawn(heartbeat(rpc.clone(), node.clone(), ttl));
+    let reporter = Reporter::spawn(rpc.clone(), node_id.clone());
+    let mut runners: BTreeMap<String, Running> = BTreeMap::new();
+    let mut finished_stopped: BTreeSet<String> = BTreeSet::new();
+    let mut index = 0;
+    loop {
+        let (idx, allocs) = match rpc.watch_allocations(&node_id, index, Duration::from_secs(30)).await {
+            Ok(r) => r,
+            Err(e) => {
+                warn!(node_id = %node_id, error = %e, "watching allocations failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        index = idx;
+        let mut seen = BTreeSet::new();
+        for (alloc, job) in allocs {
+            seen.insert(alloc.id.clone());
+            let live = runners.get(&alloc.id).is_some_and(|r| !r.join.is_finished());
+            if alloc.desired_status != DesiredStatus::Run {
+                if let Some(r) = runners.get(&alloc.id) {
+                    let _ = r.kill.send(true);
+                } else if !alloc.client_status.terminal() && finished_stopped.insert(alloc.id.clone()) {
+                    // stopped before it ever ran here
+                    reporter.push(ClientAllocUpdate {
+                        id: alloc.id.clone(),
+                        client_status: ClientStatus::Complete,
+                        client_description: "stopped before it started".into(),
+                        task_states: alloc.task_states.clone(),
+                    });
+                }
+                continue;
+            }
+            if live || runners.contains_key(&alloc.id) || alloc.client_status.terminal() {
+                continue;
+            }
+            let Some(job) = job else {
+                warn!(alloc_id = %alloc.id, "allocation arrived without its job");
+                continue;
+            };
+            let (kill, kill_rx) = watch::channel(false);
+            let join = tokio::spawn(alloc_runner::run(alloc.clone(), job, node.clone(), cfg.clone(), kill_rx, reporter.clone()));
+            runners.insert(alloc.id.clone(), Running { kill, join });
+        }
+        // allocations the servers forgot: stop them
+        for (id, r) in &runners {
+            if !seen.contains(id) {
+                let _ = r.kill.send(true);
+            }
+        }
+        runners.retain(|id, r| seen.contains(id) || !r.join.is_finished());
+    }
+}
+
+async fn register(rpc: &mut ServerClient, node: &Node) -> Duration {
+    loop {
+        match rpc.register(node).await {
+            Ok(info) => return info.ttl,
+            Err(e) => {
+                warn!(node_id = %node.id, error = %e, "registration failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+async fn heartbeat(mut rpc: ServerClient, node: Node, mut ttl: Duration) {
+    loop {
+        tokio::time::sleep(ttl / 2).await;
+        match rpc.heartbeat(&node.id).await {
+            Ok(info) => ttl = info.ttl,
+            Err(e) => {
+                warn!(node_id = %node.id, error = %e, "heartbeat failed; re-registering");
+                ttl = register(&mut rpc, &node).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Allocations: one task group of one job placed on one node, and the state of its tasks.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::resources::AllocatedResources;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DesiredStatus {
+    #[default]
+    Run,
+    Stop,
+    Evict,
+}
+
+impl DesiredStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DesiredStatus::Run => "run",
+            DesiredStatus::Stop => "stop",
+            DesiredStatus::Evict => "evict",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientStatus {
+    #[default]
+    Pending,
+    Running,
+    Complete,
+    Failed,
+    Lost,
+}
+
+impl ClientStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ClientStatus::Pending => "pending",
+            ClientStatus::Running => "running",
+            ClientStatus::Complete => "complete",
+            ClientStatus::Failed => "failed",
+            ClientStatus::Lost => "lost",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => Self::Pending,
+            "running" => Self::Running,
+            "complete" => Self::Complete,
+            "failed" => Self::Failed,
+            "lost" => Self::Lost,
+            _ => return None,
+        })
+    }
+
+    pub fn terminal(&self) -> bool {
+        matches!(self, Self::Complete | Self::Failed | Self::Lost)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskStateKind {
+    #[default]
+    Pending,
+    Running,
+    Dead,
+}
+
+impl TaskStateKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Dead => "dead",
+        }
+    }
+}
+
+/// One event in a task's life, as Nomad names them ("Received", "Started", "Terminated", …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct TaskEvent {
+    pub kind: String,
+    pub time: i64,
+    pub message: String,
+    pub exit_code: i32,
+    pub signal: i32,
+    pub failed: bool,
+    pub details: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct TaskState {
+    pub state: TaskStateKind,
+    pub failed: bool,
+    pub restarts: u64,
+    pub last_restart: i64,
+    pub started_at: i64,
+    pub finished_at: i64,
+    pub events: Vec<TaskEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Allocation {
+    pub id: String,
+    pub namespace: String,
+    pub eval_id: String,
+    /// `<job>.<group>[<index>]`
+    pub name: String,
+    pub node_id: String,
+    pub node_name: String,
+    pub job_id: String,
+    pub job_version: u64,
+    pub task_group: String,
+    pub resources: AllocatedResources,
+    pub desired_status: DesiredStatus,
+    pub desired_description: String,
+    pub client_status: ClientStatus,
+    pub client_description: String,
+    pub task_states: BTreeMap<String, TaskState>,
+    pub previous_allocation: String,
+    pub create_index: u64,
+    pub modify_index: u64,
+    pub alloc_modify_index: u64,
+    pub create_time: i64,
+    pub modify_time: i64,
+}
+
+impl Allocation {
+    /// The index in the allocation's name, `web.web[3]` → 3.
+    pub fn index(&self) -> u32 {
+        self.name
+            .rsplit_once('[')
+            .and_then(|(_, rest)| rest.trim_end_matches(']').parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Terminal on either side: the servers want it stopped or the client says it has ended.
+    pub fn terminal(&self) -> bool {
+        self.desired_status != DesiredStatus::Run || self.client_status.terminal()
+    }
+
+    /// Whether its resources still count against its node: until the client reports it ended.
+    pub fn holds_resources(&self) -> bool {
+        !self.client_status.terminal() && !(self.desired_status != DesiredStatus::Run && self.client_status == ClientStatus::Pending && self.task_states.is_empty())
+    }
+}
+
+/// An allocation update reported by a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ClientAllocUpdate {
+    pub id: String,
+    pub client_status: ClientStatus,
+    pub client_description: String,
+    pub task_states: BTreeMap<String, TaskState>,
+}

@@ -1,0 +1,76 @@
+//! Typed Raft commands: the only way cluster state changes. Ids and timestamps are stamped before proposing.
+//!
+//! The encoding (serde JSON) only changes additively: new variants and new `#[serde(default)]` fields.
+
+use serde::{Deserialize, Serialize};
+
+use super::alloc::{Allocation, ClientAllocUpdate, ClientStatus, DesiredStatus};
+use super::eval::Evaluation;
+use super::job::Job;
+use super::node::{Node, NodeStatus};
+
+/// A stop (or eviction) of an existing allocation decided by a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct AllocStop {
+    pub alloc_id: String,
+    pub desired_status: DesiredStatus,
+    pub description: String,
+    /// Set when the servers know the allocation's fate without the client (e.g. `lost` on a down node).
+    pub client_status: Option<ClientStatus>,
+}
+
+/// What the plan applier commits for one plan: the accepted part of it and the evaluation's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct PlanResult {
+    /// New allocations and in-place updates of existing ones (full objects).
+    pub allocs: Vec<Allocation>,
+    pub stops: Vec<AllocStop>,
+    /// The evaluation, updated with its final status (omitted when the worker retries).
+    pub eval: Option<Evaluation>,
+    /// A blocked evaluation to create for groups that could not be placed.
+    pub blocked_eval: Option<Evaluation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Command {
+    /// Registers a job (a new version when its spec changed) and the evaluation for it.
+    RegisterJob { job: Job, eval: Option<Evaluation>, now: i64 },
+    /// Stops a job (or removes it with `purge`) and the evaluation that stops its allocations.
+    DeregisterJob { namespace: String, job_id: String, purge: bool, eval: Option<Evaluation>, now: i64 },
+    /// Registers or re-registers a node, with evaluations for system jobs and blocked work.
+    RegisterNode { node: Node, evals: Vec<Evaluation>, now: i64 },
+    /// A node's status changed (ready, down, …); evaluations for the jobs on it.
+    UpdateNodeStatus { node_id: String, status: NodeStatus, description: String, evals: Vec<Evaluation>, now: i64 },
+    /// Creates or updates evaluations.
+    UpsertEvals { evals: Vec<Evaluation>, now: i64 },
+    /// The accepted part of a scheduler plan.
+    ApplyPlan { result: PlanResult, now: i64 },
+    /// Task states and client status reported by a client.
+    UpdateAllocsFromClient { node_id: String, updates: Vec<ClientAllocUpdate>, evals: Vec<Evaluation>, now: i64 },
+}
+
+impl Command {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::RegisterJob { .. } => "register_job",
+            Command::DeregisterJob { .. } => "deregister_job",
+            Command::RegisterNode { .. } => "register_node",
+            Command::UpdateNodeStatus { .. } => "update_node_status",
+            Command::UpsertEvals { .. } => "upsert_evals",
+            Command::ApplyPlan { .. } => "apply_plan",
+            Command::UpdateAllocsFromClient { .. } => "update_allocs_from_client",
+        }
+    }
+}
+
+/// The result of applying one command: the Raft index it was applied at and, for a command
+/// that was rejected by the state machine's own rules, why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct CommandResponse {
+    pub index: u64,
+    pub error: Option<String>,
+}

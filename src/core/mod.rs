@@ -1,0 +1,15 @@
+//! The pure core: the job model, cluster state and its deterministic apply, and the scheduler.
+//!
+//! Nothing below this module performs IO, reads a clock or draws unseeded randomness:
+//! ids, timestamps and seeds arrive as arguments. `tests/tidy.rs` enforces that it imports
+//! no tokio, tonic, rocksdb, openraft, libcontainer, `std::net` or `std::fs`.
+
+pub mod alloc;
+pub mod command;
+pub mod eval;
+pub mod job;
+pub mod node;
+pub mod resources;
+pub mod rng;
+pub mod scheduler;
+pub mod state;

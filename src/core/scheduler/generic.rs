@@ -1,0 +1,144 @@
+//! The service and batch scheduler: reconciles a job's desired count with its allocations and places the difference.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::core::alloc::{Allocation, ClientStatus, DesiredStatus};
+use crate::core::command::AllocStop;
+use crate::core::eval::{AllocMetric, Evaluation};
+use crate::core::job::{Job, JobKey, JobType, TaskGroup};
+use crate::core::node::NodeStatus;
+use crate::core::rng::SeededRng;
+use crate::core::state::ClusterState;
+
+use super::plan::Plan;
+use super::select::{self, Context};
+
+pub const STOP_JOB: &str = "alloc not needed due to job being stopped";
+pub const STOP_GROUP_REMOVED: &str = "alloc not needed as task group was removed";
+pub const STOP_COUNT: &str = "alloc not needed due to count decrease";
+pub const STOP_UPDATE: &str = "alloc is being updated due to job update";
+pub const STOP_LOST: &str = "alloc is lost since its node is down";
+
+pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut SeededRng) -> Plan {
+    let mut plan = Plan { eval_id: eval.id.clone(), priority: eval.priority, ..Default::default() };
+    let live: Vec<&Allocation> = state.allocs_of_job(key).filter(|a| !a.terminal()).collect();
+    let Some(job) = state.jobs.get(key).filter(|j| !j.stop) else {
+        for a in live {
+            plan.stops.push(stop(a, STOP_JOB, None));
+        }
+        return plan;
+    };
+    let mut ctx = Context::new(state, job);
+    let nodes = select::candidate_nodes(state, job, rng);
+    let limit = select::limit_for(job, nodes.len());
+
+    for group in &job.task_groups {
+        let mut keep: BTreeMap<u32, &Allocation> = BTreeMap::new();
+        let mut place: Vec<(u32, Option<&Allocation>)> = Vec::new();
+        let mine = state.allocs_of_job(key).filter(|a| a.task_group == group.name);
+        for a in mine {
+            let done = job.job_type == JobType::Batch && a.client_status == ClientStatus::Complete && a.desired_status == DesiredStatus::Run;
+            if done {
+                keep.insert(a.index(), a);
+                continue;
+            }
+            if a.terminal() {
+                continue;
+            }
+            let node_down = state.nodes.get(&a.node_id).is_none_or(|n| n.status == NodeStatus::Down);
+            if node_down {
+                plan.stops.push(stop(a, STOP_LOST, Some(ClientStatus::Lost)));
+                ctx.free(a);
+                place.push((a.index(), Some(a)));
+                continue;
+            }
+            if keep.contains_key(&a.index()) || a.index() >= group.count {
+                plan.stops.push(stop(a, STOP_COUNT, None));
+                ctx.free(a);
+                continue;
+            }
+            keep.insert(a.index(), a);
+        }
+        // Allocations of an older version: unchanged group → in place, otherwise replaced.
+        for a in keep.values().filter(|a| a.job_version != job.version && a.desired_status == DesiredStatus::Run && !a.client_status.terminal()) {
+            let old = state.job_version(key, a.job_version).and_then(|j| j.group(&group.name));
+            if old == Some(group) {
+                let mut updated = (*a).clone();
+                updated.job_version = job.version;
+                plan.updates.push(updated);
+            } else {
+                plan.stops.push(stop(a, STOP_UPDATE, None));
+                ctx.free(a);
+                place.push((a.index(), Some(*a)));
+            }
+        }
+        let replaced: BTreeSet<u32> = place.iter().map(|(i, _)| *i).collect();
+        for i in 0..group.count {
+            if !keep.contains_key(&i) && !replaced.contains(&i) {
+                place.push((i, None));
+            }
+        }
+        place.sort_by_key(|(i, _)| *i);
+        place.dedup_by_key(|(i, _)| *i);
+        place_all(&mut plan, &mut ctx, eval, job, group, &nodes, limit, &place, rng);
+    }
+    // Groups that no longer exist.
+    let groups: BTreeSet<&str> = job.task_groups.iter().map(|g| g.name.as_str()).collect();
+    for a in live.iter().filter(|a| !groups.contains(a.task_group.as_str())) {
+        plan.stops.push(stop(a, STOP_GROUP_REMOVED, None));
+    }
+    plan
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn place_all(
+    plan: &mut Plan,
+    ctx: &mut Context<'_>,
+    eval: &Evaluation,
+    job: &Job,
+    group: &TaskGroup,
+    nodes: &[&crate::core::node::Node],
+    limit: usize,
+    place: &[(u32, Option<&Allocation>)],
+    rng: &mut SeededRng,
+) {
+    let mut failed: Option<AllocMetric> = None;
+    for (index, previous) in place {
+        if let Some(m) = failed.as_mut() {
+            m.coalesced_failures += 1;
+            *plan.queued.entry(group.name.clone()).or_default() += 1;
+            continue;
+        }
+        let mut metric = AllocMetric::default();
+        match select::select(ctx, job, group, nodes, limit, &mut metric, rng) {
+            Some((node_id, resources)) => {
+                let node_name = ctx.state.nodes.get(&node_id).map(|n| n.name.clone()).unwrap_or_default();
+                plan.placements.push(Allocation {
+                    id: super::new_id(rng),
+                    namespace: job.namespace.clone(),
+                    eval_id: eval.id.clone(),
+                    name: format!("{}.{}[{}]", job.id, group.name, index),
+                    node_id,
+                    node_name,
+                    job_id: job.id.clone(),
+                    job_version: job.version,
+                    task_group: group.name.clone(),
+                    resources,
+                    previous_allocation: previous.map(|p| p.id.clone()).unwrap_or_default(),
+                    ..Default::default()
+                });
+            }
+            None => {
+                *plan.queued.entry(group.name.clone()).or_default() += 1;
+                failed = Some(metric);
+            }
+        }
+    }
+    if let Some(m) = failed {
+        plan.failed_tg_allocs.insert(group.name.clone(), m);
+    }
+}
+
+pub(super) fn stop(a: &Allocation, why: &str, client_status: Option<ClientStatus>) -> AllocStop {
+    AllocStop { alloc_id: a.id.clone(), desired_status: DesiredStatus::Stop, description: why.to_string(), client_status }
+}

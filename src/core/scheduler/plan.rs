@@ -1,0 +1,37 @@
+//! A plan: what the scheduler wants changed for one evaluation, and why placements failed.
+
+use std::collections::BTreeMap;
+
+use crate::core::alloc::Allocation;
+use crate::core::command::AllocStop;
+use crate::core::eval::AllocMetric;
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Plan {
+    pub eval_id: String,
+    pub priority: u8,
+    /// New allocations.
+    pub placements: Vec<Allocation>,
+    /// Existing allocations updated in place (same node, new job version).
+    pub updates: Vec<Allocation>,
+    pub stops: Vec<AllocStop>,
+    /// Per task group: why some allocations could not be placed.
+    pub failed_tg_allocs: BTreeMap<String, AllocMetric>,
+    /// Per task group: allocations still waiting for a place.
+    pub queued: BTreeMap<String, u64>,
+}
+
+impl Plan {
+    pub fn is_noop(&self) -> bool {
+        self.placements.is_empty() && self.updates.is_empty() && self.stops.is_empty()
+    }
+
+    /// Placements and updates grouped by node.
+    pub fn by_node(&self) -> BTreeMap<&str, Vec<&Allocation>> {
+        let mut m: BTreeMap<&str, Vec<&Allocation>> = BTreeMap::new();
+        for a in self.placements.iter().chain(&self.updates) {
+            m.entry(a.node_id.as_str()).or_default().push(a);
+        }
+        m
+    }
+}

@@ -1,0 +1,37 @@
+//! Plan verification on the leader: re-checks every node of a plan against the newest state.
+//!
+//! Nodes whose placements no longer fit (another plan took the room, or the node went away) are
+//! rejected as a whole; the rest of the plan is committed and the worker retries the remainder.
+
+use std::collections::BTreeSet;
+
+use crate::core::command::PlanResult;
+use crate::core::state::ClusterState;
+
+use super::fit::{self, Usage};
+use super::plan::Plan;
+
+/// The committable part of `plan` and the ids of the nodes that were rejected.
+pub fn verify(state: &ClusterState, plan: &Plan) -> (PlanResult, Vec<String>) {
+    let mut result = PlanResult { stops: plan.stops.clone(), ..Default::default() };
+    let mut rejected = Vec::new();
+    let stopped: BTreeSet<&str> = plan.stops.iter().map(|s| s.alloc_id.as_str()).collect();
+    for (node_id, allocs) in plan.by_node() {
+        let ok = match state.nodes.get(node_id) {
+            Some(node) => {
+                let placing_new = allocs.iter().any(|a| !state.allocs.contains_key(&a.id));
+                let mut exclude = stopped.clone();
+                exclude.extend(allocs.iter().map(|a| a.id.as_str()));
+                let used = Usage::of_node(state, node_id, &exclude);
+                (!placing_new || (node.ready() && node.eligible)) && fit::still_fits(node, &used, &allocs)
+            }
+            None => false,
+        };
+        if ok {
+            result.allocs.extend(allocs.into_iter().cloned());
+        } else {
+            rejected.push(node_id.to_string());
+        }
+    }
+    (result, rejected)
+}

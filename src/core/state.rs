@@ -1,0 +1,362 @@
+//! The replicated cluster state and its deterministic `apply` of Raft commands.
+//!
+//! Every table is a `BTreeMap`, so iteration order — and therefore every derived decision — is the
+//! same on every server. Secondary indexes are not serialized; `after_restore` rebuilds them.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::alloc::{Allocation, ClientAllocUpdate, ClientStatus};
+use super::command::{AllocStop, Command, CommandResponse, PlanResult};
+use super::eval::{EvalStatus, Evaluation};
+use super::job::{Job, JobKey, JobStatus, JobType};
+use super::node::Node;
+
+/// Table names, for per-table modify indexes (blocking queries wait on these).
+pub mod table {
+    pub const JOBS: &str = "jobs";
+    pub const NODES: &str = "nodes";
+    pub const EVALS: &str = "evals";
+    pub const ALLOCS: &str = "allocs";
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ClusterState {
+    /// Raft index of the last applied command.
+    pub index: u64,
+    pub table_index: BTreeMap<String, u64>,
+    pub jobs: BTreeMap<JobKey, Job>,
+    /// Every stored version of every job, keyed by (job, version).
+    #[serde(with = "versions_as_list")]
+    pub job_versions: BTreeMap<(JobKey, u64), Job>,
+    pub nodes: BTreeMap<String, Node>,
+    pub evals: BTreeMap<String, Evaluation>,
+    pub allocs: BTreeMap<String, Allocation>,
+    #[serde(skip)]
+    allocs_by_node: BTreeMap<String, BTreeSet<String>>,
+    #[serde(skip)]
+    allocs_by_job: BTreeMap<JobKey, BTreeSet<String>>,
+    #[serde(skip)]
+    pending_evals: BTreeSet<String>,
+}
+
+/// JSON object keys must be strings, so versions are stored as a list.
+mod versions_as_list {
+    use super::*;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(map: &BTreeMap<(JobKey, u64), Job>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.values())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<(JobKey, u64), Job>, D::Error> {
+        let list: Vec<Job> = Vec::deserialize(d)?;
+        Ok(list.into_iter().map(|j| ((j.key(), j.version), j)).collect())
+    }
+}
+
+impl ClusterState {
+    /// Applies one command at Raft index `index`. Deterministic: the same commands in the same
+    /// order give the same state on every server.
+    pub fn apply(&mut self, index: u64, cmd: &Command) -> CommandResponse {
+        self.index = index;
+        let error = match cmd {
+            Command::RegisterJob { job, eval, now } => {
+                self.register_job(index, job, *now);
+                self.upsert_evals(index, eval.iter(), *now);
+                None
+            }
+            Command::DeregisterJob { namespace, job_id, purge, eval, now } => {
+                let r = self.deregister_job(index, &JobKey::new(namespace, job_id), *purge);
+                if r.is_none() {
+                    self.upsert_evals(index, eval.iter(), *now);
+                }
+                r
+            }
+            Command::RegisterNode { node, evals, now } => {
+                let mut node = node.clone();
+                node.create_index = self.nodes.get(&node.id).map_or(index, |n| n.create_index);
+                node.modify_index = index;
+                node.status_updated_at = *now;
+                self.nodes.insert(node.id.clone(), node);
+                self.touch(table::NODES, index);
+                self.upsert_evals(index, evals.iter(), *now);
+                None
+            }
+            Command::UpdateNodeStatus { node_id, status, description, evals, now } => match self.nodes.get_mut(node_id) {
+                Some(node) => {
+                    node.status = *status;
+                    node.status_description = description.clone();
+                    node.status_updated_at = *now;
+                    node.modify_index = index;
+                    self.touch(table::NODES, index);
+                    self.upsert_evals(index, evals.iter(), *now);
+                    None
+                }
+                None => Some(format!("node {node_id} not found")),
+            },
+            Command::UpsertEvals { evals, now } => {
+                self.upsert_evals(index, evals.iter(), *now);
+                None
+            }
+            Command::ApplyPlan { result, now } => {
+                self.apply_plan(index, result, *now);
+                None
+            }
+            Command::UpdateAllocsFromClient { node_id, updates, evals, now } => {
+                let r = self.update_allocs_from_client(index, node_id, updates, *now);
+                self.upsert_evals(index, evals.iter(), *now);
+                r
+            }
+        };
+        CommandResponse { index, error }
+    }
+
+    /// Rebuilds the secondary indexes after the state was deserialized.
+    pub fn after_restore(&mut self) {
+        self.allocs_by_node.clear();
+        self.allocs_by_job.clear();
+        self.pending_evals.clear();
+        let ids: Vec<String> = self.allocs.keys().cloned().collect();
+        for id in ids {
+            self.index_alloc(&id);
+        }
+        let evals: Vec<String> = self.evals.keys().cloned().collect();
+        for id in evals {
+            self.index_eval(&id);
+        }
+    }
+
+    fn touch(&mut self, table: &str, index: u64) {
+        self.table_index.insert(table.to_string(), index);
+    }
+
+    /// The modify index of a table (0 if never written).
+    pub fn table_index(&self, table: &str) -> u64 {
+        self.table_index.get(table).copied().unwrap_or(0)
+    }
+
+    fn register_job(&mut self, index: u64, job: &Job, now: i64) {
+        let key = job.key();
+        let mut job = job.clone();
+        match self.jobs.get(&key) {
+            Some(old) => {
+                job.create_index = old.create_index;
+                job.version = if same_spec(old, &job) { old.version } else { old.version + 1 };
+            }
+            None => {
+                job.create_index = index;
+                job.version = 0;
+            }
+        }
+        job.modify_index = index;
+        job.job_modify_index = index;
+        job.submit_time = now;
+        self.job_versions.insert((key.clone(), job.version), job.clone());
+        self.jobs.insert(key, job);
+        self.touch(table::JOBS, index);
+    }
+
+    fn deregister_job(&mut self, index: u64, key: &JobKey, purge: bool) -> Option<String> {
+        if !self.jobs.contains_key(key) {
+            return Some(format!("job \"{}\" in namespace \"{}\" not found", key.id, key.namespace));
+        }
+        if purge {
+            self.jobs.remove(key);
+            self.job_versions.retain(|(k, _), _| k != key);
+        } else if let Some(job) = self.jobs.get_mut(key) {
+            job.stop = true;
+            job.modify_index = index;
+            job.job_modify_index = index;
+            if let Some(v) = self.job_versions.get_mut(&(key.clone(), job.version)) {
+                v.stop = true;
+            }
+        }
+        self.touch(table::JOBS, index);
+        None
+    }
+
+    fn upsert_evals<'a>(&mut self, index: u64, evals: impl Iterator<Item = &'a Evaluation>, now: i64) {
+        let mut any = false;
+        for eval in evals {
+            let mut eval = eval.clone();
+            match self.evals.get(&eval.id) {
+                Some(old) => {
+                    eval.create_index = old.create_index;
+                    eval.create_time = old.create_time;
+                }
+                None => {
+                    eval.create_index = index;
+                    eval.create_time = now;
+                }
+            }
+            eval.modify_index = index;
+            eval.modify_time = now;
+            let id = eval.id.clone();
+            self.evals.insert(id.clone(), eval);
+            self.index_eval(&id);
+            any = true;
+        }
+        if any {
+            self.touch(table::EVALS, index);
+        }
+    }
+
+    fn index_eval(&mut self, id: &str) {
+        match self.evals.get(id) {
+            Some(e) if e.status == EvalStatus::Pending => {
+                self.pending_evals.insert(id.to_string());
+            }
+            _ => {
+                self.pending_evals.remove(id);
+            }
+        }
+    }
+
+    fn index_alloc(&mut self, id: &str) {
+        if let Some(a) = self.allocs.get(id) {
+            self.allocs_by_node.entry(a.node_id.clone()).or_default().insert(id.to_string());
+            self.allocs_by_job.entry(JobKey::new(&a.namespace, &a.job_id)).or_default().insert(id.to_string());
+        }
+    }
+
+    fn apply_plan(&mut self, index: u64, result: &PlanResult, now: i64) {
+        for alloc in &result.allocs {
+            let mut alloc = alloc.clone();
+            match self.allocs.get(&alloc.id) {
+                Some(old) => {
+                    // The client may have reported since the plan's snapshot: keep its side.
+                    alloc.client_status = old.client_status;
+                    alloc.client_description = old.client_description.clone();
+                    alloc.task_states = old.task_states.clone();
+                    alloc.create_index = old.create_index;
+                    alloc.create_time = old.create_time;
+                }
+                None => {
+                    alloc.create_index = index;
+                    alloc.create_time = now;
+                }
+            }
+            alloc.modify_index = index;
+            alloc.alloc_modify_index = index;
+            alloc.modify_time = now;
+            let id = alloc.id.clone();
+            self.allocs.insert(id.clone(), alloc);
+            self.index_alloc(&id);
+        }
+        for stop in &result.stops {
+            self.stop_alloc(index, stop, now);
+        }
+        if !result.allocs.is_empty() || !result.stops.is_empty() {
+            self.touch(table::ALLOCS, index);
+        }
+        self.upsert_evals(index, result.eval.iter().chain(result.blocked_eval.iter()), now);
+    }
+
+    fn stop_alloc(&mut self, index: u64, stop: &AllocStop, now: i64) {
+        if let Some(a) = self.allocs.get_mut(&stop.alloc_id) {
+            a.desired_status = stop.desired_status;
+            a.desired_description = stop.description.clone();
+            if let Some(cs) = stop.client_status {
+                a.client_status = cs;
+            }
+            a.modify_index = index;
+            a.alloc_modify_index = index;
+            a.modify_time = now;
+        }
+    }
+
+    fn update_allocs_from_client(&mut self, index: u64, node_id: &str, updates: &[ClientAllocUpdate], now: i64) -> Option<String> {
+        let mut unknown = Vec::new();
+        for u in updates {
+            match self.allocs.get_mut(&u.id) {
+                Some(a) if a.node_id == node_id => {
+                    // A lost allocation stays lost, whatever a late client says.
+                    if a.client_status != ClientStatus::Lost {
+                        a.client_status = u.client_status;
+                    }
+                    a.client_description = u.client_description.clone();
+                    a.task_states = u.task_states.clone();
+                    a.modify_index = index;
+                    a.modify_time = now;
+                }
+                _ => unknown.push(u.id.clone()),
+            }
+        }
+        self.touch(table::ALLOCS, index);
+        if unknown.is_empty() {
+            None
+        } else {
+            Some(format!("allocations not found on node {node_id}: {}", unknown.join(", ")))
+        }
+    }
+
+    // ---- queries ----
+
+    pub fn allocs_on_node<'a>(&'a self, node_id: &str) -> impl Iterator<Item = &'a Allocation> + 'a {
+        self.allocs_by_node.get(node_id).into_iter().flatten().filter_map(|id| self.allocs.get(id))
+    }
+
+    pub fn allocs_of_job<'a>(&'a self, key: &JobKey) -> impl Iterator<Item = &'a Allocation> + 'a {
+        self.allocs_by_job.get(key).into_iter().flatten().filter_map(|id| self.allocs.get(id))
+    }
+
+    pub fn evals_of_job<'a>(&'a self, key: &'a JobKey) -> impl Iterator<Item = &'a Evaluation> + 'a {
+        self.evals.values().filter(move |e| e.namespace == key.namespace && e.job_id == key.id)
+    }
+
+    /// Pending evaluations, highest priority first, then oldest.
+    pub fn pending_evals(&self) -> Vec<&Evaluation> {
+        let mut v: Vec<&Evaluation> = self.pending_evals.iter().filter_map(|id| self.evals.get(id)).collect();
+        v.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.create_index.cmp(&b.create_index)).then(a.id.cmp(&b.id)));
+        v
+    }
+
+    pub fn blocked_evals(&self) -> impl Iterator<Item = &Evaluation> {
+        self.evals.values().filter(|e| e.status == EvalStatus::Blocked)
+    }
+
+    pub fn job_version(&self, key: &JobKey, version: u64) -> Option<&Job> {
+        self.job_versions.get(&(key.clone(), version))
+    }
+
+    /// Nomad's job status, derived from the job and its allocations.
+    pub fn job_status(&self, job: &Job) -> JobStatus {
+        let key = job.key();
+        let mut any = false;
+        let mut live = false;
+        for a in self.allocs_of_job(&key) {
+            any = true;
+            if !a.terminal() || (!a.client_status.terminal() && !a.task_states.is_empty()) {
+                live = true;
+            }
+        }
+        let pending_eval = self.evals_of_job(&key).any(|e| matches!(e.status, EvalStatus::Pending | EvalStatus::Blocked));
+        if live {
+            JobStatus::Running
+        } else if job.stop || (any && matches!(job.job_type, JobType::Batch | JobType::Sysbatch)) {
+            JobStatus::Dead
+        } else if pending_eval || !any {
+            JobStatus::Pending
+        } else {
+            JobStatus::Dead
+        }
+    }
+}
+
+/// Whether two versions of a job describe the same thing (ignoring bookkeeping fields).
+pub fn same_spec(a: &Job, b: &Job) -> bool {
+    let strip = |j: &Job| {
+        let mut j = j.clone();
+        j.version = 0;
+        j.create_index = 0;
+        j.modify_index = 0;
+        j.job_modify_index = 0;
+        j.submit_time = 0;
+        j.stop = false;
+        j
+    };
+    strip(a) == strip(b)
+}

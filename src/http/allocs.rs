@@ -1,0 +1,43 @@
+//! Allocation endpoints: `/v1/allocations` and `/v1/allocation/:id` (with id-prefix lookup).
+
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+
+use crate::api::alloc::{alloc_out, alloc_stub};
+use crate::api::job::job_to_api;
+use crate::core::job::JobKey;
+use crate::core::state::{table, ClusterState};
+
+use super::error::ApiError;
+use super::query::{with_index, QueryOptions};
+use super::HttpState;
+
+pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) -> Response {
+    let index = st.server.block_on(table::ALLOCS, q.index, q.wait()).await;
+    let allocs: Vec<_> = st.server.read(|s| s.allocs.values().filter(|a| q.matches_prefix(&a.id)).map(alloc_stub).collect());
+    with_index(index, true, allocs)
+}
+
+/// Finds an allocation by full id or unique prefix (as the CLI accepts short ids).
+pub fn find_alloc_id(s: &ClusterState, id: &str) -> Result<String, ApiError> {
+    if s.allocs.contains_key(id) {
+        return Ok(id.to_string());
+    }
+    let matches: Vec<&String> = s.allocs.range(id.to_string()..).take_while(|(k, _)| k.starts_with(id)).map(|(k, _)| k).collect();
+    match matches.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(ApiError::not_found(format!("alloc not found: {id}"))),
+        _ => Err(ApiError::bad_request(format!("alloc id prefix \"{id}\" matches {} allocations; use more characters", matches.len()))),
+    }
+}
+
+pub async fn read(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
+    let index = st.server.block_on(table::ALLOCS, q.index, q.wait()).await;
+    let alloc = st.server.read(|s| {
+        let id = find_alloc_id(s, &id)?;
+        let a = &s.allocs[&id];
+        let job = s.job_version(&JobKey::new(&a.namespace, &a.job_id), a.job_version).map(|j| job_to_api(j, s.job_status(j).as_str()));
+        Ok::<_, ApiError>(alloc_out(a, job))
+    })?;
+    Ok(with_index(index, true, alloc))
+}

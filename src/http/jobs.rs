@@ -1,0 +1,119 @@
+//! Job endpoints: `/v1/jobs`, `/v1/job/:id` and its allocations and evaluations, `/v1/jobs/parse`.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Json, Response};
+use serde::Deserialize;
+
+use crate::api::alloc::alloc_stub;
+use crate::api::eval::eval_out;
+use crate::api::job::{job_from_api, job_stub, job_to_api, ApiJob, JobRegisterRequest, JobRegisterResponse};
+use crate::core::job::JobKey;
+use crate::core::state::table;
+
+use super::error::ApiError;
+use super::query::{with_index, QueryOptions};
+use super::HttpState;
+
+pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) -> Response {
+    let index = st.server.block_on(table::JOBS, q.index, q.wait()).await;
+    let ns = q.namespace().to_string();
+    let jobs: Vec<_> = st.server.read(|s| {
+        s.jobs
+            .values()
+            .filter(|j| (ns == "*" || j.namespace == ns) && q.matches_prefix(&j.id))
+            .map(|j| job_stub(j, s.job_status(j).as_str()))
+            .collect()
+    });
+    with_index(index, st.server.raft.leader().is_some(), jobs)
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error_lite(de).map_err(ApiError::bad_request)
+}
+
+/// Decodes JSON, naming the failing field's position in the message.
+fn serde_path_to_error_lite<'de, T: Deserialize<'de>>(de: &mut serde_json::Deserializer<serde_json::de::SliceRead<'de>>) -> Result<T, String> {
+    T::deserialize(de).map_err(|e| format!("failed to parse JSON request body: {e}"))
+}
+
+async fn do_register(st: &HttpState, body: &[u8], path_id: Option<&str>) -> Result<Response, ApiError> {
+    let req: JobRegisterRequest = decode(body)?;
+    let api = req.job.ok_or_else(|| ApiError::bad_request("Job must be specified"))?;
+    if let Some(id) = path_id {
+        if api.id != id {
+            return Err(ApiError::bad_request(format!("Job ID does not match: URL has \"{id}\", body has \"{}\"", api.id)));
+        }
+    }
+    let job = job_from_api(&api).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let (eval_id, index) = st.server.register_job(job.clone()).await?;
+    let jmi = st.server.read(|s| s.jobs.get(&job.key()).map(|j| j.job_modify_index).unwrap_or(index));
+    let resp = JobRegisterResponse { eval_id, eval_create_index: index, job_modify_index: jmi, index, known_leader: true, ..Default::default() };
+    Ok(with_index(index, true, resp))
+}
+
+pub async fn register(State(st): State<HttpState>, body: Bytes) -> Result<Response, ApiError> {
+    do_register(&st, &body, None).await
+}
+
+pub async fn register_one(State(st): State<HttpState>, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+    do_register(&st, &body, Some(&id)).await
+}
+
+pub async fn read(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
+    let index = st.server.block_on(table::JOBS, q.index, q.wait()).await;
+    let key = JobKey::new(q.namespace(), &id);
+    let job: Option<ApiJob> = st.server.read(|s| s.jobs.get(&key).map(|j| job_to_api(j, s.job_status(j).as_str())));
+    let job = job.ok_or_else(|| ApiError::not_found("job not found"))?;
+    Ok(with_index(index, true, job))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DeregisterOptions {
+    pub purge: bool,
+    pub namespace: Option<String>,
+}
+
+pub async fn deregister(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<DeregisterOptions>) -> Result<Response, ApiError> {
+    let ns = q.namespace.unwrap_or_else(|| "default".into());
+    let (eval_id, index) = st.server.deregister_job(&ns, &id, q.purge).await?;
+    let resp = JobRegisterResponse { eval_id, eval_create_index: index, job_modify_index: index, index, known_leader: true, ..Default::default() };
+    Ok(with_index(index, true, resp))
+}
+
+pub async fn allocations(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Response {
+    let index = st.server.block_on(table::ALLOCS, q.index, q.wait()).await;
+    let key = JobKey::new(q.namespace(), &id);
+    let allocs: Vec<_> = st.server.read(|s| s.allocs_of_job(&key).map(alloc_stub).collect());
+    with_index(index, true, allocs)
+}
+
+pub async fn evaluations(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Response {
+    let index = st.server.block_on(table::EVALS, q.index, q.wait()).await;
+    let key = JobKey::new(q.namespace(), &id);
+    let evals: Vec<_> = st.server.read(|s| s.evals_of_job(&key).map(eval_out).collect());
+    with_index(index, true, evals)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ParseRequest {
+    #[serde(rename = "JobHCL")]
+    pub job_hcl: String,
+    pub variables: String,
+    pub canonicalize: bool,
+}
+
+/// `/v1/jobs/parse`: HCL in, Nomad job JSON out.
+pub async fn parse(body: Bytes) -> Result<Response, ApiError> {
+    let req: ParseRequest = decode(&body)?;
+    let vars = crate::jobspec::Variables::from_var_file_text("variables", &req.variables);
+    let parsed = crate::jobspec::parse(&req.job_hcl, "input.hcl", &vars).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let mut job = parsed.job;
+    if req.canonicalize {
+        job.canonicalize();
+    }
+    Ok(Json(job_to_api(&job, "")).into_response())
+}

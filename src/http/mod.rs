@@ -1,0 +1,60 @@
+//! Nomad's HTTP API on port 4646: routes, shared state, and the listener.
+
+pub mod allocs;
+pub mod error;
+pub mod evals;
+pub mod jobs;
+pub mod logs;
+pub mod nodes;
+pub mod query;
+pub mod status;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use axum::routing::{get, put};
+use axum::Router;
+use tracing::info;
+
+use crate::server::Server;
+
+/// What the HTTP handlers can reach: the server role (if this agent is a server) and the
+/// client's allocation directory (if it is a client), for log reads.
+#[derive(Clone)]
+pub struct HttpState {
+    pub server: Server,
+    pub alloc_root: Option<PathBuf>,
+    pub http: reqwest::Client,
+}
+
+pub fn router(state: HttpState) -> Router {
+    Router::new()
+        .route("/v1/jobs", get(jobs::list).put(jobs::register).post(jobs::register))
+        .route("/v1/job/{id}", get(jobs::read).put(jobs::register_one).post(jobs::register_one).delete(jobs::deregister))
+        .route("/v1/job/{id}/allocations", get(jobs::allocations))
+        .route("/v1/job/{id}/evaluations", get(jobs::evaluations))
+        .route("/v1/allocations", get(allocs::list))
+        .route("/v1/allocation/{id}", get(allocs::read))
+        .route("/v1/evaluations", get(evals::list))
+        .route("/v1/evaluation/{id}", get(evals::read))
+        .route("/v1/evaluation/{id}/allocations", get(evals::allocations))
+        .route("/v1/nodes", get(nodes::list))
+        .route("/v1/node/{id}", get(nodes::read))
+        .route("/v1/node/{id}/allocations", get(nodes::allocations))
+        .route("/v1/status/leader", get(status::leader))
+        .route("/v1/status/peers", get(status::peers))
+        .route("/v1/agent/health", get(status::health))
+        .route("/v1/client/fs/logs/{alloc}", get(logs::logs))
+        .route("/v1/regions", get(status::regions))
+        .route("/v1/jobs/parse", put(jobs::parse).post(jobs::parse))
+        .fallback(error::not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024))
+        .with_state(state)
+}
+
+/// Serves the API until the listener fails.
+pub async fn serve(addr: SocketAddr, state: HttpState) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    info!(%addr, "http api listening");
+    axum::serve(listener, router(state)).await
+}

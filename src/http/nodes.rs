@@ -1,0 +1,42 @@
+//! Node endpoints: `/v1/nodes`, `/v1/node/:id` (with id-prefix lookup) and its allocations.
+
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+
+use crate::api::alloc::alloc_stub;
+use crate::api::node::{node_out, node_stub};
+use crate::core::state::{table, ClusterState};
+
+use super::error::ApiError;
+use super::query::{with_index, QueryOptions};
+use super::HttpState;
+
+pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) -> Response {
+    let index = st.server.block_on(table::NODES, q.index, q.wait()).await;
+    let nodes: Vec<_> = st.server.read(|s| s.nodes.values().filter(|n| q.matches_prefix(&n.id)).map(node_stub).collect());
+    with_index(index, true, nodes)
+}
+
+fn find_node_id(s: &ClusterState, id: &str) -> Result<String, ApiError> {
+    if s.nodes.contains_key(id) {
+        return Ok(id.to_string());
+    }
+    let m: Vec<&String> = s.nodes.range(id.to_string()..).take_while(|(k, _)| k.starts_with(id)).map(|(k, _)| k).collect();
+    match m.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(ApiError::not_found(format!("node not found: {id}"))),
+        _ => Err(ApiError::bad_request(format!("node id prefix \"{id}\" matches {} nodes", m.len()))),
+    }
+}
+
+pub async fn read(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
+    let index = st.server.block_on(table::NODES, q.index, q.wait()).await;
+    let node = st.server.read(|s| find_node_id(s, &id).map(|id| node_out(&s.nodes[&id])))?;
+    Ok(with_index(index, true, node))
+}
+
+pub async fn allocations(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
+    let index = st.server.block_on(table::ALLOCS, q.index, q.wait()).await;
+    let allocs = st.server.read(|s| find_node_id(s, &id).map(|id| s.allocs_on_node(&id).map(alloc_stub).collect::<Vec<_>>()))?;
+    Ok(with_index(index, true, allocs))
+}

@@ -1,0 +1,98 @@
+//! Query parameters shared by read endpoints (blocking queries, namespace, prefix) and Nomad's response headers.
+
+use std::time::Duration;
+
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Json, Response};
+use serde::{Deserialize, Serialize};
+
+/// `?index=&wait=&namespace=&prefix=&stale`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct QueryOptions {
+    pub index: u64,
+    pub wait: Option<String>,
+    pub namespace: Option<String>,
+    pub prefix: Option<String>,
+    pub stale: Option<String>,
+}
+
+impl QueryOptions {
+    /// The blocking wait: `?wait=` (Go duration like `10s`, `5m`), default 5 minutes, capped at 5 minutes.
+    pub fn wait(&self) -> Duration {
+        const MAX: Duration = Duration::from_secs(300);
+        self.wait.as_deref().and_then(parse_go_duration).unwrap_or(MAX).min(MAX)
+    }
+
+    pub fn namespace(&self) -> &str {
+        self.namespace.as_deref().filter(|n| !n.is_empty()).unwrap_or("default")
+    }
+
+    pub fn matches_prefix(&self, id: &str) -> bool {
+        self.prefix.as_deref().is_none_or(|p| id.starts_with(p))
+    }
+}
+
+/// Parses Go-style durations (`1h2m3s`, `500ms`, `10s`); a bare number is seconds.
+pub fn parse_go_duration(s: &str) -> Option<Duration> {
+    if let Ok(n) = s.parse::<u64>() {
+        return Some(Duration::from_secs(n));
+    }
+    let mut total = 0f64;
+    let mut num = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            continue;
+        }
+        let mut unit = c.to_string();
+        while let Some(&n) = chars.peek() {
+            if n.is_ascii_alphabetic() {
+                unit.push(n);
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        let v: f64 = num.parse().ok()?;
+        num.clear();
+        total += v * match unit.as_str() {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+    }
+    if !num.is_empty() {
+        return None;
+    }
+    Some(Duration::from_secs_f64(total))
+}
+
+/// A JSON body with `X-Nomad-Index`, `X-Nomad-KnownLeader` and `X-Nomad-LastContact`.
+pub fn with_index<T: Serialize>(index: u64, known_leader: bool, body: T) -> Response {
+    let mut headers = HeaderMap::new();
+    headers.insert("X-Nomad-Index", HeaderValue::from(index.max(1)));
+    headers.insert("X-Nomad-KnownLeader", HeaderValue::from_static(if known_leader { "true" } else { "false" }));
+    headers.insert("X-Nomad-LastContact", HeaderValue::from_static("0"));
+    (headers, Json(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_go_duration("10s"), Some(Duration::from_secs(10)));
+        assert_eq!(parse_go_duration("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_go_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_go_duration("7"), Some(Duration::from_secs(7)));
+        assert_eq!(parse_go_duration("5x"), None);
+        assert_eq!(parse_go_duration("5s3"), None);
+    }
+}

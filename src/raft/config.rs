@@ -1,0 +1,93 @@
+//! Configuration of a Raft node and its translation into openraft's `Config`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use openraft::SnapshotPolicy;
+
+use super::error::RaftError;
+
+/// What a server needs to run its Raft node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RaftConfig {
+    /// This server's Raft id, unique in the cluster.
+    pub node_id: u64,
+    /// This server's gRPC address ("ip:port") as peers reach it.
+    pub rpc_addr: String,
+    /// The agent's data directory; Raft keeps its database in `data_dir/raft`.
+    pub data_dir: PathBuf,
+    pub heartbeat_interval_ms: u64,
+    pub election_timeout_min_ms: u64,
+    pub election_timeout_max_ms: u64,
+    /// A snapshot is built once this many entries were applied since the last one.
+    pub snapshot_logs_since_last: u64,
+    /// Entries kept in the log below the latest snapshot, so lagging followers catch up without a snapshot.
+    pub logs_to_keep_after_snapshot: u64,
+}
+
+impl Default for RaftConfig {
+    fn default() -> Self {
+        Self {
+            node_id: 1,
+            rpc_addr: "127.0.0.1:4647".into(),
+            data_dir: PathBuf::from("data"),
+            heartbeat_interval_ms: 150,
+            election_timeout_min_ms: 500,
+            election_timeout_max_ms: 1000,
+            snapshot_logs_since_last: 5000,
+            logs_to_keep_after_snapshot: 1000,
+        }
+    }
+}
+
+impl RaftConfig {
+    /// Where the Raft database lives.
+    pub fn raft_dir(&self) -> PathBuf {
+        self.data_dir.join("raft")
+    }
+
+    /// How long sending one snapshot chunk may take; also the longest any Raft request may take.
+    pub fn install_snapshot_timeout(&self) -> Duration {
+        Duration::from_millis(self.election_timeout_max_ms.saturating_mul(10))
+    }
+
+    /// How long connecting to a peer may take before it counts as unreachable.
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.election_timeout_min_ms)
+    }
+
+    /// The validated openraft configuration.
+    pub fn openraft_config(&self) -> Result<openraft::Config, RaftError> {
+        if self.snapshot_logs_since_last == 0 {
+            return Err(RaftError::Config("snapshot_logs_since_last must be positive".into()));
+        }
+        let config = openraft::Config {
+            cluster_name: "drover".into(),
+            heartbeat_interval: self.heartbeat_interval_ms,
+            election_timeout_min: self.election_timeout_min_ms,
+            election_timeout_max: self.election_timeout_max_ms,
+            install_snapshot_timeout: self.install_snapshot_timeout().as_millis() as u64,
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(self.snapshot_logs_since_last),
+            max_in_snapshot_log_to_keep: self.logs_to_keep_after_snapshot,
+            snapshot_max_chunk_size: 4 << 20,
+            ..Default::default()
+        };
+        config.validate().map_err(|e| RaftError::Config(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_bad_timeouts_are_rejected() {
+        assert!(RaftConfig::default().openraft_config().is_ok());
+        let bad = RaftConfig { election_timeout_min_ms: 100, heartbeat_interval_ms: 150, ..Default::default() };
+        assert!(matches!(bad.openraft_config(), Err(RaftError::Config(_))));
+        let bad = RaftConfig { election_timeout_min_ms: 1000, election_timeout_max_ms: 1000, ..Default::default() };
+        assert!(matches!(bad.openraft_config(), Err(RaftError::Config(_))));
+        let bad = RaftConfig { snapshot_logs_since_last: 0, ..Default::default() };
+        assert!(matches!(bad.openraft_config(), Err(RaftError::Config(_))));
+    }
+}

@@ -1,0 +1,82 @@
+//! The server side of client RPC: node registration, heartbeats, allocation watch and updates.
+
+use std::time::Duration;
+
+use tonic::{Request, Response, Status};
+
+use crate::core::job::JobKey;
+use crate::core::state::table;
+use crate::server::{Server, ServerError};
+
+use super::convert;
+use super::pb::{self, client_rpc_server::ClientRpc};
+
+pub struct ClientRpcService {
+    server: Server,
+}
+
+impl ClientRpcService {
+    pub fn new(server: Server) -> pb::client_rpc_server::ClientRpcServer<Self> {
+        pb::client_rpc_server::ClientRpcServer::new(Self { server })
+    }
+
+    fn reply(&self) -> pb::HeartbeatReply {
+        pb::HeartbeatReply {
+            ttl_ms: crate::server::ops::HEARTBEAT_TTL.as_millis() as u64,
+            servers: self.server.servers.clone(),
+            leader_rpc_addr: self.server.raft.leader().map(|(_, a)| a).unwrap_or_default(),
+            index: self.server.read(|s| s.index),
+        }
+    }
+}
+
+fn status(e: ServerError) -> Status {
+    match e {
+        ServerError::NotFound(m) => Status::not_found(m),
+        ServerError::Invalid(m) | ServerError::Rejected(m) => Status::invalid_argument(m),
+        ServerError::NoLeader => Status::unavailable("no cluster leader"),
+        ServerError::Raft(m) => Status::unavailable(m),
+    }
+}
+
+#[tonic::async_trait]
+impl ClientRpc for ClientRpcService {
+    async fn register(&self, req: Request<pb::NodeRegistration>) -> Result<Response<pb::HeartbeatReply>, Status> {
+        let node = convert::node_from_pb(req.into_inner()).map_err(|e| Status::invalid_argument(e.to_string()))?;
+        self.server.register_node(node).await.map_err(status)?;
+        Ok(Response::new(self.reply()))
+    }
+
+    async fn heartbeat(&self, req: Request<pb::HeartbeatRequest>) -> Result<Response<pb::HeartbeatReply>, Status> {
+        self.server.heartbeat(&req.into_inner().node_id).await.map_err(status)?;
+        Ok(Response::new(self.reply()))
+    }
+
+    async fn watch_allocations(&self, req: Request<pb::WatchAllocationsRequest>) -> Result<Response<pb::WatchAllocationsReply>, Status> {
+        let req = req.into_inner();
+        let wait = Duration::from_millis(req.max_wait_ms.clamp(1, 300_000));
+        let index = self.server.block_on(table::ALLOCS, req.min_index, wait).await;
+        let allocations = self.server.read(|s| {
+            s.allocs_on_node(&req.node_id)
+                .map(|a| {
+                    let job = s.job_version(&JobKey::new(&a.namespace, &a.job_id), a.job_version);
+                    convert::assigned_to_pb(a, job)
+                })
+                .collect::<Result<Vec<_>, _>>()
+        });
+        let allocations = allocations.map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Response::new(pb::WatchAllocationsReply { index, allocations }))
+    }
+
+    async fn update_allocations(&self, req: Request<pb::UpdateAllocationsRequest>) -> Result<Response<pb::UpdateAllocationsReply>, Status> {
+        let req = req.into_inner();
+        let updates = req
+            .allocations
+            .into_iter()
+            .map(convert::update_from_pb)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let index = self.server.update_allocs(&req.node_id, updates).await.map_err(status)?;
+        Ok(Response::new(pb::UpdateAllocationsReply { index }))
+    }
+}

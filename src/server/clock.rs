@@ -1,0 +1,14 @@
+//! Wall-clock and id helpers for the edge: stamps taken before a command is proposed.
+
+/// Unix time in nanoseconds.
+pub fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+/// A fresh random id (UUID v4), as Nomad's ids.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

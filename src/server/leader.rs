@@ -1,0 +1,47 @@
+//! Leadership: starts the leader-only machinery when this server becomes leader and stops it when it loses leadership.
+
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tracing::info;
+
+use super::ops::Server;
+use super::{broker, heartbeat, worker};
+
+pub const WORKERS: usize = 2;
+
+/// Runs for the life of the server.
+pub async fn run(server: Server) {
+    let mut leadership = server.raft.leadership();
+    let mut tasks: Option<JoinSet<()>> = None;
+    loop {
+        let leader = *leadership.borrow_and_update();
+        match (leader, tasks.is_some()) {
+            (true, false) => {
+                info!("gained leadership: starting eval broker, workers and heartbeat timers");
+                tasks = Some(start(server.clone()));
+            }
+            (false, true) => {
+                info!("lost leadership: stopping leader machinery");
+                if let Some(mut t) = tasks.take() {
+                    t.shutdown().await;
+                }
+            }
+            _ => {}
+        }
+        if leadership.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+fn start(server: Server) -> JoinSet<()> {
+    let mut set = JoinSet::new();
+    let (work_tx, work_rx) = broker::async_queue::channel(64);
+    let (done_tx, done_rx) = mpsc::unbounded_channel();
+    set.spawn(broker::run(server.clone(), work_tx, done_rx));
+    for _ in 0..WORKERS {
+        set.spawn(worker::run(server.clone(), work_rx.clone(), done_tx.clone()));
+    }
+    set.spawn(heartbeat::run(server));
+    set
+}

@@ -1,0 +1,13 @@
+//! Server role: the operations behind the HTTP API and client RPC, and the leader-only machinery
+//! (eval broker, scheduler workers, plan applier, heartbeat timers) rebuilt on every leadership gain.
+
+pub mod broker;
+pub mod clock;
+pub mod error;
+pub mod heartbeat;
+pub mod leader;
+pub mod ops;
+pub mod worker;
+
+pub use error::ServerError;
+pub use ops::Server;

@@ -1,0 +1,231 @@
+//! Server operations: validate, stamp ids and times, propose typed commands, and read state.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tracing::{debug, info};
+
+use crate::core::alloc::{ClientAllocUpdate, ClientStatus};
+use crate::core::command::{Command, CommandResponse};
+use crate::core::eval::{EvalStatus, Evaluation};
+use crate::core::job::{Job, JobKey, JobType};
+use crate::core::node::{Node, NodeStatus};
+use crate::core::state::{same_spec, ClusterState};
+use crate::raft::error::ProposeError;
+use crate::raft::node::RaftNode;
+
+use super::clock::{new_id, now_ns};
+use super::error::ServerError;
+use super::heartbeat::Heartbeats;
+
+/// Heartbeat TTL handed to clients.
+pub const HEARTBEAT_TTL: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub struct Server {
+    pub raft: Arc<RaftNode>,
+    pub heartbeats: Arc<Heartbeats>,
+    /// gRPC addresses of the known servers, handed to clients in heartbeat replies.
+    pub servers: Vec<String>,
+}
+
+impl Server {
+    pub fn new(raft: Arc<RaftNode>, servers: Vec<String>) -> Self {
+        Self { raft, heartbeats: Arc::new(Heartbeats::default()), servers }
+    }
+
+    pub fn state(&self) -> Arc<RwLock<ClusterState>> {
+        self.raft.state()
+    }
+
+    /// Runs `f` on the current state under the read lock.
+    pub fn read<R>(&self, f: impl FnOnce(&ClusterState) -> R) -> R {
+        let state = self.raft.state();
+        let guard = state.read().unwrap_or_else(|e| e.into_inner());
+        f(&guard)
+    }
+
+    /// Proposes a command through Raft; a state-machine rejection becomes `ServerError::Rejected`.
+    pub async fn propose(&self, cmd: Command) -> Result<CommandResponse, ServerError> {
+        let name = cmd.name();
+        let resp = self.raft.propose(cmd).await.map_err(|e| match e {
+            ProposeError::ForwardToLeader { .. } => ServerError::NoLeader,
+            other => ServerError::Raft(other.to_string()),
+        })?;
+        debug!(command = name, index = resp.index, "applied");
+        match resp.error {
+            Some(e) => Err(ServerError::Rejected(e)),
+            None => Ok(resp),
+        }
+    }
+
+    /// Waits until the state's `table` index passes `min_index` or `wait` elapses; returns the index.
+    pub async fn block_on(&self, table: &str, min_index: u64, wait: Duration) -> u64 {
+        let mut rx = self.raft.applied_index();
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let idx = self.read(|s| s.table_index(table));
+            if idx > min_index || min_index == 0 {
+                return idx.max(1);
+            }
+            match tokio::time::timeout_at(deadline, rx.changed()).await {
+                Ok(Ok(())) => continue,
+                _ => return idx.max(1),
+            }
+        }
+    }
+
+    /// Registers a job and creates its evaluation. Returns (eval id, index).
+    pub async fn register_job(&self, mut job: Job) -> Result<(String, u64), ServerError> {
+        job.canonicalize();
+        job.validate().map_err(|errs| ServerError::Invalid(errs.join("; ")))?;
+        self.check_drivers(&job)?;
+        let eval = self.eval_for(&job, "job-register");
+        let eval_id = eval.id.clone();
+        info!(job_id = %job.id, eval_id = %eval_id, "registering job");
+        let resp = self.propose(Command::RegisterJob { job, eval: Some(eval), now: now_ns() }).await?;
+        Ok((eval_id, resp.index))
+    }
+
+    /// Stops (or purges) a job and creates the evaluation that stops its allocations.
+    pub async fn deregister_job(&self, namespace: &str, job_id: &str, purge: bool) -> Result<(String, u64), ServerError> {
+        let job = self
+            .read(|s| s.jobs.get(&JobKey::new(namespace, job_id)).cloned())
+            .ok_or_else(|| ServerError::NotFound(format!("job \"{job_id}\" not found")))?;
+        let eval = self.eval_for(&job, "job-deregister");
+        let eval_id = eval.id.clone();
+        info!(job_id, eval_id = %eval_id, purge, "deregistering job");
+        let cmd = Command::DeregisterJob { namespace: namespace.into(), job_id: job_id.into(), purge, eval: Some(eval), now: now_ns() };
+        let resp = self.propose(cmd).await?;
+        Ok((eval_id, resp.index))
+    }
+
+    fn check_drivers(&self, job: &Job) -> Result<(), ServerError> {
+        const KNOWN: [&str; 5] = ["container", "docker", "exec", "raw_exec", "mock"];
+        for g in &job.task_groups {
+            for t in &g.tasks {
+                if !KNOWN.contains(&t.driver.as_str()) {
+                    return Err(ServerError::Invalid(format!(
+                        "group \"{}\" > task \"{}\": unknown driver \"{}\" (drivers: container, docker, exec, raw_exec)",
+                        g.name, t.name, t.driver
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn eval_for(&self, job: &Job, triggered_by: &str) -> Evaluation {
+        Evaluation {
+            id: new_id(),
+            namespace: job.namespace.clone(),
+            priority: job.priority,
+            job_type: job.job_type.as_str().into(),
+            triggered_by: triggered_by.into(),
+            job_id: job.id.clone(),
+            status: EvalStatus::Pending,
+            ..Default::default()
+        }
+    }
+
+    /// Evaluations to create when capacity appears: system jobs, and blocked evaluations unblocked.
+    fn capacity_evals(&self, state: &ClusterState, node_id: &str) -> Vec<Evaluation> {
+        let mut evals: Vec<Evaluation> = state
+            .jobs
+            .values()
+            .filter(|j| !j.stop && matches!(j.job_type, JobType::System | JobType::Sysbatch))
+            .map(|j| Evaluation { node_id: node_id.into(), ..self.eval_for(j, "node-update") })
+            .collect();
+        for b in state.blocked_evals() {
+            let mut e = b.clone();
+            e.status = EvalStatus::Pending;
+            e.status_description = "unblocked: capacity changed".into();
+            evals.push(e);
+        }
+        evals
+    }
+
+    /// Registers a node (status ready). Writes to Raft only when something changed.
+    pub async fn register_node(&self, mut node: Node) -> Result<u64, ServerError> {
+        node.status = NodeStatus::Ready;
+        if node.node_pool.is_empty() {
+            node.node_pool = "default".into();
+        }
+        self.heartbeats.beat(&node.id);
+        let (unchanged, evals) = self.read(|s| {
+            let unchanged = s.nodes.get(&node.id).is_some_and(|old| {
+                let mut a = old.clone();
+                a.create_index = 0;
+                a.modify_index = 0;
+                a.status_updated_at = 0;
+                a.status_description.clear();
+                a == node
+            });
+            (unchanged, self.capacity_evals(s, &node.id))
+        });
+        if unchanged {
+            return Ok(self.read(|s| s.index));
+        }
+        info!(node_id = %node.id, name = %node.name, "registering node");
+        let resp = self.propose(Command::RegisterNode { node, evals, now: now_ns() }).await?;
+        Ok(resp.index)
+    }
+
+    /// A heartbeat: refreshes the node's TTL; writes to Raft only if the node was not ready.
+    pub async fn heartbeat(&self, node_id: &str) -> Result<(), ServerError> {
+        let status = self
+            .read(|s| s.nodes.get(node_id).map(|n| n.status))
+            .ok_or_else(|| ServerError::NotFound(format!("node {node_id} not registered")))?;
+        self.heartbeats.beat(node_id);
+        if status != NodeStatus::Ready {
+            let evals = self.read(|s| self.capacity_evals(s, node_id));
+            info!(node_id, "node is ready again");
+            let cmd = Command::UpdateNodeStatus {
+                node_id: node_id.into(),
+                status: NodeStatus::Ready,
+                description: "node heartbeat received".into(),
+                evals,
+                now: now_ns(),
+            };
+            self.propose(cmd).await?;
+        }
+        Ok(())
+    }
+
+    /// Marks a node down and creates evaluations for every job with allocations on it.
+    pub async fn mark_node_down(&self, node_id: &str) -> Result<(), ServerError> {
+        let evals = self.read(|s| {
+            let mut jobs: Vec<JobKey> = s.allocs_on_node(node_id).filter(|a| !a.terminal()).map(|a| JobKey::new(&a.namespace, &a.job_id)).collect();
+            jobs.dedup();
+            jobs.iter()
+                .filter_map(|k| s.jobs.get(k))
+                .map(|j| Evaluation { node_id: node_id.into(), ..self.eval_for(j, "node-update") })
+                .collect::<Vec<_>>()
+        });
+        info!(node_id, "node missed its heartbeat: marking it down");
+        let cmd = Command::UpdateNodeStatus {
+            node_id: node_id.into(),
+            status: NodeStatus::Down,
+            description: "node heartbeat missed".into(),
+            evals,
+            now: now_ns(),
+        };
+        self.propose(cmd).await.map(|_| ())
+    }
+
+    /// Task states and client statuses reported by a client.
+    pub async fn update_allocs(&self, node_id: &str, updates: Vec<ClientAllocUpdate>) -> Result<u64, ServerError> {
+        if updates.is_empty() {
+            return Ok(self.read(|s| s.index));
+        }
+        let failed = updates.iter().filter(|u| u.client_status == ClientStatus::Failed).count();
+        debug!(node_id, count = updates.len(), failed, "alloc updates");
+        let cmd = Command::UpdateAllocsFromClient { node_id: node_id.into(), updates, evals: Vec::new(), now: now_ns() };
+        Ok(self.propose(cmd).await?.index)
+    }
+
+    /// Whether a job's spec equals the stored one (used by `job plan`/idempotent registration).
+    pub fn unchanged(&self, job: &Job) -> bool {
+        self.read(|s| s.jobs.get(&job.key()).is_some_and(|old| same_spec(old, job)))
+    }
+}

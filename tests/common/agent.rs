@@ -1,0 +1,190 @@
+//! A real `drover agent -dev` process for end-to-end tests, plus a minimal HTTP client.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn is_root() -> bool {
+    nix::unistd::Uid::effective().is_root()
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_drover")
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh directory under the system temp dir.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("drover-test-{tag}-{}", &uuid::Uuid::new_v4().to_string()[..8]));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Builds the busybox:local image into `dir` with the project's script.
+pub fn build_image(dir: &Path) {
+    let st = Command::new(repo().join("scripts/build-busybox-image")).arg(dir).status().expect("run scripts/build-busybox-image");
+    assert!(st.success(), "scripts/build-busybox-image failed");
+}
+
+/// `(status, body)` of a plain HTTP request to 127.0.0.1.
+pub fn http(method: &str, url: &str, body: Option<&str>) -> std::io::Result<(u16, String)> {
+    let rest = url.strip_prefix("http://").unwrap_or(url);
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let mut s = TcpStream::connect(host)?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let body = body.unwrap_or("");
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len())?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf)?;
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let (head, payload) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
+    Ok((status, if chunked { dechunk(payload) } else { payload.to_string() }))
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((len, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(len.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+pub fn get_json(url: &str) -> serde_json::Value {
+    let (code, body) = http("GET", url, None).unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    assert_eq!(code, 200, "GET {url}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {url}: {e}: {body}"))
+}
+
+pub fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+pub struct DevAgent {
+    pub child: Child,
+    pub data_dir: PathBuf,
+    pub image_dir: PathBuf,
+    pub http_port: u16,
+    pub rpc_port: u16,
+}
+
+impl DevAgent {
+    pub fn start(data_dir: &Path, image_dir: &Path, http_port: u16, rpc_port: u16) -> Self {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(data_dir.join("agent.log")).unwrap();
+        let child = Command::new(bin())
+            .args(["agent", "-dev", "-data-dir"])
+            .arg(data_dir)
+            .arg("-image-dir")
+            .arg(image_dir)
+            .args(["-http-port", &http_port.to_string(), "-rpc-port", &rpc_port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start drover agent -dev");
+        let a = Self { child, data_dir: data_dir.into(), image_dir: image_dir.into(), http_port, rpc_port };
+        wait_until("the agent to elect itself and register its node", Duration::from_secs(60), || {
+            http("GET", &a.url("/v1/nodes"), None).map(|(c, b)| c == 200 && b.contains("\"ready\"")).unwrap_or(false)
+        });
+        a
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.http_port)
+    }
+
+    pub fn addr(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    /// Runs the CLI against this agent.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(bin()).args(args).env("DROVER_ADDR", self.addr()).current_dir(repo()).output().expect("run drover cli")
+    }
+
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data_dir.join("agent.log")).unwrap_or_default()
+    }
+
+    pub fn stop(&mut self) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for DevAgent {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Processes whose command line mentions `needle` (other than this test process).
+pub fn processes_mentioning(needle: &str) -> Vec<String> {
+    let me = std::process::id().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().chars().all(|c| c.is_ascii_digit()) && e.file_name().to_string_lossy() != me)
+        .filter_map(|e| {
+            let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            cmd.contains(needle).then(|| format!("{}: {cmd}", e.file_name().to_string_lossy()))
+        })
+        .collect()
+}
+
+/// Mount points under `dir`.
+pub fn mounts_under(dir: &Path) -> Vec<String> {
+    let d = dir.display().to_string();
+    std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default().lines().filter(|l| l.contains(&d)).map(str::to_string).collect()
+}
+
+/// Cgroup directories named after `id` under any controller.
+pub fn cgroups_named(id: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for ctrl in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
+        for base in [ctrl.path().join("drover"), ctrl.path()] {
+            for e in std::fs::read_dir(&base).into_iter().flatten().flatten() {
+                if e.file_name().to_string_lossy().contains(id) {
+                    out.push(e.path().display().to_string());
+                }
+            }
+        }
+    }
+    out
+}
