@@ -90,7 +90,7 @@ async fn monitor(api: &ApiClient, job_id: &str, eval_id: &str, timeout: Duration
     let mut announced = std::collections::BTreeSet::new();
     loop {
         let allocs: Vec<ApiAllocation> = api.get(&format!("/v1/job/{}/allocations", enc(job_id))).await.map_err(|e| format!("Error: {e}"))?;
-        let current: Vec<ApiAllocation> = allocs.into_iter().filter(|a| a.desired_status == "run" && a.client_status != "complete" && a.client_status != "lost").collect();
+        let current: Vec<ApiAllocation> = allocs.into_iter().filter(|a| a.desired_status == "run" && a.client_status != "lost").collect();
         for a in &current {
             if announced.insert(a.id.clone()) {
                 println!("    Allocation \"{}\" created: node \"{}\", group \"{}\"", short(&a.id), short(&a.node_id), a.task_group);
@@ -100,7 +100,7 @@ async fn monitor(api: &ApiClient, job_id: &str, eval_id: &str, timeout: Duration
             let why: Vec<String> = f.task_states.iter().flat_map(|(t, s)| s.events.iter().filter(|e| e.fails_task).map(move |e| format!("task \"{t}\": {}: {}", e.kind, e.display_message))).collect();
             return Err(format!("==> Allocation \"{}\" failed\n    {}", short(&f.id), why.join("\n    ")));
         }
-        if !current.is_empty() && current.iter().all(|a| a.client_status == "running") {
+        if !current.is_empty() && current.iter().all(|a| a.client_status == "running" || a.client_status == "complete") {
             println!("==> Evaluation \"{}\" finished with status \"complete\"; all allocations running", short(eval_id));
             print!("{}", alloc_rows(&current));
             return Ok(());

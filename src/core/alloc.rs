@@ -150,7 +150,7 @@ impl Allocation {
 
     /// Whether its resources still count against its node: until the client reports it ended.
     pub fn holds_resources(&self) -> bool {
-        !self.client_status.terminal() && !(self.desired_status != DesiredStatus::Run && self.client_status == ClientStatus::Pending && self.task_states.is_empty())
+        !self.client_status.terminal()
     }
 }
 

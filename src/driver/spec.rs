@@ -82,3 +82,5 @@ pub const SPEC_FILE: &str = "spec.json";
 pub const EXECUTOR_PID_FILE: &str = "executor.pid";
 pub const TASK_PID_FILE: &str = "task.pid";
 pub const EXIT_FILE: &str = "exit.json";
+/// The executor's own log (tracing output), in the state dir.
+pub const EXECUTOR_LOG_FILE: &str = "executor.log";

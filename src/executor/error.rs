@@ -18,6 +18,8 @@ pub enum ExecutorError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("task was stopped before it started")]
+    StoppedBeforeStart,
     #[error("invalid task spec: {0}")]
     InvalidSpec(String),
     #[error("{path}: {source}")]
@@ -53,7 +55,7 @@ pub enum ExecutorError {
         id: String,
         action: &'static str,
         #[source]
-        source: libcontainer::error::LibcontainerError,
+        source: Box<libcontainer::error::LibcontainerError>,
     },
     #[error("writing container bundle {path}: {reason}")]
     Bundle { path: PathBuf, reason: String },

@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use openraft::storage::{LogFlushed, RaftLogStorage};
 use openraft::{OptionalSend, RaftLogReader, StorageIOError};
-use rocksdb::{Direction, IteratorMode, WriteBatch, DB};
+use rocksdb::{Direction, IteratorMode, WriteBatch};
 use serde::{Deserialize, Serialize};
 
-use super::db::{self, CF_LOGS, CF_META};
+use super::db::{self, RaftDb, CF_LOGS, CF_META};
 use super::error::StoreError;
 use super::types::{Entry, LogId, LogState, StorageError, TypeConfig, Vote};
 
@@ -29,11 +29,11 @@ struct EntryLogId {
 /// Handle on the Raft log; clones share the database (openraft uses clones as log readers).
 #[derive(Clone)]
 pub struct LogStore {
-    db: Arc<DB>,
+    db: Arc<RaftDb>,
 }
 
 impl LogStore {
-    pub fn new(db: Arc<DB>) -> Self {
+    pub fn new(db: Arc<RaftDb>) -> Self {
         Self { db }
     }
 
@@ -49,7 +49,10 @@ impl LogStore {
         };
         let cf = db::cf(&self.db, CF_LOGS)?;
         let mut entries = Vec::new();
-        for item in self.db.iterator_cf(cf, IteratorMode::From(&db::log_key(start), Direction::Forward)) {
+        for item in self.db.iterator_cf(
+            cf,
+            IteratorMode::From(&db::log_key(start), Direction::Forward),
+        ) {
             let (key, value) = item?;
             if !range.contains(&db::decode_log_key(&key)?) {
                 break;
@@ -74,20 +77,35 @@ impl LogStore {
     fn log_state(&self) -> Result<LogState, StoreError> {
         let last_purged_log_id: Option<LogId> = db::get_json(&self.db, CF_META, KEY_LAST_PURGED)?;
         let last_log_id = self.last_log_id()?.or(last_purged_log_id);
-        Ok(LogState { last_purged_log_id, last_log_id })
+        Ok(LogState {
+            last_purged_log_id,
+            last_log_id,
+        })
     }
 
-    async fn put_meta<T: Serialize>(&self, key: &str, value: &T, sync: bool) -> Result<(), StoreError> {
+    async fn put_meta<T: Serialize>(
+        &self,
+        key: &str,
+        value: &T,
+        sync: bool,
+    ) -> Result<(), StoreError> {
         let mut batch = WriteBatch::default();
         batch.put_cf(db::cf(&self.db, CF_META)?, key, db::encode(CF_META, value)?);
         db::write(self.db.clone(), batch, sync).await
     }
 
-    fn append_batch<I: IntoIterator<Item = Entry>>(&self, entries: I) -> Result<WriteBatch, StoreError> {
+    fn append_batch<I: IntoIterator<Item = Entry>>(
+        &self,
+        entries: I,
+    ) -> Result<WriteBatch, StoreError> {
         let cf = db::cf(&self.db, CF_LOGS)?;
         let mut batch = WriteBatch::default();
         for entry in entries {
-            batch.put_cf(cf, db::log_key(entry.log_id.index), db::encode("log entry", &entry)?);
+            batch.put_cf(
+                cf,
+                db::log_key(entry.log_id.index),
+                db::encode("log entry", &entry)?,
+            );
         }
         Ok(batch)
     }
@@ -104,7 +122,11 @@ impl LogStore {
     /// Records `log_id` as purged and deletes every entry up to and including it.
     fn purge_batch(&self, log_id: &LogId) -> Result<WriteBatch, StoreError> {
         let mut batch = WriteBatch::default();
-        batch.put_cf(db::cf(&self.db, CF_META)?, KEY_LAST_PURGED, db::encode(CF_META, log_id)?);
+        batch.put_cf(
+            db::cf(&self.db, CF_META)?,
+            KEY_LAST_PURGED,
+            db::encode(CF_META, log_id)?,
+        );
         let logs = db::cf(&self.db, CF_LOGS)?;
         match log_id.index.checked_add(1) {
             Some(end) => batch.delete_range_cf(logs, db::log_key(0), db::log_key(end)),
@@ -122,7 +144,8 @@ impl RaftLogReader<TypeConfig> for LogStore {
         &mut self,
         range: RB,
     ) -> Result<Vec<Entry>, StorageError> {
-        self.read_entries(range).map_err(|e| StorageIOError::read_logs(&e).into())
+        self.read_entries(range)
+            .map_err(|e| StorageIOError::read_logs(&e).into())
     }
 }
 
@@ -130,7 +153,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     type LogReader = LogStore;
 
     async fn get_log_state(&mut self) -> Result<LogState, StorageError> {
-        self.log_state().map_err(|e| StorageIOError::read_logs(&e).into())
+        self.log_state()
+            .map_err(|e| StorageIOError::read_logs(&e).into())
     }
 
     async fn get_log_reader(&mut self) -> Self::LogReader {
@@ -138,7 +162,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_vote(&mut self, vote: &Vote) -> Result<(), StorageError> {
-        self.put_meta(KEY_VOTE, vote, true).await.map_err(|e| StorageIOError::write_vote(&e).into())
+        self.put_meta(KEY_VOTE, vote, true)
+            .await
+            .map_err(|e| StorageIOError::write_vote(&e).into())
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote>, StorageError> {
@@ -146,7 +172,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
-        self.put_meta(KEY_COMMITTED, &committed, false).await.map_err(|e| StorageIOError::write(&e).into())
+        self.put_meta(KEY_COMMITTED, &committed, false)
+            .await
+            .map_err(|e| StorageIOError::write(&e).into())
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
@@ -155,26 +183,42 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         Ok(committed.flatten())
     }
 
-    async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> Result<(), StorageError>
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> Result<(), StorageError>
     where
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let batch = self.append_batch(entries).map_err(|e| StorageIOError::write_logs(&e))?;
-        db::write(self.db.clone(), batch, true).await.map_err(|e| StorageIOError::write_logs(&e))?;
+        let batch = self
+            .append_batch(entries)
+            .map_err(|e| StorageIOError::write_logs(&e))?;
+        db::write(self.db.clone(), batch, true)
+            .await
+            .map_err(|e| StorageIOError::write_logs(&e))?;
         callback.log_io_completed(Ok(()));
         Ok(())
     }
 
     async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
         tracing::debug!(%log_id, "truncating raft log");
-        let batch = self.truncate_batch(log_id.index).map_err(|e| StorageIOError::write_logs(&e))?;
-        db::write(self.db.clone(), batch, true).await.map_err(|e| StorageIOError::write_logs(&e).into())
+        let batch = self
+            .truncate_batch(log_id.index)
+            .map_err(|e| StorageIOError::write_logs(&e))?;
+        db::write(self.db.clone(), batch, true)
+            .await
+            .map_err(|e| StorageIOError::write_logs(&e).into())
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
         tracing::debug!(%log_id, "purging raft log");
-        let batch = self.purge_batch(&log_id).map_err(|e| StorageIOError::write_logs(&e))?;
-        db::write(self.db.clone(), batch, false).await.map_err(|e| StorageIOError::write_logs(&e).into())
+        let batch = self
+            .purge_batch(&log_id)
+            .map_err(|e| StorageIOError::write_logs(&e))?;
+        db::write(self.db.clone(), batch, false)
+            .await
+            .map_err(|e| StorageIOError::write_logs(&e).into())
     }
 }

@@ -1,12 +1,11 @@
 //! `RaftNode`: the facade the rest of Drover uses to run, bootstrap and propose to the replicated cluster state.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use openraft::error::{InitializeError, RaftError as OpenRaftError};
 use openraft::BasicNode;
-use rocksdb::DB;
 use tokio::sync::watch;
 
 use super::config::RaftConfig;
@@ -32,8 +31,8 @@ pub struct RaftNode {
     state: Arc<RwLock<ClusterState>>,
     applied: watch::Receiver<u64>,
     leadership: watch::Receiver<bool>,
-    /// The database, owned by openraft's storage tasks; watched to know when shutdown released it.
-    db: Weak<DB>,
+    /// Fails `changed()` once openraft's storage tasks dropped the database and it is closed.
+    db_closed: watch::Receiver<()>,
 }
 
 impl RaftNode {
@@ -44,7 +43,10 @@ impl RaftNode {
         let config = cfg.openraft_config()?;
         let dir = cfg.raft_dir();
         let (db, state_machine) = tokio::task::spawn_blocking(move || -> Result<_, RaftError> {
-            std::fs::create_dir_all(&dir).map_err(|source| RaftError::DataDir { path: dir.clone(), source })?;
+            std::fs::create_dir_all(&dir).map_err(|source| RaftError::DataDir {
+                path: dir.clone(),
+                source,
+            })?;
             let db = db::open(&dir)?;
             let state_machine = StateMachine::open(db.clone())?;
             Ok((db, state_machine))
@@ -54,14 +56,31 @@ impl RaftNode {
 
         let state = state_machine.state();
         let applied = state_machine.applied_index();
-        let weak_db = Arc::downgrade(&db);
-        let network = Network::new(cfg.node_id, cfg.connect_timeout(), cfg.install_snapshot_timeout());
-        let raft = openraft::Raft::new(cfg.node_id, Arc::new(config), network, LogStore::new(db), state_machine)
-            .await
-            .map_err(|e| RaftError::Fatal(e.to_string()))?;
+        let db_closed = db.closed();
+        let network = Network::new(
+            cfg.node_id,
+            cfg.connect_timeout(),
+            cfg.install_snapshot_timeout(),
+        );
+        let raft = openraft::Raft::new(
+            cfg.node_id,
+            Arc::new(config),
+            network,
+            LogStore::new(db),
+            state_machine,
+        )
+        .await
+        .map_err(|e| RaftError::Fatal(e.to_string()))?;
         let leadership = watch_leadership(&raft);
         tracing::info!(node_id = cfg.node_id, rpc_addr = %cfg.rpc_addr, applied = *applied.borrow(), "raft node started");
-        Ok(RaftNode { id: cfg.node_id, raft, state, applied, leadership, db: weak_db })
+        Ok(RaftNode {
+            id: cfg.node_id,
+            raft,
+            state,
+            applied,
+            leadership,
+            db_closed,
+        })
     }
 
     /// Initializes the cluster with `members` (id → gRPC address) unless this node already has
@@ -71,11 +90,19 @@ impl RaftNode {
         if members.is_empty() {
             return Err(RaftError::Bootstrap("no members given".into()));
         }
-        if self.raft.is_initialized().await.map_err(|e| RaftError::Fatal(e.to_string()))? {
+        if self
+            .raft
+            .is_initialized()
+            .await
+            .map_err(|e| RaftError::Fatal(e.to_string()))?
+        {
             tracing::info!("raft already initialized; not bootstrapping");
             return Ok(());
         }
-        let nodes: BTreeMap<u64, BasicNode> = members.into_iter().map(|(id, addr)| (id, BasicNode::new(addr))).collect();
+        let nodes: BTreeMap<u64, BasicNode> = members
+            .into_iter()
+            .map(|(id, addr)| (id, BasicNode::new(addr)))
+            .collect();
         tracing::info!(members = ?nodes, "bootstrapping raft cluster");
         match self.raft.initialize(nodes).await {
             Ok(()) => Ok(()),
@@ -83,7 +110,9 @@ impl RaftNode {
                 tracing::info!(reason = %e, "raft already initialized; not bootstrapping");
                 Ok(())
             }
-            Err(OpenRaftError::APIError(InitializeError::NotInMembers(e))) => Err(RaftError::Bootstrap(e.to_string())),
+            Err(OpenRaftError::APIError(InitializeError::NotInMembers(e))) => {
+                Err(RaftError::Bootstrap(e.to_string()))
+            }
             Err(OpenRaftError::Fatal(e)) => Err(RaftError::Fatal(e.to_string())),
         }
     }
@@ -133,7 +162,12 @@ impl RaftNode {
     pub fn members(&self) -> BTreeMap<u64, String> {
         let metrics = self.raft.metrics();
         let metrics = metrics.borrow();
-        metrics.membership_config.membership().nodes().map(|(id, node)| (*id, node.addr.clone())).collect()
+        metrics
+            .membership_config
+            .membership()
+            .nodes()
+            .map(|(id, node)| (*id, node.addr.clone()))
+            .collect()
     }
 
     /// True while this node is the leader; false after shutdown.
@@ -152,14 +186,25 @@ impl RaftNode {
     }
 
     /// Adds a non-voting member that receives the log; with `blocking`, returns once it caught up.
-    pub async fn add_learner(&self, id: u64, addr: String, blocking: bool) -> Result<(), ProposeError> {
-        self.raft.add_learner(id, BasicNode::new(addr), blocking).await?;
+    pub async fn add_learner(
+        &self,
+        id: u64,
+        addr: String,
+        blocking: bool,
+    ) -> Result<(), ProposeError> {
+        self.raft
+            .add_learner(id, BasicNode::new(addr), blocking)
+            .await?;
         Ok(())
     }
 
     /// Makes `voters` the voting members; other members stay learners when `retain_removed`
     /// is set and are removed otherwise. Voters must already be members (add them as learners first).
-    pub async fn change_membership(&self, voters: BTreeSet<u64>, retain_removed: bool) -> Result<(), ProposeError> {
+    pub async fn change_membership(
+        &self,
+        voters: BTreeSet<u64>,
+        retain_removed: bool,
+    ) -> Result<(), ProposeError> {
         self.raft.change_membership(voters, retain_removed).await?;
         Ok(())
     }
@@ -169,13 +214,14 @@ impl RaftNode {
         if let Err(e) = self.raft.shutdown().await {
             tracing::warn!(error = %e, "raft core ended abnormally");
         }
-        let deadline = tokio::time::Instant::now() + RELEASE_TIMEOUT;
-        while self.db.strong_count() > 0 {
-            if tokio::time::Instant::now() >= deadline {
-                tracing::warn!("raft storage still open after shutdown");
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+        let mut closed = self.db_closed.clone();
+        let released = async move { while closed.changed().await.is_ok() {} };
+        if tokio::time::timeout(RELEASE_TIMEOUT, released)
+            .await
+            .is_err()
+        {
+            tracing::warn!("raft storage still open after shutdown");
+            return;
         }
         tracing::info!(node_id = self.id, "raft node stopped");
     }

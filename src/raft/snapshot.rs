@@ -6,10 +6,10 @@
 
 use std::sync::{Arc, Mutex};
 
-use rocksdb::{WriteBatch, WriteOptions, DB};
+use rocksdb::{WriteBatch, WriteOptions};
 use serde::{Deserialize, Serialize};
 
-use super::db::{self, CF_SNAPSHOT};
+use super::db::{self, RaftDb, CF_SNAPSHOT};
 use super::error::StoreError;
 use super::types::{LogId, SnapshotMeta, StoredMembership};
 use crate::core::state::ClusterState;
@@ -47,13 +47,16 @@ pub fn snapshot_id(last_applied: Option<&LogId>) -> String {
 /// The latest snapshot on disk. Clones share the database and serialize their writes.
 #[derive(Clone)]
 pub struct SnapshotStore {
-    db: Arc<DB>,
+    db: Arc<RaftDb>,
     write_lock: Arc<Mutex<()>>,
 }
 
 impl SnapshotStore {
-    pub fn new(db: Arc<DB>) -> Self {
-        Self { db, write_lock: Arc::new(Mutex::new(())) }
+    pub fn new(db: Arc<RaftDb>) -> Self {
+        Self {
+            db,
+            write_lock: Arc::new(Mutex::new(())),
+        }
     }
 
     /// The latest snapshot's meta and bytes, if one was ever saved.
@@ -70,7 +73,10 @@ impl SnapshotStore {
     /// (a snapshot installed from the leader while this one was being built). Blocking: fsyncs.
     /// Returns whether the snapshot was saved.
     pub fn save(&self, meta: &SnapshotMeta, data: &[u8]) -> Result<bool, StoreError> {
-        let _guard = self.write_lock.lock().map_err(|_| StoreError::Poisoned("snapshot store"))?;
+        let _guard = self
+            .write_lock
+            .lock()
+            .map_err(|_| StoreError::Poisoned("snapshot store"))?;
         let current: Option<SnapshotMeta> = db::get_json(&self.db, CF_SNAPSHOT, KEY_META)?;
         if let Some(current) = current {
             if current.last_log_id > meta.last_log_id {

@@ -62,7 +62,7 @@ pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut
         // Allocations of an older version: unchanged group → in place, otherwise replaced.
         for a in keep.values().filter(|a| a.job_version != job.version && a.desired_status == DesiredStatus::Run && !a.client_status.terminal()) {
             let old = state.job_version(key, a.job_version).and_then(|j| j.group(&group.name));
-            if old == Some(group) {
+            if old.is_some_and(|old| !needs_replacement(old, group)) {
                 let mut updated = (*a).clone();
                 updated.job_version = job.version;
                 plan.updates.push(updated);
@@ -137,6 +137,14 @@ pub(super) fn place_all(
     if let Some(m) = failed {
         plan.failed_tg_allocs.insert(group.name.clone(), m);
     }
+}
+
+/// Whether moving an allocation from `old` to `new` needs a new allocation (Nomad's "destructive
+/// update"); a change of count alone is applied in place.
+pub fn needs_replacement(old: &TaskGroup, new: &TaskGroup) -> bool {
+    let mut a = old.clone();
+    a.count = new.count;
+    &a != new
 }
 
 pub(super) fn stop(a: &Allocation, why: &str, client_status: Option<ClientStatus>) -> AllocStop {

@@ -10,7 +10,7 @@ use crate::core::rng::SeededRng;
 use crate::core::state::ClusterState;
 
 use super::feasible;
-use super::generic::{place_all, stop, STOP_GROUP_REMOVED, STOP_JOB, STOP_LOST, STOP_UPDATE};
+use super::generic::{needs_replacement, place_all, stop, STOP_GROUP_REMOVED, STOP_JOB, STOP_LOST, STOP_UPDATE};
 use super::plan::Plan;
 use super::select::Context;
 
@@ -40,7 +40,7 @@ pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut
             }
             if a.job_version != job.version && !done {
                 let old = state.job_version(key, a.job_version).and_then(|j| j.group(&group.name));
-                if old == Some(group) {
+                if old.is_some_and(|old| !needs_replacement(old, group)) {
                     let mut u = a.clone();
                     u.job_version = job.version;
                     plan.updates.push(u);
