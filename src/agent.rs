@@ -62,8 +62,7 @@ pub async fn run(cfg: AgentConfig) -> Result<(), AgentError> {
     let rpc_addr = SocketAddr::new(cfg.bind_addr, cfg.rpc_port);
     let mut tasks: JoinSet<Result<(), AgentError>> = JoinSet::new();
     if !cfg.server {
-        // client-only agents join in a later issue's clustering work; the dev and server roles serve the API.
-        return Err(AgentError::Client("a client-only agent needs the servers' HTTP API proxying, which is not available yet; use -dev or -server -client".into()));
+        return run_client_only(cfg, http_addr, tasks).await;
     }
     let raft = RaftNode::open(RaftConfig {
         node_id: 1,
@@ -111,14 +110,21 @@ pub async fn run(cfg: AgentConfig) -> Result<(), AgentError> {
             .map_err(|e| AgentError::Listen { role: "http", addr: http_addr, message: e.to_string() })
     });
     if cfg.client {
-        let ccfg = ClientConfig {
+        let ccfg = client_config(&cfg, vec![rpc_addr.to_string()], http_addr)?;
+        tasks.spawn(async move { crate::client::run(ccfg).await.map_err(|e| AgentError::Client(e.to_string())) });
+    }
+    wait(cfg, tasks, Some(raft)).await
+}
+
+fn client_config(cfg: &AgentConfig, servers: Vec<String>, http_addr: SocketAddr) -> Result<ClientConfig, AgentError> {
+    Ok(ClientConfig {
             data_dir: cfg.data_dir.join("client"),
             node_name: cfg.node_name.clone(),
             datacenter: cfg.datacenter.clone(),
             node_class: String::new(),
             node_pool: "default".into(),
             meta: cfg.node_meta.clone(),
-            servers: vec![rpc_addr.to_string()],
+            servers,
             http_addr: http_addr.to_string(),
             network_ip: cfg.bind_addr.to_string(),
             image_dir: cfg.image_dir.clone(),
@@ -128,9 +134,26 @@ pub async fn run(cfg: AgentConfig) -> Result<(), AgentError> {
             reserved_cpu: 0,
             reserved_memory_mb: 0,
             executor_bin: std::env::current_exe().map_err(AgentError::Exe)?,
-        };
-        tasks.spawn(async move { crate::client::run(ccfg).await.map_err(|e| AgentError::Client(e.to_string())) });
+    })
+}
+
+/// A client that joins servers given with `-servers`; its HTTP API serves its own allocations' logs.
+async fn run_client_only(cfg: AgentConfig, http_addr: SocketAddr, mut tasks: JoinSet<Result<(), AgentError>>) -> Result<(), AgentError> {
+    if cfg.servers.is_empty() {
+        return Err(AgentError::Client("-client needs -servers host:port[,host:port…] (the servers' RPC addresses)".into()));
     }
+    let ccfg = client_config(&cfg, cfg.servers.clone(), http_addr)?;
+    let router = http::client_router(ccfg.alloc_root());
+    let listener = tokio::net::TcpListener::bind(http_addr)
+        .await
+        .map_err(|e| AgentError::Listen { role: "http", addr: http_addr, message: e.to_string() })?;
+    tasks.spawn(async move { axum::serve(listener, router).await.map_err(|e| AgentError::Listen { role: "http", addr: http_addr, message: e.to_string() }) });
+    tasks.spawn(async move { crate::client::run(ccfg).await.map_err(|e| AgentError::Client(e.to_string())) });
+    wait(cfg, tasks, None).await
+}
+
+/// Runs until a shutdown signal or until a long-running task fails.
+async fn wait(cfg: AgentConfig, mut tasks: JoinSet<Result<(), AgentError>>, raft: Option<Arc<RaftNode>>) -> Result<(), AgentError> {
     info!(dev = cfg.dev, server = cfg.server, client = cfg.client, data_dir = %cfg.data_dir.display(), "agent started");
     let result = tokio::select! {
         _ = shutdown_signal() => {
@@ -147,7 +170,9 @@ pub async fn run(cfg: AgentConfig) -> Result<(), AgentError> {
         error!(error = %e, "agent stopping");
     }
     tasks.shutdown().await;
-    raft.shutdown().await;
+    if let Some(raft) = raft {
+        raft.shutdown().await;
+    }
     result
 }
 

@@ -72,6 +72,7 @@ pub struct ExitStatus {
     pub signal: i32,
     pub oom_killed: bool,
     /// Set when the task could not be started or the driver failed; a readable sentence.
+    /// `exit_code` is then -1.
     pub error: Option<String>,
     /// Unix milliseconds.
     pub started_at_ms: i64,

@@ -4,19 +4,18 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{
-    get_default_mounts, Capability, Linux, LinuxCapabilities, LinuxCpu, LinuxDeviceCgroup, LinuxMemory,
-    LinuxNamespace, LinuxNamespaceType, LinuxPids, LinuxResources, Mount, PosixRlimitBuilder, PosixRlimitType, Process,
+    get_default_mounts, Capability, Linux, LinuxCapabilities, LinuxCpu, LinuxDeviceCgroup,
+    LinuxMemory, LinuxNamespace, LinuxNamespaceType, LinuxPids, LinuxResources, Mount, Process,
     Root, Spec, User,
 };
 
-use super::cgroup::{Limits, CGROUP_PARENT};
+use super::cgroup::{Limits, CGROUP_PARENT, CGROUP_ROOT};
 use super::error::ExecutorError;
 use super::process::ContainerProcess;
 use crate::driver::spec::ExecSpec;
 
 /// The bundle's root filesystem directory name (relative to the bundle).
 pub const ROOTFS_DIR: &str = "rootfs";
-const NOFILE_LIMIT: u64 = 65_536;
 
 /// Docker's default capability set.
 const DEFAULT_CAPABILITIES: [Capability; 14] = [
@@ -58,12 +57,14 @@ pub fn bind_mounts(spec: &ExecSpec) -> Vec<(PathBuf, &'static str, bool)> {
 }
 
 /// Builds the runtime spec: pid/ipc/uts/mount namespaces (host network), standard /proc, /dev and
-/// read-only /sys mounts, the task binds, resource limits and cgroup `/drover/<id>`.
-pub fn build_spec(spec: &ExecSpec, process: &ContainerProcess, limits: &Limits) -> Result<Spec, ExecutorError> {
+/// read-only /sys mounts, the task's cgroups (read-only), the task binds, resource limits and
+/// cgroup `/drover/<id>`.
+pub fn build_spec(spec: &ExecSpec, process: &ContainerProcess, limits: &Limits) -> Spec {
     let mut oci = Spec::default();
 
     let mut root = Root::default();
-    root.set_path(PathBuf::from(ROOTFS_DIR)).set_readonly(Some(false));
+    root.set_path(PathBuf::from(ROOTFS_DIR))
+        .set_readonly(Some(false));
     oci.set_root(Some(root));
     oci.set_hostname(spec.hostname.clone().filter(|h| !h.is_empty()));
     oci.set_annotations(None);
@@ -81,15 +82,6 @@ pub fn build_spec(spec: &ExecSpec, process: &ContainerProcess, limits: &Limits) 
         .set_permitted(Some(caps))
         .set_inheritable(None)
         .set_ambient(None);
-    let nofile = PosixRlimitBuilder::default()
-        .typ(PosixRlimitType::RlimitNofile)
-        .soft(NOFILE_LIMIT)
-        .hard(NOFILE_LIMIT)
-        .build()
-        .map_err(|e| ExecutorError::Bundle {
-            path: spec.state_dir.join("config.json"),
-            reason: e.to_string(),
-        })?;
     let mut proc_ = Process::default();
     proc_
         .set_terminal(Some(false))
@@ -99,20 +91,19 @@ pub fn build_spec(spec: &ExecSpec, process: &ContainerProcess, limits: &Limits) 
         .set_user(user)
         .set_no_new_privileges(Some(false))
         .set_capabilities(Some(capabilities))
-        .set_rlimits(Some(vec![nofile]));
+        // No rlimits: the task inherits the executor's (as Docker tasks inherit the daemon's).
+        .set_rlimits(None);
     oci.set_process(Some(proc_));
 
-    let mut mounts = get_default_mounts();
+    // The default cgroup mount would give the task writable cgroup files (it could lift its own
+    // limits); the task's own cgroups are bound read-only instead.
+    let mut mounts: Vec<Mount> = get_default_mounts()
+        .into_iter()
+        .filter(|m| m.typ().as_deref() != Some("cgroup"))
+        .collect();
+    mounts.extend(cgroup_mounts(&spec.id));
     for (source, destination, read_only) in bind_mounts(spec) {
-        let mut m = Mount::default();
-        m.set_destination(PathBuf::from(destination))
-            .set_typ(Some("bind".to_string()))
-            .set_source(Some(source))
-            .set_options(Some(vec![
-                "rbind".to_string(),
-                if read_only { "ro" } else { "rw" }.to_string(),
-            ]));
-        mounts.push(m);
+        mounts.push(bind(source, PathBuf::from(destination), read_only));
     }
     oci.set_mounts(Some(mounts));
 
@@ -135,12 +126,82 @@ pub fn build_spec(spec: &ExecSpec, process: &ContainerProcess, limits: &Limits) 
         .set_cgroups_path(Some(cgroups_path(&spec.id)))
         .set_resources(Some(resources(limits)));
     oci.set_linux(Some(linux));
-    Ok(oci)
+    oci
+}
+
+fn bind(source: PathBuf, destination: PathBuf, read_only: bool) -> Mount {
+    let mut m = Mount::default();
+    m.set_destination(destination)
+        .set_typ(Some("bind".to_string()))
+        .set_source(Some(source))
+        .set_options(Some(
+            [
+                "rbind",
+                if read_only { "ro" } else { "rw" },
+                "nosuid",
+                "nodev",
+            ]
+            .map(str::to_string)
+            .to_vec(),
+        ));
+    m
+}
+
+/// cgroup v1 controllers libcontainer creates `drover/<id>` in.
+const V1_CONTROLLERS: [&str; 12] = [
+    "cpu",
+    "cpuacct",
+    "cpuset",
+    "devices",
+    "hugetlb",
+    "memory",
+    "pids",
+    "perf_event",
+    "blkio",
+    "net_prio",
+    "net_cls",
+    "freezer",
+];
+
+/// A tmpfs at /sys/fs/cgroup with, for each v1 hierarchy on the host, the task's own cgroup bound
+/// read-only at `/sys/fs/cgroup/<hierarchy>` (as Docker shows them). Empty on a v2-only host.
+pub fn cgroup_mounts(id: &str) -> Vec<Mount> {
+    let Ok(entries) = std::fs::read_dir(CGROUP_ROOT) else {
+        return Vec::new();
+    };
+    let mut hierarchies: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|name| name.split(',').all(|c| V1_CONTROLLERS.contains(&c)))
+        .collect();
+    if hierarchies.is_empty() {
+        return Vec::new();
+    }
+    hierarchies.sort();
+    let mut tmpfs = Mount::default();
+    tmpfs
+        .set_destination(PathBuf::from(CGROUP_ROOT))
+        .set_typ(Some("tmpfs".to_string()))
+        .set_source(Some(PathBuf::from("tmpfs")))
+        .set_options(Some(
+            ["nosuid", "noexec", "nodev", "mode=755"]
+                .map(str::to_string)
+                .to_vec(),
+        ));
+    let mut mounts = vec![tmpfs];
+    for h in hierarchies {
+        let host = Path::new(CGROUP_ROOT).join(&h).join(CGROUP_PARENT).join(id);
+        mounts.push(bind(host, Path::new(CGROUP_ROOT).join(&h), true));
+    }
+    mounts
 }
 
 fn resources(limits: &Limits) -> LinuxResources {
     let mut deny_all = LinuxDeviceCgroup::default();
-    deny_all.set_allow(false).set_access(Some("rwm".to_string()));
+    deny_all
+        .set_allow(false)
+        .set_access(Some("rwm".to_string()));
     let mut res = LinuxResources::default();
     res.set_devices(Some(vec![deny_all]));
     if limits.memory_bytes > 0 {
@@ -149,7 +210,9 @@ fn resources(limits: &Limits) -> LinuxResources {
         // swap = limit: no swap beyond the memory limit.
         mem.set_limit(Some(bytes)).set_swap(Some(bytes));
         if limits.memory_reservation_bytes > 0 {
-            mem.set_reservation(Some(i64::try_from(limits.memory_reservation_bytes).unwrap_or(i64::MAX)));
+            mem.set_reservation(Some(
+                i64::try_from(limits.memory_reservation_bytes).unwrap_or(i64::MAX),
+            ));
         }
         res.set_memory(Some(mem));
     }

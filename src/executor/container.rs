@@ -33,11 +33,17 @@ pub fn run(spec: &ExecSpec, state_dir: &Path, signals: &SignalPipe) -> ExitStatu
         Ok(exit) => {
             status.exit_code = exit.exit_code;
             status.signal = exit.signal;
-            tracing::info!(exit_code = exit.exit_code, signal = exit.signal, oom_killed = status.oom_killed, "container exited");
+            tracing::info!(
+                exit_code = exit.exit_code,
+                signal = exit.signal,
+                oom_killed = status.oom_killed,
+                "container exited"
+            );
         }
         Err(e) => {
             tracing::error!(error = %e, "container task failed");
             status.error = Some(e.to_string());
+            status.exit_code = -1;
         }
     }
     cleanup(spec, state_dir, &runtime_root);
@@ -70,13 +76,23 @@ fn start_and_wait(
     let lower = fs::canonicalize(&lower).map_err(|e| ExecutorError::io(&lower, e))?;
     let rootfs = state_dir.join(ROOTFS_DIR);
     let overlay = state_dir.join(OVERLAY_DIR);
-    mount_overlay(&lower, &overlay.join("upper"), &overlay.join("work"), &rootfs)?;
+    mount_overlay(
+        &lower,
+        &overlay.join("upper"),
+        &overlay.join("work"),
+        &rootfs,
+    )?;
     tracing::info!(image = %image.reference, digest = %image.manifest_digest, "root filesystem mounted");
 
     let process = container_process(spec, &image.config, &rootfs)?;
     prepare_task_dirs(spec)?;
-    let limits = Limits::from_task(spec.memory_mb, spec.memory_max_mb, spec.cpu_mhz, spec.pids_limit);
-    write_config(state_dir, &build_spec(spec, &process, &limits)?)?;
+    let limits = Limits::from_task(
+        spec.memory_mb,
+        spec.memory_max_mb,
+        spec.cpu_mhz,
+        spec.pids_limit,
+    );
+    write_config(state_dir, &build_spec(spec, &process, &limits))?;
     let stdout = open_log(&spec.stdout_path)?;
     let stderr = open_log(&spec.stderr_path)?;
 
@@ -118,7 +134,8 @@ fn prepare_task_dirs(spec: &ExecSpec) -> Result<(), ExecutorError> {
     let tmp = spec.task_dir.join("tmp");
     if !tmp.is_dir() {
         fs::create_dir_all(&tmp).map_err(|e| ExecutorError::io(&tmp, e))?;
-        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o1777)).map_err(|e| ExecutorError::io(&tmp, e))?;
+        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o1777))
+            .map_err(|e| ExecutorError::io(&tmp, e))?;
     }
     Ok(())
 }
@@ -146,4 +163,6 @@ fn cleanup(spec: &ExecSpec, state_dir: &Path, runtime_root: &Path) {
             tracing::warn!(path = %rootfs.display(), error = %e, "removing rootfs mount point");
         }
     }
+    // Empty once the container is deleted; keep it if anything else is in there.
+    let _ = fs::remove_dir(runtime_root);
 }

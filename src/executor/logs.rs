@@ -22,11 +22,14 @@ pub fn open_log(path: &Path) -> Result<File, ExecutorError> {
 }
 
 /// Sends the executor's tracing output to `<state_dir>/executor.log` (falls back to stderr).
-/// The filter comes from `RUST_LOG`, defaulting to `info` with libcontainer's chatter at `warn`.
+/// The filter comes from `RUST_LOG`, defaulting to `info`, with libcontainer at `warn` and libcgroups at `error`
+/// (it warns about every controller this machine lacks).
 pub fn init_tracing(state_dir: &Path) {
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,libcontainer=warn,libcgroups=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false);
+        .unwrap_or_else(|_| EnvFilter::new("info,libcontainer=warn,libcgroups=error"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false);
     let file = std::fs::create_dir_all(state_dir).and_then(|()| {
         OpenOptions::new()
             .create(true)

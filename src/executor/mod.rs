@@ -32,12 +32,16 @@ use status::{now_ms, write_exit, write_pid};
 pub fn run(state_dir: &Path) -> i32 {
     let state_dir = std::fs::canonicalize(state_dir).unwrap_or_else(|_| state_dir.to_path_buf());
     logs::init_tracing(&state_dir);
+    if let Err(e) = write_pid(&state_dir, EXECUTOR_PID_FILE, std::process::id()) {
+        tracing::warn!(error = %e, "writing executor pid file");
+    }
     let begun = now_ms();
     let spec = match read_spec(&state_dir) {
         Ok(spec) => spec,
         Err(e) => {
             tracing::error!(error = %e, "cannot read task spec");
             let status = ExitStatus {
+                exit_code: -1,
                 error: Some(e.to_string()),
                 started_at_ms: begun,
                 finished_at_ms: now_ms(),
@@ -47,12 +51,10 @@ pub fn run(state_dir: &Path) -> i32 {
             return 1;
         }
     };
-    let _span = tracing::info_span!("executor", alloc_id = %spec.alloc_id, task = %spec.task_name).entered();
+    let _span = tracing::info_span!("executor", alloc_id = %spec.alloc_id, task = %spec.task_name)
+        .entered();
     if canonical(&spec.state_dir) != state_dir {
         tracing::warn!(spec_state_dir = %spec.state_dir.display(), state_dir = %state_dir.display(), "spec names another state dir; using the one given");
-    }
-    if let Err(e) = write_pid(&state_dir, EXECUTOR_PID_FILE, std::process::id()) {
-        tracing::warn!(error = %e, "writing executor pid file");
     }
     tracing::info!(driver = ?spec.driver, id = %spec.id, "executor starting");
 
@@ -62,6 +64,7 @@ pub fn run(state_dir: &Path) -> i32 {
             DriverKind::Container => container::run(&spec, &state_dir, &signals),
         },
         Err(e) => ExitStatus {
+            exit_code: -1,
             error: Some(e.to_string()),
             started_at_ms: begun,
             finished_at_ms: now_ms(),
@@ -70,7 +73,12 @@ pub fn run(state_dir: &Path) -> i32 {
     };
     match write_exit(&state_dir, &status) {
         Ok(()) => {
-            tracing::info!(exit_code = status.exit_code, signal = status.signal, error = status.error.as_deref().unwrap_or(""), "executor done");
+            tracing::info!(
+                exit_code = status.exit_code,
+                signal = status.signal,
+                error = status.error.as_deref().unwrap_or(""),
+                "executor done"
+            );
             0
         }
         Err(e) => {

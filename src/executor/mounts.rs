@@ -7,7 +7,12 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use super::error::ExecutorError;
 
 /// Mounts an overlayfs at `target` with `lower` read-only and `upper` / `work` (created if missing) writable.
-pub fn mount_overlay(lower: &Path, upper: &Path, work: &Path, target: &Path) -> Result<(), ExecutorError> {
+pub fn mount_overlay(
+    lower: &Path,
+    upper: &Path,
+    work: &Path,
+    target: &Path,
+) -> Result<(), ExecutorError> {
     for dir in [upper, work, target] {
         std::fs::create_dir_all(dir).map_err(|e| ExecutorError::io(dir, e))?;
     }
@@ -27,11 +32,16 @@ pub fn mount_overlay(lower: &Path, upper: &Path, work: &Path, target: &Path) -> 
         upper.display(),
         work.display()
     );
-    mount(Some("overlay"), target, Some("overlay"), MsFlags::empty(), Some(data.as_str())).map_err(|source| {
-        ExecutorError::Mount {
-            target: target.to_path_buf(),
-            source,
-        }
+    mount(
+        Some("overlay"),
+        target,
+        Some("overlay"),
+        MsFlags::empty(),
+        Some(data.as_str()),
+    )
+    .map_err(|source| ExecutorError::Mount {
+        target: target.to_path_buf(),
+        source,
     })
 }
 
@@ -80,7 +90,9 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let octal = bytes.get(i + 1..i + 4).filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b)));
+        let octal = bytes
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b)));
         let value = octal.map(|d| d.iter().fold(0u32, |acc, b| acc * 8 + u32::from(b - b'0')));
         if let (b'\\', Some(v)) = (bytes[i], value.and_then(|v| u8::try_from(v).ok())) {
             out.push(v);

@@ -37,14 +37,17 @@ pub fn container_process(
         None => (image.entrypoint.clone(), image.cmd.clone()),
     };
     let cmd = match spec.command.as_deref().filter(|c| !c.is_empty()) {
-        Some(c) => std::iter::once(c.to_string()).chain(spec.args.iter().cloned()).collect(),
+        Some(c) => std::iter::once(c.to_string())
+            .chain(spec.args.iter().cloned())
+            .collect(),
         None if !spec.args.is_empty() => spec.args.clone(),
         None => image_cmd,
     };
     let args: Vec<String> = entrypoint.into_iter().chain(cmd).collect();
     if args.is_empty() {
         return Err(ExecutorError::InvalidSpec(
-            "no command to run: the task sets no command and the image has no Entrypoint or Cmd".into(),
+            "no command to run: the task sets no command and the image has no Entrypoint or Cmd"
+                .into(),
         ));
     }
 
@@ -78,13 +81,23 @@ pub fn container_process(
         .filter(|w| !w.is_empty())
         .or(image.working_dir.as_deref())
         .unwrap_or("/");
-    let cwd = if dir.starts_with('/') { dir.to_string() } else { format!("/{dir}") };
+    let cwd = if dir.starts_with('/') {
+        dir.to_string()
+    } else {
+        format!("/{dir}")
+    };
 
-    Ok(ContainerProcess { args, env, cwd, user })
+    Ok(ContainerProcess {
+        args,
+        env,
+        cwd,
+        user,
+    })
 }
 
 fn has_env(env: &[String], key: &str) -> bool {
-    env.iter().any(|e| e.split_once('=').map_or(e.as_str(), |(k, _)| k) == key)
+    env.iter()
+        .any(|e| e.split_once('=').map_or(e.as_str(), |(k, _)| k) == key)
 }
 
 fn set_env(env: &mut Vec<String>, key: &str, value: &str) {
@@ -155,15 +168,24 @@ mod tests {
         let mut s = spec();
         s.command = Some("run".into());
         s.args = vec!["x".into()];
-        assert_eq!(container_process(&s, &image(), root).unwrap().args, vec!["/entry", "run", "x"]);
+        assert_eq!(
+            container_process(&s, &image(), root).unwrap().args,
+            vec!["/entry", "run", "x"]
+        );
 
         let mut s = spec();
         s.entrypoint = Some(vec!["/bin/sh".into(), "-c".into()]);
-        assert_eq!(container_process(&s, &image(), root).unwrap().args, vec!["/bin/sh", "-c"]);
+        assert_eq!(
+            container_process(&s, &image(), root).unwrap().args,
+            vec!["/bin/sh", "-c"]
+        );
 
         let mut s = spec();
         s.args = vec!["only".into()];
-        assert_eq!(container_process(&s, &image(), root).unwrap().args, vec!["/entry", "only"]);
+        assert_eq!(
+            container_process(&s, &image(), root).unwrap().args,
+            vec!["/entry", "only"]
+        );
 
         let empty = ImageRunConfig::default();
         assert!(container_process(&spec(), &empty, root).is_err());

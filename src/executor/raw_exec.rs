@@ -52,7 +52,11 @@ impl RawExecTask {
         let identity = match spec.user.as_deref().filter(|u| !u.is_empty()) {
             Some(user) => {
                 let u = resolve_user(Path::new("/"), Some(user))?;
-                let groups: Vec<Gid> = u.additional_gids.iter().map(|g| Gid::from_raw(*g)).collect();
+                let groups: Vec<Gid> = u
+                    .additional_gids
+                    .iter()
+                    .map(|g| Gid::from_raw(*g))
+                    .collect();
                 Some((Uid::from_raw(u.uid), Gid::from_raw(u.gid), groups))
             }
             None => None,
@@ -92,7 +96,9 @@ impl RawExecTask {
     pub fn kill_group(&self) {
         match killpg(self.pid, Signal::SIGKILL) {
             Ok(()) | Err(Errno::ESRCH) => {}
-            Err(e) => tracing::warn!(pgid = self.pid.as_raw(), error = %e, "killing process group failed"),
+            Err(e) => {
+                tracing::warn!(pgid = self.pid.as_raw(), error = %e, "killing process group failed")
+            }
         }
     }
 }
@@ -112,9 +118,15 @@ impl Task for RawExecTask {
             Ok(()) => Ok(()),
             Err(Errno::ESRCH) => match kill(self.pid, sig) {
                 Ok(()) | Err(Errno::ESRCH) => Ok(()),
-                Err(source) => Err(ExecutorError::Sys { action: "signalling task", source }),
+                Err(source) => Err(ExecutorError::Sys {
+                    action: "signalling task",
+                    source,
+                }),
             },
-            Err(source) => Err(ExecutorError::Sys { action: "signalling task group", source }),
+            Err(source) => Err(ExecutorError::Sys {
+                action: "signalling task group",
+                source,
+            }),
         }
     }
 }
@@ -123,7 +135,12 @@ impl Task for RawExecTask {
 pub fn run(spec: &ExecSpec, state_dir: &Path, signals: &SignalPipe) -> ExitStatus {
     cgroup::remove_everywhere(&spec.id);
     let mut status = ExitStatus::default();
-    let limits = Limits::from_task(spec.memory_mb, spec.memory_max_mb, spec.cpu_mhz, spec.pids_limit);
+    let limits = Limits::from_task(
+        spec.memory_mb,
+        spec.memory_max_mb,
+        spec.cpu_mhz,
+        spec.pids_limit,
+    );
     let result = TaskCgroup::create(&spec.id, &limits).and_then(|cg| {
         let outcome = start_and_wait(spec, state_dir, signals, &cg, &mut status);
         let events = cg.memory_dir().map(MemoryEvents::read).unwrap_or_default();
@@ -135,11 +152,17 @@ pub fn run(spec: &ExecSpec, state_dir: &Path, signals: &SignalPipe) -> ExitStatu
             status.exit_code = exit.exit_code;
             status.signal = exit.signal;
             status.oom_killed = events.oom_killed(exit.signal);
-            tracing::info!(exit_code = exit.exit_code, signal = exit.signal, oom_killed = status.oom_killed, "process exited");
+            tracing::info!(
+                exit_code = exit.exit_code,
+                signal = exit.signal,
+                oom_killed = status.oom_killed,
+                "process exited"
+            );
         }
         Err(e) => {
             tracing::error!(error = %e, "raw_exec task failed");
             status.error = Some(e.to_string());
+            status.exit_code = -1;
         }
     }
     cgroup::remove_everywhere(&spec.id);

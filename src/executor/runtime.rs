@@ -21,7 +21,10 @@ pub struct ContainerTask {
     init_pid: Pid,
 }
 
-fn lc_err<'a>(id: &'a str, action: &'static str) -> impl FnOnce(LibcontainerError) -> ExecutorError + 'a {
+fn lc_err<'a>(
+    id: &'a str,
+    action: &'static str,
+) -> impl FnOnce(LibcontainerError) -> ExecutorError + 'a {
     move |source| ExecutorError::Container {
         id: id.to_string(),
         action,
@@ -61,10 +64,13 @@ impl ContainerTask {
             }
             return Err(err);
         }
-        let init_pid = container.pid().ok_or_else(|| ExecutorError::InvalidSpec(format!(
-            "container {id}: started but has no init pid"
-        )))?;
-        Ok(Self { container, init_pid })
+        let init_pid = container.pid().ok_or_else(|| {
+            ExecutorError::InvalidSpec(format!("container {id}: started but has no init pid"))
+        })?;
+        Ok(Self {
+            container,
+            init_pid,
+        })
     }
 
     pub fn pid(&self) -> u32 {
@@ -73,7 +79,9 @@ impl ContainerTask {
 
     /// Force-deletes the container: kills what is left, removes its cgroups and runtime state.
     pub fn delete(mut self, id: &str) -> Result<(), ExecutorError> {
-        self.container.delete(true).map_err(lc_err(id, "deleting container"))
+        self.container
+            .delete(true)
+            .map_err(lc_err(id, "deleting container"))
     }
 }
 
@@ -81,11 +89,16 @@ impl Task for ContainerTask {
     fn try_wait(&mut self) -> Result<Option<TaskExit>, ExecutorError> {
         match waitpid(self.init_pid, Some(WaitPidFlag::WNOHANG)) {
             Ok(WaitStatus::Exited(_, code)) => Ok(Some(TaskExit::from_parts(Some(code), None))),
-            Ok(WaitStatus::Signaled(_, sig, _)) => Ok(Some(TaskExit::from_parts(None, Some(sig as i32)))),
+            Ok(WaitStatus::Signaled(_, sig, _)) => {
+                Ok(Some(TaskExit::from_parts(None, Some(sig as i32))))
+            }
             Ok(_) => Ok(None),
             Err(Errno::EINTR) => Ok(None),
             Err(Errno::ECHILD) => {
-                tracing::warn!(pid = self.init_pid.as_raw(), "container init was reaped elsewhere; exit status unknown");
+                tracing::warn!(
+                    pid = self.init_pid.as_raw(),
+                    "container init was reaped elsewhere; exit status unknown"
+                );
                 Ok(Some(TaskExit::from_parts(None, None)))
             }
             Err(source) => Err(ExecutorError::Sys {

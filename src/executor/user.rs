@@ -65,9 +65,16 @@ pub fn resolve_user(rootfs: &Path, user: Option<&str>) -> Result<ResolvedUser, E
     let gid = match group_part {
         Some(g) if !g.is_empty() => match g.parse::<u32>() {
             Ok(gid) => gid,
-            Err(_) => groups.iter().find(|e| e.name == g).map(|e| e.gid).ok_or_else(|| {
-                err(format!("no such group {g:?} in {}", rootfs.join("etc/group").display()))
-            })?,
+            Err(_) => groups
+                .iter()
+                .find(|e| e.name == g)
+                .map(|e| e.gid)
+                .ok_or_else(|| {
+                    err(format!(
+                        "no such group {g:?} in {}",
+                        rootfs.join("etc/group").display()
+                    ))
+                })?,
         },
         _ => entry.map_or(0, |e| e.gid),
     };
@@ -125,7 +132,12 @@ fn read_groups(rootfs: &Path) -> Vec<GroupEntry> {
                 gid: f[2].parse().ok()?,
                 members: f
                     .get(3)
-                    .map(|m| m.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect())
+                    .map(|m| {
+                        m.split(',')
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_string)
+                            .collect()
+                    })
                     .unwrap_or_default(),
             })
         })
@@ -145,10 +157,17 @@ mod tests {
             "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
         )
         .unwrap();
-        std::fs::write(dir.join("etc/group"), "root:x:0:\nnobody:x:65534:\nwww:x:33:nobody\n").unwrap();
+        std::fs::write(
+            dir.join("etc/group"),
+            "root:x:0:\nnobody:x:65534:\nwww:x:33:nobody\n",
+        )
+        .unwrap();
 
         let root = resolve_user(&dir, None).unwrap();
-        assert_eq!((root.uid, root.gid, root.home.as_deref()), (0, 0, Some("/root")));
+        assert_eq!(
+            (root.uid, root.gid, root.home.as_deref()),
+            (0, 0, Some("/root"))
+        );
         let nobody = resolve_user(&dir, Some("nobody")).unwrap();
         assert_eq!((nobody.uid, nobody.gid), (65534, 65534));
         assert_eq!(nobody.additional_gids, vec![33]);

@@ -55,12 +55,7 @@ fn frame(data: &[u8], file: &str, offset: u64) -> Vec<u8> {
     v
 }
 
-pub async fn logs(
-    State(st): State<HttpState>,
-    Path(alloc): Path<String>,
-    Query(o): Query<LogOptions>,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, ApiError> {
+fn check(o: &LogOptions) -> Result<String, ApiError> {
     let kind = if o.kind.is_empty() { "stdout".to_string() } else { o.kind.clone() };
     if kind != "stdout" && kind != "stderr" {
         return Err(ApiError::bad_request(format!("invalid log type \"{kind}\": must be stdout or stderr")));
@@ -68,15 +63,42 @@ pub async fn logs(
     if o.task.is_empty() {
         return Err(ApiError::bad_request("must include task name (?task=)"));
     }
+    Ok(kind)
+}
+
+/// Server agents: find the allocation, then serve it locally or forward to its client.
+pub async fn logs(
+    State(st): State<HttpState>,
+    Path(alloc): Path<String>,
+    Query(o): Query<LogOptions>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let kind = check(&o)?;
     let (alloc_id, node_addr) = st.server.read(|s| {
         let id = find_alloc_id(s, &alloc)?;
         let node = s.allocs.get(&id).and_then(|a| s.nodes.get(&a.node_id)).map(|n| n.http_addr.clone()).unwrap_or_default();
         Ok::<_, ApiError>((id, node))
     })?;
-    let local = st.alloc_root.as_ref().map(|r| r.join(&alloc_id)).filter(|d| d.is_dir());
-    let Some(alloc_dir) = local else {
-        return forward(&st, &node_addr, &alloc_id, raw.as_deref()).await;
-    };
+    match st.alloc_root.as_ref().map(|r| r.join(&alloc_id)).filter(|d| d.is_dir()) {
+        Some(dir) => Ok(serve_local(dir, &o, kind)),
+        None => forward(&st, &node_addr, &alloc_id, raw.as_deref()).await,
+    }
+}
+
+/// Client-only agents: serve from the local allocation directory.
+pub async fn client_logs(State(root): State<PathBuf>, Path(alloc): Path<String>, Query(o): Query<LogOptions>) -> Result<Response, ApiError> {
+    let kind = check(&o)?;
+    if alloc.contains('/') || alloc.contains("..") || alloc.is_empty() {
+        return Err(ApiError::bad_request(format!("invalid allocation id \"{alloc}\"")));
+    }
+    let dir = root.join(&alloc);
+    if !dir.is_dir() {
+        return Err(ApiError::not_found(format!("allocation {alloc} is not on this client")));
+    }
+    Ok(serve_local(dir, &o, kind))
+}
+
+fn serve_local(alloc_dir: PathBuf, o: &LogOptions, kind: String) -> Response {
     let files = log_files(&alloc_dir, &o.task, &kind);
     let file = format!("alloc/logs/{}.{kind}.0", o.task);
     let data = read_all(&files);
@@ -84,10 +106,11 @@ pub async fn logs(
     let first = data[start..].to_vec();
     if !o.follow {
         let body = if o.plain { first } else { frame(&first, &file, data.len() as u64) };
-        return Ok((StatusCode::OK, body).into_response());
+        return (StatusCode::OK, body).into_response();
     }
     let plain = o.plain;
-    let stream = futures::stream::unfold((first, data.len(), alloc_dir, o.task.clone(), kind, file, true), move |(pending, seen, dir, task, kind, file, first_round)| async move {
+    let task = o.task.clone();
+    let stream = futures::stream::unfold((first, data.len(), alloc_dir, task, kind, file, true), move |(pending, seen, dir, task, kind, file, first_round)| async move {
         if !first_round {
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
@@ -104,7 +127,7 @@ pub async fn logs(
         let chunk = if plain { out } else if out.is_empty() { b"{}\n".to_vec() } else { frame(&out, &file, seen as u64) };
         Some((Ok::<_, std::io::Error>(chunk), (Vec::new(), seen, dir, task, kind, file, false)))
     });
-    Ok((StatusCode::OK, Body::from_stream(stream)).into_response())
+    (StatusCode::OK, Body::from_stream(stream)).into_response()
 }
 
 async fn forward(st: &HttpState, node_addr: &str, alloc_id: &str, raw: Option<&str>) -> Result<Response, ApiError> {

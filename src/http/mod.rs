@@ -52,6 +52,14 @@ pub fn router(state: HttpState) -> Router {
         .with_state(state)
 }
 
+/// The API of a client-only agent: the endpoints answered from the client's own allocations.
+pub fn client_router(alloc_root: PathBuf) -> Router {
+    Router::new()
+        .route("/v1/client/fs/logs/{alloc}", get(logs::client_logs))
+        .fallback(error::not_found)
+        .with_state(alloc_root)
+}
+
 /// Serves the API until the listener fails.
 pub async fn serve(addr: SocketAddr, state: HttpState) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;

@@ -52,15 +52,18 @@ pub fn resolve(image_dir: &Path, reference: &str) -> Result<ResolvedImage, Image
 fn resolve_in(image_ref: &ImageRef, layout_dir: &Path) -> Result<ResolvedImage, ImageErrorKind> {
     let index_path = layout_dir.join("index.json");
     if !index_path.is_file() {
-        return Err(ImageErrorKind::LayoutMissing { path: layout_dir.to_path_buf() });
+        return Err(ImageErrorKind::LayoutMissing {
+            path: layout_dir.to_path_buf(),
+        });
     }
     let index_bytes = std::fs::read(&index_path).map_err(|e| ImageErrorKind::io(&index_path, e))?;
     let index: Index = parse_json(&index_bytes, &index_path)?;
 
-    let mut desc = select_tagged(&index, image_ref.tag()).ok_or_else(|| ImageErrorKind::TagNotFound {
-        tag: image_ref.tag().to_string(),
-        path: index_path.clone(),
-    })?;
+    let mut desc =
+        select_tagged(&index, image_ref.tag()).ok_or_else(|| ImageErrorKind::TagNotFound {
+            tag: image_ref.tag().to_string(),
+            path: index_path.clone(),
+        })?;
     let mut found_in = index_path.clone();
     // A tag may name a multi-platform index; pick this machine's manifest (one level of nesting).
     if desc.is_index() {
@@ -166,7 +169,10 @@ fn select_platform(index: &Index) -> Option<Descriptor> {
         .cloned()
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<T, ImageErrorKind> {
+fn parse_json<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    path: &Path,
+) -> Result<T, ImageErrorKind> {
     serde_json::from_slice(bytes).map_err(|source| ImageErrorKind::Json {
         path: path.to_path_buf(),
         source,

@@ -26,3 +26,6 @@ pub fn prepare(image_dir: &Path, reference: &str) -> Result<(ResolvedImage, Path
     let rootfs = ensure_rootfs(image_dir, &image)?;
     Ok((image, rootfs))
 }
+
+#[cfg(test)]
+mod tests;

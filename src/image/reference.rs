@@ -18,7 +18,10 @@ impl ImageRef {
     /// Parses `name[:tag]`; the tag defaults to `latest`. Digest references (`@sha256:`) are refused.
     pub fn parse(reference: &str) -> Result<Self, ImageError> {
         let invalid = |reason: &str| {
-            ImageError::new(reference, ImageErrorKind::InvalidReference(reason.to_string()))
+            ImageError::new(
+                reference,
+                ImageErrorKind::InvalidReference(reason.to_string()),
+            )
         };
         if reference.contains('@') {
             return Err(invalid("digest references are not supported"));
@@ -92,7 +95,10 @@ fn validate_tag(tag: &str) -> Result<(), String> {
     let first_ok = chars
         .next()
         .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !first_ok || tag.len() > 128 || !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) {
+    if !first_ok
+        || tag.len() > 128
+        || !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    {
         return Err(format!("invalid tag {tag:?}"));
     }
     Ok(())
@@ -119,7 +125,18 @@ mod tests {
 
     #[test]
     fn refuses_bad_references() {
-        for bad in ["", ":x", "a/../b", "../x", "Busybox", "a//b", "a:", "a:-x", "a@sha256:00", ".hidden"] {
+        for bad in [
+            "",
+            ":x",
+            "a/../b",
+            "../x",
+            "Busybox",
+            "a//b",
+            "a:",
+            "a:-x",
+            "a@sha256:00",
+            ".hidden",
+        ] {
             assert!(ImageRef::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }

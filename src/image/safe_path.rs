@@ -28,7 +28,11 @@ pub fn normalize(path: &Path) -> Option<Vec<OsString>> {
 /// Resolves `components` under `root` the way the kernel would after a `chroot(root)`: symlinks met on
 /// the way are followed, absolute targets restart at `root` and `..` never climbs above it.
 /// The last component is followed only when `follow_last` is set. The result always lies under `root`.
-pub fn resolve_in_root(root: &Path, components: &[OsString], follow_last: bool) -> io::Result<PathBuf> {
+pub fn resolve_in_root(
+    root: &Path,
+    components: &[OsString],
+    follow_last: bool,
+) -> io::Result<PathBuf> {
     let mut pending: VecDeque<OsString> = components.iter().cloned().collect();
     let mut current: Vec<OsString> = Vec::new();
     let mut followed = 0usize;
@@ -89,8 +93,14 @@ mod tests {
 
     #[test]
     fn normalizes_and_refuses_escapes() {
-        assert_eq!(comps("./a/./b/../c"), vec![OsString::from("a"), OsString::from("c")]);
-        assert_eq!(comps("/etc/passwd"), vec![OsString::from("etc"), OsString::from("passwd")]);
+        assert_eq!(
+            comps("./a/./b/../c"),
+            vec![OsString::from("a"), OsString::from("c")]
+        );
+        assert_eq!(
+            comps("/etc/passwd"),
+            vec![OsString::from("etc"), OsString::from("passwd")]
+        );
         assert!(comps("./").is_empty());
         assert!(normalize(Path::new("../x")).is_none());
         assert!(normalize(Path::new("a/../../x")).is_none());

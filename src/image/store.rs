@@ -4,6 +4,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use nix::sys::signal::kill;
+use nix::unistd::Pid;
+
 use super::blob;
 use super::error::{ImageError, ImageErrorKind};
 use super::layout::ResolvedImage;
@@ -25,6 +28,7 @@ pub fn ensure_rootfs(image_dir: &Path, image: &ResolvedImage) -> Result<PathBuf,
         return Ok(target);
     }
     fs::create_dir_all(&cache).map_err(|e| err(ImageErrorKind::io(&cache, e)))?;
+    remove_stale_temps(&cache);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -50,9 +54,29 @@ pub fn ensure_rootfs(image_dir: &Path, image: &ResolvedImage) -> Result<PathBuf,
     Ok(target)
 }
 
+/// Removes `.tmp-<hex>-<pid>-<nanos>` directories whose unpacking process no longer exists.
+fn remove_stale_temps(cache: &Path) {
+    let Ok(entries) = fs::read_dir(cache) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(".tmp-") else {
+            continue;
+        };
+        let pid = rest.split('-').nth(1).and_then(|p| p.parse::<i32>().ok());
+        let alive = pid.is_some_and(|p| kill(Pid::from_raw(p), None).is_ok());
+        if !alive {
+            tracing::info!(path = %entry.path().display(), "removing stale partial rootfs");
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 fn unpack_all(image: &ResolvedImage, root: &Path) -> Result<(), ImageErrorKind> {
     use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(root, fs::Permissions::from_mode(0o755)).map_err(|e| ImageErrorKind::io(root, e))?;
+    fs::set_permissions(root, fs::Permissions::from_mode(0o755))
+        .map_err(|e| ImageErrorKind::io(root, e))?;
     for layer in &image.layers {
         apply_layer(layer, root)?;
     }
