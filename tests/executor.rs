@@ -29,10 +29,7 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "drover-executor-test-{}-{name}",
-            std::process::id()
-        ));
+        let dir = std::env::temp_dir().join(format!("drover-executor-test-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create temp dir");
         Self(dir)
@@ -55,16 +52,8 @@ fn image_dir() -> &'static Path {
     DIR.get_or_init(|| {
         let dir = std::env::temp_dir().join("drover-executor-test-images");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/build-busybox-image");
-        let out = Command::new("bash")
-            .arg(&script)
-            .arg(&dir)
-            .output()
-            .expect("run build-busybox-image");
-        assert!(
-            out.status.success(),
-            "build-busybox-image failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = Command::new("bash").arg(&script).arg(&dir).output().expect("run build-busybox-image");
+        assert!(out.status.success(), "build-busybox-image failed: {}", String::from_utf8_lossy(&out.stderr));
         assert!(dir.join("busybox/index.json").is_file());
         dir
     })
@@ -181,26 +170,13 @@ fn mounts_under(dir: &Path) -> Vec<String> {
 
 fn leftover_cgroups(id: &str) -> Vec<PathBuf> {
     std::fs::read_dir("/sys/fs/cgroup")
-        .map(|d| {
-            d.flatten()
-                .map(|h| h.path().join("drover").join(id))
-                .filter(|p| p.exists())
-                .collect()
-        })
+        .map(|d| d.flatten().map(|h| h.path().join("drover").join(id)).filter(|p| p.exists()).collect())
         .unwrap_or_default()
 }
 
 fn assert_clean(spec: &ExecSpec) {
-    assert!(
-        mounts_under(&spec.state_dir).is_empty(),
-        "mounts left: {:?}",
-        mounts_under(&spec.state_dir)
-    );
-    assert!(
-        leftover_cgroups(&spec.id).is_empty(),
-        "cgroups left: {:?}",
-        leftover_cgroups(&spec.id)
-    );
+    assert!(mounts_under(&spec.state_dir).is_empty(), "mounts left: {:?}", mounts_under(&spec.state_dir));
+    assert!(leftover_cgroups(&spec.id).is_empty(), "cgroups left: {:?}", leftover_cgroups(&spec.id));
 }
 
 /// Waits for a non-empty file; fails early with exit.json if the executor finished instead.
@@ -225,10 +201,7 @@ fn wait_for_file(spec: &ExecSpec, path: &Path, timeout: Duration) -> String {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("find a free port")
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("find a free port")
 }
 
 fn http_get(port: u16, timeout: Duration) -> String {
@@ -254,11 +227,7 @@ fn http_get(port: u16, timeout: Duration) -> String {
 fn process_gone(pid: i32) -> bool {
     // A zombie still has /proc/<pid>; check its state too.
     let stat = read(Path::new(&format!("/proc/{pid}/stat")));
-    stat.is_empty()
-        || stat
-            .rsplit(')')
-            .next()
-            .is_some_and(|rest| rest.trim_start().starts_with('Z'))
+    stat.is_empty() || stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z'))
 }
 
 #[test]
@@ -269,10 +238,7 @@ fn raw_exec_runs_a_command_with_logs_and_env() {
     let dir = TempDir::new("raw");
     let mut s = spec("raw", &dir.0, DriverKind::RawExec);
     s.command = Some("/bin/sh".into());
-    s.args = vec![
-        "-c".into(),
-        "echo out; echo err >&2; echo \"foo=$FOO\"; pwd; exit 0".into(),
-    ];
+    s.args = vec!["-c".into(), "echo out; echo err >&2; echo \"foo=$FOO\"; pwd; exit 0".into()];
     s.env.insert("FOO".into(), "bar".into());
     let mut executor = start(&s);
     let (code, _) = wait(&mut executor, Duration::from_secs(30));
@@ -284,15 +250,8 @@ fn raw_exec_runs_a_command_with_logs_and_env() {
     let out = read(&s.stdout_path);
     assert!(out.contains("out\n"), "stdout: {out:?}");
     assert!(out.contains("foo=bar\n"), "stdout: {out:?}");
-    assert!(
-        out.contains(&format!("{}\n", s.task_dir.display())),
-        "stdout: {out:?}"
-    );
-    assert!(
-        read(&s.stderr_path).contains("err"),
-        "stderr: {:?}",
-        read(&s.stderr_path)
-    );
+    assert!(out.contains(&format!("{}\n", s.task_dir.display())), "stdout: {out:?}");
+    assert!(read(&s.stderr_path).contains("err"), "stderr: {:?}", read(&s.stderr_path));
     assert!(s.state_dir.join("executor.pid").is_file());
     assert!(s.state_dir.join(TASK_PID_FILE).is_file());
     assert_clean(&s);
@@ -306,28 +265,15 @@ fn raw_exec_is_stopped_with_its_kill_signal() {
     let dir = TempDir::new("rawstop");
     let mut s = spec("rawstop", &dir.0, DriverKind::RawExec);
     s.command = Some("/bin/sh".into());
-    s.args = vec![
-        "-c".into(),
-        "trap 'echo got-int; exit 7' INT; echo ready; while true; do sleep 0.1; done".into(),
-    ];
+    s.args = vec!["-c".into(), "trap 'echo got-int; exit 7' INT; echo ready; while true; do sleep 0.1; done".into()];
     s.kill_signal = "SIGINT".into();
     let mut executor = start(&s);
-    let pid: i32 = wait_for_file(
-        &s,
-        &s.state_dir.join(TASK_PID_FILE),
-        Duration::from_secs(10),
-    )
-    .trim()
-    .parse()
-    .expect("task pid");
+    let pid: i32 = wait_for_file(&s, &s.state_dir.join(TASK_PID_FILE), Duration::from_secs(10)).trim().parse().expect("task pid");
     wait_for_file(&s, &s.stdout_path, Duration::from_secs(10));
     kill(executor.pid(), Signal::SIGTERM).expect("signal executor");
     let (code, took) = wait(&mut executor, Duration::from_secs(15));
     assert_eq!(code, 0);
-    assert!(
-        took < Duration::from_millis(s.kill_timeout_ms),
-        "trap should end the task before the kill timeout: {took:?}"
-    );
+    assert!(took < Duration::from_millis(s.kill_timeout_ms), "trap should end the task before the kill timeout: {took:?}");
     let st = exit_status(&s);
     assert_eq!((st.exit_code, st.signal, st.error), (7, 0, None));
     assert!(read(&s.stdout_path).contains("got-int"));
@@ -344,30 +290,19 @@ fn container_exit_code_and_stdout() {
     let mut s = spec("ctr", &dir.0, DriverKind::Container);
     s.image = Some("busybox:local".into());
     s.command = Some("/bin/sh".into());
-    s.args = vec![
-        "-c".into(),
-        "echo hi; echo oops >&2; echo \"pid=$$ cwd=$(pwd)\"; exit 3".into(),
-    ];
+    s.args = vec!["-c".into(), "echo hi; echo oops >&2; echo \"pid=$$ cwd=$(pwd)\"; exit 3".into()];
     let mut executor = start(&s);
     let (code, _) = wait(&mut executor, Duration::from_secs(60));
     assert_eq!(code, 0);
     let st = exit_status(&s);
-    assert_eq!(
-        st.error,
-        None,
-        "executor log: {}",
-        read(&s.state_dir.join("executor.log"))
-    );
+    assert_eq!(st.error, None, "executor log: {}", read(&s.state_dir.join("executor.log")));
     assert_eq!((st.exit_code, st.signal, st.oom_killed), (3, 0, false));
     let out = read(&s.stdout_path);
     assert!(out.contains("hi\n"), "stdout: {out:?}");
     assert!(out.contains("pid=1 cwd=/\n"), "stdout: {out:?}");
     assert!(read(&s.stderr_path).contains("oops"));
     assert_clean(&s);
-    assert!(
-        !s.state_dir.join("rootfs").exists(),
-        "rootfs mount point should be removed"
-    );
+    assert!(!s.state_dir.join("rootfs").exists(), "rootfs mount point should be removed");
 }
 
 #[test]
@@ -380,39 +315,20 @@ fn container_serves_http_and_stops_on_sigterm() {
     let port = free_port();
     s.image = Some("busybox:local".into());
     s.command = Some("httpd".into());
-    s.args = vec![
-        "-f".into(),
-        "-p".into(),
-        format!("127.0.0.1:{port}"),
-        "-h".into(),
-        "/local".into(),
-    ];
+    s.args = vec!["-f".into(), "-p".into(), format!("127.0.0.1:{port}"), "-h".into(), "/local".into()];
     std::fs::create_dir_all(s.task_dir.join("local")).unwrap();
     std::fs::write(s.task_dir.join("local/index.html"), "hello from drover\n").unwrap();
     let mut executor = start(&s);
-    let pid: i32 = wait_for_file(
-        &s,
-        &s.state_dir.join(TASK_PID_FILE),
-        Duration::from_secs(60),
-    )
-    .trim()
-    .parse()
-    .expect("task pid");
+    let pid: i32 = wait_for_file(&s, &s.state_dir.join(TASK_PID_FILE), Duration::from_secs(60)).trim().parse().expect("task pid");
 
     let response = http_get(port, Duration::from_secs(20));
     assert!(response.starts_with("HTTP/1."), "response: {response:?}");
-    assert!(
-        response.contains("hello from drover"),
-        "response: {response:?}"
-    );
+    assert!(response.contains("hello from drover"), "response: {response:?}");
 
     kill(executor.pid(), Signal::SIGTERM).expect("signal executor");
     let (code, took) = wait(&mut executor, Duration::from_secs(30));
     assert_eq!(code, 0);
-    assert!(
-        took < Duration::from_millis(s.kill_timeout_ms) + Duration::from_secs(5),
-        "executor took {took:?} to stop"
-    );
+    assert!(took < Duration::from_millis(s.kill_timeout_ms) + Duration::from_secs(5), "executor took {took:?} to stop");
     let st = exit_status(&s);
     assert_eq!(st.error, None);
     // busybox httpd as pid 1 ignores SIGTERM, so the kill timeout ends it with SIGKILL.
@@ -456,33 +372,17 @@ fn container_memory_limit_is_in_its_cgroup() {
     s.args = vec!["-c".into(), "echo started; exec sleep 60".into()];
     s.kill_timeout_ms = 1000;
     let mut executor = start(&s);
-    wait_for_file(
-        &s,
-        &s.state_dir.join(TASK_PID_FILE),
-        Duration::from_secs(60),
-    );
+    wait_for_file(&s, &s.state_dir.join(TASK_PID_FILE), Duration::from_secs(60));
     let cgroup = Path::new("/sys/fs/cgroup/memory/drover").join(&s.id);
     let limit = read(&cgroup.join("memory.limit_in_bytes"));
     let soft = read(&cgroup.join("memory.soft_limit_in_bytes"));
-    let shares = read(
-        &Path::new("/sys/fs/cgroup/cpu/drover")
-            .join(&s.id)
-            .join("cpu.shares"),
-    );
+    let shares = read(&Path::new("/sys/fs/cgroup/cpu/drover").join(&s.id).join("cpu.shares"));
 
     kill(executor.pid(), Signal::SIGTERM).expect("signal executor");
     let (code, _) = wait(&mut executor, Duration::from_secs(30));
     assert_eq!(code, 0);
-    assert_eq!(
-        limit.trim(),
-        (96 * MIB).to_string(),
-        "memory.limit_in_bytes"
-    );
-    assert_eq!(
-        soft.trim(),
-        (32 * MIB).to_string(),
-        "memory.soft_limit_in_bytes"
-    );
+    assert_eq!(limit.trim(), (96 * MIB).to_string(), "memory.limit_in_bytes");
+    assert_eq!(soft.trim(), (32 * MIB).to_string(), "memory.soft_limit_in_bytes");
     assert_eq!(shares.trim(), "100", "cpu.shares");
     let st = exit_status(&s);
     assert_eq!(st.error, None);

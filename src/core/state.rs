@@ -27,6 +27,7 @@ pub struct ClusterState {
     /// Raft index of the last applied command.
     pub index: u64,
     pub table_index: BTreeMap<String, u64>,
+    #[serde(with = "jobs_as_list")]
     pub jobs: BTreeMap<JobKey, Job>,
     /// Every stored version of every job, keyed by (job, version).
     #[serde(with = "versions_as_list")]
@@ -54,6 +55,21 @@ mod versions_as_list {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<(JobKey, u64), Job>, D::Error> {
         let list: Vec<Job> = Vec::deserialize(d)?;
         Ok(list.into_iter().map(|j| ((j.key(), j.version), j)).collect())
+    }
+}
+
+/// Jobs are keyed by (namespace, id), which is not a JSON object key: stored as a list.
+mod jobs_as_list {
+    use super::*;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(map: &BTreeMap<JobKey, Job>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.values())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<JobKey, Job>, D::Error> {
+        let list: Vec<Job> = Vec::deserialize(d)?;
+        Ok(list.into_iter().map(|j| (j.key(), j)).collect())
     }
 }
 

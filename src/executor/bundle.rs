@@ -4,9 +4,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{
-    get_default_mounts, Capability, Linux, LinuxCapabilities, LinuxCpu, LinuxDeviceCgroup,
-    LinuxMemory, LinuxNamespace, LinuxNamespaceType, LinuxPids, LinuxResources, Mount, Process,
-    Root, Spec, User,
+    get_default_mounts, Capability, Linux, LinuxCapabilities, LinuxCpu, LinuxDeviceCgroup, LinuxMemory, LinuxNamespace, LinuxNamespaceType,
+    LinuxPids, LinuxResources, Mount, Process, Root, Spec, User,
 };
 
 use super::cgroup::{Limits, CGROUP_PARENT, CGROUP_ROOT};
@@ -63,8 +62,7 @@ pub fn build_spec(spec: &ExecSpec, process: &ContainerProcess, limits: &Limits) 
     let mut oci = Spec::default();
 
     let mut root = Root::default();
-    root.set_path(PathBuf::from(ROOTFS_DIR))
-        .set_readonly(Some(false));
+    root.set_path(PathBuf::from(ROOTFS_DIR)).set_readonly(Some(false));
     oci.set_root(Some(root));
     oci.set_hostname(spec.hostname.clone().filter(|h| !h.is_empty()));
     oci.set_annotations(None);
@@ -97,34 +95,23 @@ pub fn build_spec(spec: &ExecSpec, process: &ContainerProcess, limits: &Limits) 
 
     // The default cgroup mount would give the task writable cgroup files (it could lift its own
     // limits); the task's own cgroups are bound read-only instead.
-    let mut mounts: Vec<Mount> = get_default_mounts()
-        .into_iter()
-        .filter(|m| m.typ().as_deref() != Some("cgroup"))
-        .collect();
+    let mut mounts: Vec<Mount> = get_default_mounts().into_iter().filter(|m| m.typ().as_deref() != Some("cgroup")).collect();
     mounts.extend(cgroup_mounts(&spec.id));
     for (source, destination, read_only) in bind_mounts(spec) {
         mounts.push(bind(source, PathBuf::from(destination), read_only));
     }
     oci.set_mounts(Some(mounts));
 
-    let namespaces = [
-        LinuxNamespaceType::Pid,
-        LinuxNamespaceType::Ipc,
-        LinuxNamespaceType::Uts,
-        LinuxNamespaceType::Mount,
-    ]
-    .into_iter()
-    .map(|typ| {
-        let mut ns = LinuxNamespace::default();
-        ns.set_typ(typ);
-        ns
-    })
-    .collect();
+    let namespaces = [LinuxNamespaceType::Pid, LinuxNamespaceType::Ipc, LinuxNamespaceType::Uts, LinuxNamespaceType::Mount]
+        .into_iter()
+        .map(|typ| {
+            let mut ns = LinuxNamespace::default();
+            ns.set_typ(typ);
+            ns
+        })
+        .collect();
     let mut linux = Linux::default();
-    linux
-        .set_namespaces(Some(namespaces))
-        .set_cgroups_path(Some(cgroups_path(&spec.id)))
-        .set_resources(Some(resources(limits)));
+    linux.set_namespaces(Some(namespaces)).set_cgroups_path(Some(cgroups_path(&spec.id))).set_resources(Some(resources(limits)));
     oci.set_linux(Some(linux));
     oci
 }
@@ -134,34 +121,13 @@ fn bind(source: PathBuf, destination: PathBuf, read_only: bool) -> Mount {
     m.set_destination(destination)
         .set_typ(Some("bind".to_string()))
         .set_source(Some(source))
-        .set_options(Some(
-            [
-                "rbind",
-                if read_only { "ro" } else { "rw" },
-                "nosuid",
-                "nodev",
-            ]
-            .map(str::to_string)
-            .to_vec(),
-        ));
+        .set_options(Some(["rbind", if read_only { "ro" } else { "rw" }, "nosuid", "nodev"].map(str::to_string).to_vec()));
     m
 }
 
 /// cgroup v1 controllers libcontainer creates `drover/<id>` in.
-const V1_CONTROLLERS: [&str; 12] = [
-    "cpu",
-    "cpuacct",
-    "cpuset",
-    "devices",
-    "hugetlb",
-    "memory",
-    "pids",
-    "perf_event",
-    "blkio",
-    "net_prio",
-    "net_cls",
-    "freezer",
-];
+const V1_CONTROLLERS: [&str; 12] =
+    ["cpu", "cpuacct", "cpuset", "devices", "hugetlb", "memory", "pids", "perf_event", "blkio", "net_prio", "net_cls", "freezer"];
 
 /// A tmpfs at /sys/fs/cgroup with, for each v1 hierarchy on the host, the task's own cgroup bound
 /// read-only at `/sys/fs/cgroup/<hierarchy>` (as Docker shows them). Empty on a v2-only host.
@@ -184,11 +150,7 @@ pub fn cgroup_mounts(id: &str) -> Vec<Mount> {
         .set_destination(PathBuf::from(CGROUP_ROOT))
         .set_typ(Some("tmpfs".to_string()))
         .set_source(Some(PathBuf::from("tmpfs")))
-        .set_options(Some(
-            ["nosuid", "noexec", "nodev", "mode=755"]
-                .map(str::to_string)
-                .to_vec(),
-        ));
+        .set_options(Some(["nosuid", "noexec", "nodev", "mode=755"].map(str::to_string).to_vec()));
     let mut mounts = vec![tmpfs];
     for h in hierarchies {
         let host = Path::new(CGROUP_ROOT).join(&h).join(CGROUP_PARENT).join(id);
@@ -199,9 +161,7 @@ pub fn cgroup_mounts(id: &str) -> Vec<Mount> {
 
 fn resources(limits: &Limits) -> LinuxResources {
     let mut deny_all = LinuxDeviceCgroup::default();
-    deny_all
-        .set_allow(false)
-        .set_access(Some("rwm".to_string()));
+    deny_all.set_allow(false).set_access(Some("rwm".to_string()));
     let mut res = LinuxResources::default();
     res.set_devices(Some(vec![deny_all]));
     if limits.memory_bytes > 0 {
@@ -210,9 +170,7 @@ fn resources(limits: &Limits) -> LinuxResources {
         // swap = limit: no swap beyond the memory limit.
         mem.set_limit(Some(bytes)).set_swap(Some(bytes));
         if limits.memory_reservation_bytes > 0 {
-            mem.set_reservation(Some(
-                i64::try_from(limits.memory_reservation_bytes).unwrap_or(i64::MAX),
-            ));
+            mem.set_reservation(Some(i64::try_from(limits.memory_reservation_bytes).unwrap_or(i64::MAX)));
         }
         res.set_memory(Some(mem));
     }
@@ -230,8 +188,5 @@ fn resources(limits: &Limits) -> LinuxResources {
 /// Writes `<bundle>/config.json`.
 pub fn write_config(bundle: &Path, oci: &Spec) -> Result<(), ExecutorError> {
     let path = bundle.join("config.json");
-    oci.save(&path).map_err(|e| ExecutorError::Bundle {
-        path,
-        reason: e.to_string(),
-    })
+    oci.save(&path).map_err(|e| ExecutorError::Bundle { path, reason: e.to_string() })
 }

@@ -31,16 +31,8 @@ pub struct Limits {
 impl Limits {
     /// Nomad semantics: `memory_max_mb` is the hard limit (0 = `memory_mb`); cpu shares = MHz (min 2).
     pub fn from_task(memory_mb: u64, memory_max_mb: u64, cpu_mhz: u64, pids_limit: i64) -> Self {
-        let hard_mb = if memory_max_mb > 0 {
-            memory_max_mb
-        } else {
-            memory_mb
-        };
-        let reservation = if memory_max_mb > memory_mb && memory_mb > 0 {
-            memory_mb * MIB
-        } else {
-            0
-        };
+        let hard_mb = if memory_max_mb > 0 { memory_max_mb } else { memory_mb };
+        let reservation = if memory_max_mb > memory_mb && memory_mb > 0 { memory_mb * MIB } else { 0 };
         Self {
             memory_bytes: hard_mb.saturating_mul(MIB),
             memory_reservation_bytes: reservation,
@@ -52,10 +44,7 @@ impl Limits {
 
 /// The path of a task's cgroup in one v1 hierarchy.
 pub fn task_cgroup_dir(controller: &str, id: &str) -> PathBuf {
-    Path::new(CGROUP_ROOT)
-        .join(controller)
-        .join(CGROUP_PARENT)
-        .join(id)
+    Path::new(CGROUP_ROOT).join(controller).join(CGROUP_PARENT).join(id)
 }
 
 /// The cgroups a raw_exec task runs in (only hierarchies present on this machine).
@@ -68,16 +57,9 @@ pub struct TaskCgroup {
 impl TaskCgroup {
     /// Creates `drover/<id>` in the memory, cpu and pids hierarchies that exist, and applies `limits`.
     pub fn create(id: &str, limits: &Limits) -> Result<Self, ExecutorError> {
-        let mut cg = Self {
-            dirs: Vec::new(),
-            memory: None,
-        };
+        let mut cg = Self { dirs: Vec::new(), memory: None };
         for controller in ["memory", "cpu", "pids"] {
-            if !Path::new(CGROUP_ROOT)
-                .join(controller)
-                .join("cgroup.procs")
-                .is_file()
-            {
+            if !Path::new(CGROUP_ROOT).join(controller).join("cgroup.procs").is_file() {
                 tracing::debug!(controller, "cgroup v1 controller not mounted, skipping");
                 continue;
             }
@@ -101,10 +83,7 @@ impl TaskCgroup {
             .iter()
             .map(|d| {
                 let p = d.join("cgroup.procs");
-                fs::OpenOptions::new()
-                    .write(true)
-                    .open(&p)
-                    .map_err(|e| cgroup_err(&p, e))
+                fs::OpenOptions::new().write(true).open(&p).map_err(|e| cgroup_err(&p, e))
             })
             .collect()
     }
@@ -132,11 +111,7 @@ fn apply(controller: &str, dir: &Path, l: &Limits) -> Result<(), ExecutorError> 
                 write(dir, "memory.memsw.limit_in_bytes", l.memory_bytes)?;
             }
             if l.memory_reservation_bytes > 0 {
-                write(
-                    dir,
-                    "memory.soft_limit_in_bytes",
-                    l.memory_reservation_bytes,
-                )?;
+                write(dir, "memory.soft_limit_in_bytes", l.memory_reservation_bytes)?;
             }
         }
         "cpu" => write(dir, "cpu.shares", l.cpu_shares)?,
@@ -152,10 +127,7 @@ fn write(dir: &Path, file: &str, value: impl ToString) -> Result<(), ExecutorErr
 }
 
 fn cgroup_err(path: &Path, source: std::io::Error) -> ExecutorError {
-    ExecutorError::Cgroup {
-        path: path.to_path_buf(),
-        source,
-    }
+    ExecutorError::Cgroup { path: path.to_path_buf(), source }
 }
 
 /// Pre-exec hook body: moves the calling process into each cgroup by writing `0` to the given fds.
@@ -187,16 +159,8 @@ impl MemoryEvents {
     pub fn read(memory_dir: &Path) -> Self {
         let oom_kills = fs::read_to_string(memory_dir.join("memory.oom_control"))
             .ok()
-            .and_then(|s| {
-                s.lines().find_map(|l| {
-                    l.strip_prefix("oom_kill ")
-                        .and_then(|v| v.trim().parse().ok())
-                })
-            });
-        let failcnt = fs::read_to_string(memory_dir.join("memory.failcnt"))
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(0);
+            .and_then(|s| s.lines().find_map(|l| l.strip_prefix("oom_kill ").and_then(|v| v.trim().parse().ok())));
+        let failcnt = fs::read_to_string(memory_dir.join("memory.failcnt")).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
         Self { oom_kills, failcnt }
     }
 
@@ -211,9 +175,7 @@ impl MemoryEvents {
 
 /// Pids listed in a cgroup's `cgroup.procs`.
 pub fn procs(dir: &Path) -> Vec<i32> {
-    fs::read_to_string(dir.join("cgroup.procs"))
-        .map(|s| s.lines().filter_map(|l| l.trim().parse().ok()).collect())
-        .unwrap_or_default()
+    fs::read_to_string(dir.join("cgroup.procs")).map(|s| s.lines().filter_map(|l| l.trim().parse().ok()).collect()).unwrap_or_default()
 }
 
 /// SIGKILLs every process in the cgroup until it is empty (up to 5 s), then removes the directory.
@@ -231,9 +193,7 @@ pub fn kill_and_remove(dir: &Path) -> std::io::Result<()> {
             Ok(()) => return Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) if Instant::now() >= deadline => return Err(e),
-            Err(_) => {
-                std::thread::sleep(Duration::from_millis(if pids.is_empty() { 20 } else { 50 }))
-            }
+            Err(_) => std::thread::sleep(Duration::from_millis(if pids.is_empty() { 20 } else { 50 })),
         }
     }
 }
@@ -279,15 +239,9 @@ mod tests {
 
     #[test]
     fn oom_from_counter_or_failcnt() {
-        let ev = MemoryEvents {
-            oom_kills: Some(1),
-            failcnt: 0,
-        };
+        let ev = MemoryEvents { oom_kills: Some(1), failcnt: 0 };
         assert!(ev.oom_killed(0));
-        let ev = MemoryEvents {
-            oom_kills: None,
-            failcnt: 3,
-        };
+        let ev = MemoryEvents { oom_kills: None, failcnt: 3 };
         assert!(ev.oom_killed(9));
         assert!(!ev.oom_killed(0));
     }

@@ -33,12 +33,7 @@ pub fn run(spec: &ExecSpec, state_dir: &Path, signals: &SignalPipe) -> ExitStatu
         Ok(exit) => {
             status.exit_code = exit.exit_code;
             status.signal = exit.signal;
-            tracing::info!(
-                exit_code = exit.exit_code,
-                signal = exit.signal,
-                oom_killed = status.oom_killed,
-                "container exited"
-            );
+            tracing::info!(exit_code = exit.exit_code, signal = exit.signal, oom_killed = status.oom_killed, "container exited");
         }
         Err(e) => {
             tracing::error!(error = %e, "container task failed");
@@ -62,36 +57,20 @@ fn start_and_wait(
     status: &mut ExitStatus,
 ) -> Result<TaskExit, ExecutorError> {
     if !(spec.network_mode.is_empty() || spec.network_mode == "host") {
-        return Err(ExecutorError::InvalidSpec(format!(
-            "network mode {:?} is not supported (only host)",
-            spec.network_mode
-        )));
+        return Err(ExecutorError::InvalidSpec(format!("network mode {:?} is not supported (only host)", spec.network_mode)));
     }
-    let reference = spec
-        .image
-        .as_deref()
-        .filter(|i| !i.is_empty())
-        .ok_or_else(|| ExecutorError::InvalidSpec("container task has no image".into()))?;
+    let reference =
+        spec.image.as_deref().filter(|i| !i.is_empty()).ok_or_else(|| ExecutorError::InvalidSpec("container task has no image".into()))?;
     let (image, lower) = image::prepare(&spec.image_dir, reference)?;
     let lower = fs::canonicalize(&lower).map_err(|e| ExecutorError::io(&lower, e))?;
     let rootfs = state_dir.join(ROOTFS_DIR);
     let overlay = state_dir.join(OVERLAY_DIR);
-    mount_overlay(
-        &lower,
-        &overlay.join("upper"),
-        &overlay.join("work"),
-        &rootfs,
-    )?;
+    mount_overlay(&lower, &overlay.join("upper"), &overlay.join("work"), &rootfs)?;
     tracing::info!(image = %image.reference, digest = %image.manifest_digest, "root filesystem mounted");
 
     let process = container_process(spec, &image.config, &rootfs)?;
     prepare_task_dirs(spec)?;
-    let limits = Limits::from_task(
-        spec.memory_mb,
-        spec.memory_max_mb,
-        spec.cpu_mhz,
-        spec.pids_limit,
-    );
+    let limits = Limits::from_task(spec.memory_mb, spec.memory_max_mb, spec.cpu_mhz, spec.pids_limit);
     write_config(state_dir, &build_spec(spec, &process, &limits))?;
     let stdout = open_log(&spec.stdout_path)?;
     let stderr = open_log(&spec.stderr_path)?;
@@ -106,12 +85,7 @@ fn start_and_wait(
     }
     tracing::info!(pid = task.pid(), args = ?process.args, "container started");
 
-    let exit = supervise(
-        &mut task,
-        signals,
-        parse_signal(&spec.kill_signal),
-        Duration::from_millis(spec.kill_timeout_ms),
-    );
+    let exit = supervise(&mut task, signals, parse_signal(&spec.kill_signal), Duration::from_millis(spec.kill_timeout_ms));
     // Read before the cgroup goes away with the container.
     let events = MemoryEvents::read(&task_cgroup_dir("memory", &spec.id));
     if let Err(e) = task.delete(&spec.id) {
@@ -124,18 +98,13 @@ fn start_and_wait(
 
 /// Creates the host directories bound into the container; a fresh `tmp` gets mode 1777.
 fn prepare_task_dirs(spec: &ExecSpec) -> Result<(), ExecutorError> {
-    for dir in [
-        spec.alloc_dir.clone(),
-        spec.task_dir.join("local"),
-        spec.task_dir.join("secrets"),
-    ] {
+    for dir in [spec.alloc_dir.clone(), spec.task_dir.join("local"), spec.task_dir.join("secrets")] {
         fs::create_dir_all(&dir).map_err(|e| ExecutorError::io(&dir, e))?;
     }
     let tmp = spec.task_dir.join("tmp");
     if !tmp.is_dir() {
         fs::create_dir_all(&tmp).map_err(|e| ExecutorError::io(&tmp, e))?;
-        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o1777))
-            .map_err(|e| ExecutorError::io(&tmp, e))?;
+        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o1777)).map_err(|e| ExecutorError::io(&tmp, e))?;
     }
     Ok(())
 }

@@ -51,8 +51,7 @@ pub fn run(state_dir: &Path) -> i32 {
             return 1;
         }
     };
-    let _span = tracing::info_span!("executor", alloc_id = %spec.alloc_id, task = %spec.task_name)
-        .entered();
+    let _span = tracing::info_span!("executor", alloc_id = %spec.alloc_id, task = %spec.task_name).entered();
     if canonical(&spec.state_dir) != state_dir {
         tracing::warn!(spec_state_dir = %spec.state_dir.display(), state_dir = %state_dir.display(), "spec names another state dir; using the one given");
     }
@@ -91,10 +90,7 @@ pub fn run(state_dir: &Path) -> i32 {
 /// Reads and parses `<state_dir>/spec.json`.
 pub fn read_spec(state_dir: &Path) -> Result<ExecSpec, ExecutorError> {
     let path = state_dir.join(SPEC_FILE);
-    let bytes = std::fs::read(&path).map_err(|source| ExecutorError::ReadSpec {
-        path: path.clone(),
-        source,
-    })?;
+    let bytes = std::fs::read(&path).map_err(|source| ExecutorError::ReadSpec { path: path.clone(), source })?;
     serde_json::from_slice(&bytes).map_err(|source| ExecutorError::ParseSpec { path, source })
 }
 

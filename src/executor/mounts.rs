@@ -7,12 +7,7 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use super::error::ExecutorError;
 
 /// Mounts an overlayfs at `target` with `lower` read-only and `upper` / `work` (created if missing) writable.
-pub fn mount_overlay(
-    lower: &Path,
-    upper: &Path,
-    work: &Path,
-    target: &Path,
-) -> Result<(), ExecutorError> {
+pub fn mount_overlay(lower: &Path, upper: &Path, work: &Path, target: &Path) -> Result<(), ExecutorError> {
     for dir in [upper, work, target] {
         std::fs::create_dir_all(dir).map_err(|e| ExecutorError::io(dir, e))?;
     }
@@ -20,29 +15,12 @@ pub fn mount_overlay(
         let s = p.to_string_lossy();
         // overlayfs splits its options on ',' and lowerdir on ':'.
         if s.contains([',', ':', '\\']) || s.contains('\n') {
-            return Err(ExecutorError::InvalidSpec(format!(
-                "path {} cannot be used in overlayfs options",
-                p.display()
-            )));
+            return Err(ExecutorError::InvalidSpec(format!("path {} cannot be used in overlayfs options", p.display())));
         }
     }
-    let data = format!(
-        "lowerdir={},upperdir={},workdir={}",
-        lower.display(),
-        upper.display(),
-        work.display()
-    );
-    mount(
-        Some("overlay"),
-        target,
-        Some("overlay"),
-        MsFlags::empty(),
-        Some(data.as_str()),
-    )
-    .map_err(|source| ExecutorError::Mount {
-        target: target.to_path_buf(),
-        source,
-    })
+    let data = format!("lowerdir={},upperdir={},workdir={}", lower.display(), upper.display(), work.display());
+    mount(Some("overlay"), target, Some("overlay"), MsFlags::empty(), Some(data.as_str()))
+        .map_err(|source| ExecutorError::Mount { target: target.to_path_buf(), source })
 }
 
 /// Mount points at or below `dir` in this mount namespace, deepest first.
@@ -50,12 +28,8 @@ pub fn mounts_under(dir: &Path) -> Vec<PathBuf> {
     let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
         return Vec::new();
     };
-    let mut found: Vec<PathBuf> = info
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .map(|m| PathBuf::from(unescape(m)))
-        .filter(|m| m.starts_with(dir))
-        .collect();
+    let mut found: Vec<PathBuf> =
+        info.lines().filter_map(|l| l.split(' ').nth(4)).map(|m| PathBuf::from(unescape(m))).filter(|m| m.starts_with(dir)).collect();
     found.sort_by_key(|m| std::cmp::Reverse(m.components().count()));
     found.dedup();
     found
@@ -90,9 +64,7 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let octal = bytes
-            .get(i + 1..i + 4)
-            .filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b)));
+        let octal = bytes.get(i + 1..i + 4).filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b)));
         let value = octal.map(|d| d.iter().fold(0u32, |acc, b| acc * 8 + u32::from(b - b'0')));
         if let (b'\\', Some(v)) = (bytes[i], value.and_then(|v| u8::try_from(v).ok())) {
             out.push(v);

@@ -27,35 +27,24 @@ pub struct ContainerProcess {
 /// - env = image Env with `spec.env` laid over it (PATH defaulted, HOME from /etc/passwd if unset);
 /// - cwd = `work_dir`, else image WorkingDir, else `/`;
 /// - user = `spec.user`, else image User, else root.
-pub fn container_process(
-    spec: &ExecSpec,
-    image: &ImageRunConfig,
-    rootfs: &Path,
-) -> Result<ContainerProcess, ExecutorError> {
+pub fn container_process(spec: &ExecSpec, image: &ImageRunConfig, rootfs: &Path) -> Result<ContainerProcess, ExecutorError> {
     let (entrypoint, image_cmd) = match &spec.entrypoint {
         Some(ep) => (ep.clone(), Vec::new()),
         None => (image.entrypoint.clone(), image.cmd.clone()),
     };
     let cmd = match spec.command.as_deref().filter(|c| !c.is_empty()) {
-        Some(c) => std::iter::once(c.to_string())
-            .chain(spec.args.iter().cloned())
-            .collect(),
+        Some(c) => std::iter::once(c.to_string()).chain(spec.args.iter().cloned()).collect(),
         None if !spec.args.is_empty() => spec.args.clone(),
         None => image_cmd,
     };
     let args: Vec<String> = entrypoint.into_iter().chain(cmd).collect();
     if args.is_empty() {
         return Err(ExecutorError::InvalidSpec(
-            "no command to run: the task sets no command and the image has no Entrypoint or Cmd"
-                .into(),
+            "no command to run: the task sets no command and the image has no Entrypoint or Cmd".into(),
         ));
     }
 
-    let user_spec = spec
-        .user
-        .as_deref()
-        .filter(|u| !u.is_empty())
-        .or(image.user.as_deref());
+    let user_spec = spec.user.as_deref().filter(|u| !u.is_empty()).or(image.user.as_deref());
     let user = resolve_user(rootfs, user_spec)?;
 
     let mut env = image.env.clone();
@@ -75,37 +64,19 @@ pub fn container_process(
         }
     }
 
-    let dir = spec
-        .work_dir
-        .as_deref()
-        .filter(|w| !w.is_empty())
-        .or(image.working_dir.as_deref())
-        .unwrap_or("/");
-    let cwd = if dir.starts_with('/') {
-        dir.to_string()
-    } else {
-        format!("/{dir}")
-    };
+    let dir = spec.work_dir.as_deref().filter(|w| !w.is_empty()).or(image.working_dir.as_deref()).unwrap_or("/");
+    let cwd = if dir.starts_with('/') { dir.to_string() } else { format!("/{dir}") };
 
-    Ok(ContainerProcess {
-        args,
-        env,
-        cwd,
-        user,
-    })
+    Ok(ContainerProcess { args, env, cwd, user })
 }
 
 fn has_env(env: &[String], key: &str) -> bool {
-    env.iter()
-        .any(|e| e.split_once('=').map_or(e.as_str(), |(k, _)| k) == key)
+    env.iter().any(|e| e.split_once('=').map_or(e.as_str(), |(k, _)| k) == key)
 }
 
 fn set_env(env: &mut Vec<String>, key: &str, value: &str) {
     let entry = format!("{key}={value}");
-    match env
-        .iter_mut()
-        .find(|e| e.split_once('=').map_or(e.as_str(), |(k, _)| k) == key)
-    {
+    match env.iter_mut().find(|e| e.split_once('=').map_or(e.as_str(), |(k, _)| k) == key) {
         Some(slot) => *slot = entry,
         None => env.push(entry),
     }
@@ -168,24 +139,15 @@ mod tests {
         let mut s = spec();
         s.command = Some("run".into());
         s.args = vec!["x".into()];
-        assert_eq!(
-            container_process(&s, &image(), root).unwrap().args,
-            vec!["/entry", "run", "x"]
-        );
+        assert_eq!(container_process(&s, &image(), root).unwrap().args, vec!["/entry", "run", "x"]);
 
         let mut s = spec();
         s.entrypoint = Some(vec!["/bin/sh".into(), "-c".into()]);
-        assert_eq!(
-            container_process(&s, &image(), root).unwrap().args,
-            vec!["/bin/sh", "-c"]
-        );
+        assert_eq!(container_process(&s, &image(), root).unwrap().args, vec!["/bin/sh", "-c"]);
 
         let mut s = spec();
         s.args = vec!["only".into()];
-        assert_eq!(
-            container_process(&s, &image(), root).unwrap().args,
-            vec!["/entry", "only"]
-        );
+        assert_eq!(container_process(&s, &image(), root).unwrap().args, vec!["/entry", "only"]);
 
         let empty = ImageRunConfig::default();
         assert!(container_process(&spec(), &empty, root).is_err());

@@ -28,12 +28,7 @@ pub struct RawExecTask {
 impl RawExecTask {
     /// Starts `command args...` in `task_dir` with exactly the spec's environment, stdout/stderr into the
     /// log files, as the leader of a new process group, inside `cgroup` (joined before exec).
-    pub fn spawn(
-        spec: &ExecSpec,
-        stdout: File,
-        stderr: File,
-        cgroup: Option<&TaskCgroup>,
-    ) -> Result<Self, ExecutorError> {
+    pub fn spawn(spec: &ExecSpec, stdout: File, stderr: File, cgroup: Option<&TaskCgroup>) -> Result<Self, ExecutorError> {
         let program = spec
             .command
             .as_deref()
@@ -52,11 +47,7 @@ impl RawExecTask {
         let identity = match spec.user.as_deref().filter(|u| !u.is_empty()) {
             Some(user) => {
                 let u = resolve_user(Path::new("/"), Some(user))?;
-                let groups: Vec<Gid> = u
-                    .additional_gids
-                    .iter()
-                    .map(|g| Gid::from_raw(*g))
-                    .collect();
+                let groups: Vec<Gid> = u.additional_gids.iter().map(|g| Gid::from_raw(*g)).collect();
                 Some((Uid::from_raw(u.uid), Gid::from_raw(u.gid), groups))
             }
             None => None,
@@ -79,10 +70,7 @@ impl RawExecTask {
                 Ok(())
             });
         }
-        let child = cmd.spawn().map_err(|source| ExecutorError::Spawn {
-            command: program.to_string(),
-            source,
-        })?;
+        let child = cmd.spawn().map_err(|source| ExecutorError::Spawn { command: program.to_string(), source })?;
         drop(procs);
         let pid = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
         Ok(Self { child, pid })
@@ -105,10 +93,7 @@ impl RawExecTask {
 
 impl Task for RawExecTask {
     fn try_wait(&mut self) -> Result<Option<TaskExit>, ExecutorError> {
-        let status = self
-            .child
-            .try_wait()
-            .map_err(|e| ExecutorError::io(format!("/proc/{}", self.pid), e))?;
+        let status = self.child.try_wait().map_err(|e| ExecutorError::io(format!("/proc/{}", self.pid), e))?;
         Ok(status.map(|s| TaskExit::from_parts(s.code(), s.signal())))
     }
 
@@ -118,15 +103,9 @@ impl Task for RawExecTask {
             Ok(()) => Ok(()),
             Err(Errno::ESRCH) => match kill(self.pid, sig) {
                 Ok(()) | Err(Errno::ESRCH) => Ok(()),
-                Err(source) => Err(ExecutorError::Sys {
-                    action: "signalling task",
-                    source,
-                }),
+                Err(source) => Err(ExecutorError::Sys { action: "signalling task", source }),
             },
-            Err(source) => Err(ExecutorError::Sys {
-                action: "signalling task group",
-                source,
-            }),
+            Err(source) => Err(ExecutorError::Sys { action: "signalling task group", source }),
         }
     }
 }
@@ -135,12 +114,7 @@ impl Task for RawExecTask {
 pub fn run(spec: &ExecSpec, state_dir: &Path, signals: &SignalPipe) -> ExitStatus {
     cgroup::remove_everywhere(&spec.id);
     let mut status = ExitStatus::default();
-    let limits = Limits::from_task(
-        spec.memory_mb,
-        spec.memory_max_mb,
-        spec.cpu_mhz,
-        spec.pids_limit,
-    );
+    let limits = Limits::from_task(spec.memory_mb, spec.memory_max_mb, spec.cpu_mhz, spec.pids_limit);
     let result = TaskCgroup::create(&spec.id, &limits).and_then(|cg| {
         let outcome = start_and_wait(spec, state_dir, signals, &cg, &mut status);
         let events = cg.memory_dir().map(MemoryEvents::read).unwrap_or_default();
@@ -152,12 +126,7 @@ pub fn run(spec: &ExecSpec, state_dir: &Path, signals: &SignalPipe) -> ExitStatu
             status.exit_code = exit.exit_code;
             status.signal = exit.signal;
             status.oom_killed = events.oom_killed(exit.signal);
-            tracing::info!(
-                exit_code = exit.exit_code,
-                signal = exit.signal,
-                oom_killed = status.oom_killed,
-                "process exited"
-            );
+            tracing::info!(exit_code = exit.exit_code, signal = exit.signal, oom_killed = status.oom_killed, "process exited");
         }
         Err(e) => {
             tracing::error!(error = %e, "raw_exec task failed");
@@ -191,12 +160,7 @@ fn start_and_wait(
         tracing::warn!(error = %e, "writing task pid file");
     }
     tracing::info!(pid = task.pid(), "process started");
-    let exit = supervise(
-        &mut task,
-        signals,
-        parse_signal(&spec.kill_signal),
-        Duration::from_millis(spec.kill_timeout_ms),
-    );
+    let exit = supervise(&mut task, signals, parse_signal(&spec.kill_signal), Duration::from_millis(spec.kill_timeout_ms));
     task.kill_group();
     exit
 }

@@ -21,27 +21,14 @@ pub struct ContainerTask {
     init_pid: Pid,
 }
 
-fn lc_err<'a>(
-    id: &'a str,
-    action: &'static str,
-) -> impl FnOnce(LibcontainerError) -> ExecutorError + 'a {
-    move |source| ExecutorError::Container {
-        id: id.to_string(),
-        action,
-        source: Box::new(source),
-    }
+fn lc_err<'a>(id: &'a str, action: &'static str) -> impl FnOnce(LibcontainerError) -> ExecutorError + 'a {
+    move |source| ExecutorError::Container { id: id.to_string(), action, source: Box::new(source) }
 }
 
 impl ContainerTask {
     /// Creates the container from `<bundle>/config.json` (state under `runtime_root`) with the given
     /// stdio, and starts its process. On failure libcontainer has already cleaned up what it created.
-    pub fn start(
-        id: &str,
-        bundle: &Path,
-        runtime_root: &Path,
-        stdout: File,
-        stderr: File,
-    ) -> Result<Self, ExecutorError> {
+    pub fn start(id: &str, bundle: &Path, runtime_root: &Path, stdout: File, stderr: File) -> Result<Self, ExecutorError> {
         std::fs::create_dir_all(runtime_root).map_err(|e| ExecutorError::io(runtime_root, e))?;
         let stdin = File::open("/dev/null").map_err(|e| ExecutorError::io("/dev/null", e))?;
         let mut container = ContainerBuilder::new(id.to_string(), SyscallType::default())
@@ -64,13 +51,8 @@ impl ContainerTask {
             }
             return Err(err);
         }
-        let init_pid = container.pid().ok_or_else(|| {
-            ExecutorError::InvalidSpec(format!("container {id}: started but has no init pid"))
-        })?;
-        Ok(Self {
-            container,
-            init_pid,
-        })
+        let init_pid = container.pid().ok_or_else(|| ExecutorError::InvalidSpec(format!("container {id}: started but has no init pid")))?;
+        Ok(Self { container, init_pid })
     }
 
     pub fn pid(&self) -> u32 {
@@ -79,9 +61,7 @@ impl ContainerTask {
 
     /// Force-deletes the container: kills what is left, removes its cgroups and runtime state.
     pub fn delete(mut self, id: &str) -> Result<(), ExecutorError> {
-        self.container
-            .delete(true)
-            .map_err(lc_err(id, "deleting container"))
+        self.container.delete(true).map_err(lc_err(id, "deleting container"))
     }
 }
 
@@ -89,32 +69,21 @@ impl Task for ContainerTask {
     fn try_wait(&mut self) -> Result<Option<TaskExit>, ExecutorError> {
         match waitpid(self.init_pid, Some(WaitPidFlag::WNOHANG)) {
             Ok(WaitStatus::Exited(_, code)) => Ok(Some(TaskExit::from_parts(Some(code), None))),
-            Ok(WaitStatus::Signaled(_, sig, _)) => {
-                Ok(Some(TaskExit::from_parts(None, Some(sig as i32))))
-            }
+            Ok(WaitStatus::Signaled(_, sig, _)) => Ok(Some(TaskExit::from_parts(None, Some(sig as i32)))),
             Ok(_) => Ok(None),
             Err(Errno::EINTR) => Ok(None),
             Err(Errno::ECHILD) => {
-                tracing::warn!(
-                    pid = self.init_pid.as_raw(),
-                    "container init was reaped elsewhere; exit status unknown"
-                );
+                tracing::warn!(pid = self.init_pid.as_raw(), "container init was reaped elsewhere; exit status unknown");
                 Ok(Some(TaskExit::from_parts(None, None)))
             }
-            Err(source) => Err(ExecutorError::Sys {
-                action: "waiting for container init",
-                source,
-            }),
+            Err(source) => Err(ExecutorError::Sys { action: "waiting for container init", source }),
         }
     }
 
     fn signal(&mut self, sig: Signal) -> Result<(), ExecutorError> {
         match kill(self.init_pid, sig) {
             Ok(()) | Err(Errno::ESRCH) => Ok(()),
-            Err(source) => Err(ExecutorError::Sys {
-                action: "signalling container init",
-                source,
-            }),
+            Err(source) => Err(ExecutorError::Sys { action: "signalling container init", source }),
         }
     }
 }

@@ -45,22 +45,14 @@ impl SignalPipe {
     /// Installs handlers for SIGCHLD, SIGTERM and SIGINT. Call once, before starting the task.
     pub fn install() -> Result<Self, ExecutorError> {
         let sys = |action: &'static str| move |source| ExecutorError::Sys { action, source };
-        let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
-            .map_err(sys("creating signal pipe"))?;
+        let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK).map_err(sys("creating signal pipe"))?;
         WAKE_FD.store(write.as_raw_fd(), Ordering::SeqCst);
-        let action = SigAction::new(
-            SigHandler::Handler(on_signal),
-            SaFlags::SA_RESTART | SaFlags::SA_NOCLDSTOP,
-            SigSet::empty(),
-        );
+        let action = SigAction::new(SigHandler::Handler(on_signal), SaFlags::SA_RESTART | SaFlags::SA_NOCLDSTOP, SigSet::empty());
         for sig in [Signal::SIGCHLD, Signal::SIGTERM, Signal::SIGINT] {
             // SAFETY: the handler only touches atomics and calls write(2).
             unsafe { sigaction(sig, &action) }.map_err(sys("installing signal handler"))?;
         }
-        Ok(Self {
-            read,
-            _write: write,
-        })
+        Ok(Self { read, _write: write })
     }
 
     /// The termination signal (SIGTERM / SIGINT) received so far, if any.
@@ -73,11 +65,7 @@ impl SignalPipe {
 
     /// Sleeps until a signal arrives or `timeout` passes, then drains the pipe.
     pub fn wait(&self, timeout: Duration) {
-        let mut pfd = libc::pollfd {
-            fd: self.read.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
+        let mut pfd = libc::pollfd { fd: self.read.as_raw_fd(), events: libc::POLLIN, revents: 0 };
         let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
         // SAFETY: one valid pollfd; EINTR and errors just end the wait early.
         unsafe {
@@ -85,8 +73,7 @@ impl SignalPipe {
         }
         let mut buf = [0u8; 64];
         // SAFETY: reading into a local buffer from our own non-blocking pipe.
-        while unsafe { libc::read(self.read.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {
-        }
+        while unsafe { libc::read(self.read.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
     }
 }
 
@@ -108,11 +95,7 @@ pub fn parse_signal(name: &str) -> Signal {
         }
     }
     let upper = trimmed.to_ascii_uppercase();
-    let full = if upper.starts_with("SIG") {
-        upper
-    } else {
-        format!("SIG{upper}")
-    };
+    let full = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
     Signal::from_str(&full).unwrap_or_else(|_| {
         tracing::warn!(kill_signal = name, "unknown kill signal, using SIGTERM");
         Signal::SIGTERM

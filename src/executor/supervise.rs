@@ -20,18 +20,9 @@ impl TaskExit {
     /// From a wait status: an exit code, or a signal (reported as exit code 128 + signal, like shells).
     pub fn from_parts(code: Option<i32>, signal: Option<i32>) -> Self {
         match (code, signal) {
-            (Some(exit_code), _) => Self {
-                exit_code,
-                signal: 0,
-            },
-            (None, Some(signal)) => Self {
-                exit_code: 128 + signal,
-                signal,
-            },
-            (None, None) => Self {
-                exit_code: -1,
-                signal: 0,
-            },
+            (Some(exit_code), _) => Self { exit_code, signal: 0 },
+            (None, Some(signal)) => Self { exit_code: 128 + signal, signal },
+            (None, None) => Self { exit_code: -1, signal: 0 },
         }
     }
 }

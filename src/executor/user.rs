@@ -38,10 +38,7 @@ pub fn resolve_user(rootfs: &Path, user: Option<&str>) -> Result<ResolvedUser, E
         Some((u, g)) => (u, Some(g)),
         None => (spec, None),
     };
-    let err = |reason: String| ExecutorError::User {
-        user: spec.to_string(),
-        reason,
-    };
+    let err = |reason: String| ExecutorError::User { user: spec.to_string(), reason };
     let entry = if user_part.is_empty() {
         passwd.iter().find(|p| p.uid == 0)
     } else if let Ok(uid) = user_part.parse::<u32>() {
@@ -49,10 +46,7 @@ pub fn resolve_user(rootfs: &Path, user: Option<&str>) -> Result<ResolvedUser, E
     } else {
         let found = passwd.iter().find(|p| p.name == user_part);
         if found.is_none() {
-            return Err(err(format!(
-                "no such user in {}",
-                rootfs.join("etc/passwd").display()
-            )));
+            return Err(err(format!("no such user in {}", rootfs.join("etc/passwd").display())));
         }
         found
     };
@@ -69,36 +63,20 @@ pub fn resolve_user(rootfs: &Path, user: Option<&str>) -> Result<ResolvedUser, E
                 .iter()
                 .find(|e| e.name == g)
                 .map(|e| e.gid)
-                .ok_or_else(|| {
-                    err(format!(
-                        "no such group {g:?} in {}",
-                        rootfs.join("etc/group").display()
-                    ))
-                })?,
+                .ok_or_else(|| err(format!("no such group {g:?} in {}", rootfs.join("etc/group").display())))?,
         },
         _ => entry.map_or(0, |e| e.gid),
     };
     let additional_gids = match entry {
-        Some(e) => groups
-            .iter()
-            .filter(|g| g.gid != gid && g.members.iter().any(|m| m == &e.name))
-            .map(|g| g.gid)
-            .collect(),
+        Some(e) => groups.iter().filter(|g| g.gid != gid && g.members.iter().any(|m| m == &e.name)).map(|g| g.gid).collect(),
         None => Vec::new(),
     };
-    Ok(ResolvedUser {
-        uid,
-        gid,
-        additional_gids,
-        home: entry.map(|e| e.home.clone()).filter(|h| !h.is_empty()),
-    })
+    Ok(ResolvedUser { uid, gid, additional_gids, home: entry.map(|e| e.home.clone()).filter(|h| !h.is_empty()) })
 }
 
 fn read_in_root(rootfs: &Path, rel: &[&str]) -> String {
     let comps: Vec<OsString> = rel.iter().map(OsString::from).collect();
-    resolve_in_root(rootfs, &comps, true)
-        .and_then(std::fs::read_to_string)
-        .unwrap_or_default()
+    resolve_in_root(rootfs, &comps, true).and_then(std::fs::read_to_string).unwrap_or_default()
 }
 
 fn read_passwd(rootfs: &Path) -> Vec<PasswdEntry> {
@@ -130,15 +108,7 @@ fn read_groups(rootfs: &Path) -> Vec<GroupEntry> {
             Some(GroupEntry {
                 name: f[0].to_string(),
                 gid: f[2].parse().ok()?,
-                members: f
-                    .get(3)
-                    .map(|m| {
-                        m.split(',')
-                            .filter(|s| !s.is_empty())
-                            .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_default(),
+                members: f.get(3).map(|m| m.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect()).unwrap_or_default(),
             })
         })
         .collect()
@@ -152,22 +122,12 @@ mod tests {
     fn resolves_names_and_numbers() {
         let dir = std::env::temp_dir().join(format!("drover-user-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("etc")).unwrap();
-        std::fs::write(
-            dir.join("etc/passwd"),
-            "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.join("etc/group"),
-            "root:x:0:\nnobody:x:65534:\nwww:x:33:nobody\n",
-        )
-        .unwrap();
+        std::fs::write(dir.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
+            .unwrap();
+        std::fs::write(dir.join("etc/group"), "root:x:0:\nnobody:x:65534:\nwww:x:33:nobody\n").unwrap();
 
         let root = resolve_user(&dir, None).unwrap();
-        assert_eq!(
-            (root.uid, root.gid, root.home.as_deref()),
-            (0, 0, Some("/root"))
-        );
+        assert_eq!((root.uid, root.gid, root.home.as_deref()), (0, 0, Some("/root")));
         let nobody = resolve_user(&dir, Some("nobody")).unwrap();
         assert_eq!((nobody.uid, nobody.gid), (65534, 65534));
         assert_eq!(nobody.additional_gids, vec![33]);

@@ -11,50 +11,27 @@ use super::oci::Descriptor;
 
 /// Validates `sha256:<64 lowercase hex>` and returns the hex part.
 pub fn sha256_hex<'a>(digest: &'a str, found_in: &Path) -> Result<&'a str, ImageErrorKind> {
-    let hex = digest.strip_prefix("sha256:").filter(|h| {
-        h.len() == 64
-            && h.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    });
-    hex.ok_or_else(|| ImageErrorKind::InvalidDigest {
-        digest: digest.to_string(),
-        path: found_in.to_path_buf(),
-    })
+    let hex =
+        digest.strip_prefix("sha256:").filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+    hex.ok_or_else(|| ImageErrorKind::InvalidDigest { digest: digest.to_string(), path: found_in.to_path_buf() })
 }
 
 /// `<layout>/blobs/sha256/<hex>` for a descriptor's digest (validated, so it cannot escape the layout).
-pub fn blob_path(
-    layout_dir: &Path,
-    desc: &Descriptor,
-    found_in: &Path,
-) -> Result<PathBuf, ImageErrorKind> {
+pub fn blob_path(layout_dir: &Path, desc: &Descriptor, found_in: &Path) -> Result<PathBuf, ImageErrorKind> {
     let hex = sha256_hex(&desc.digest, found_in)?;
     Ok(layout_dir.join("blobs").join("sha256").join(hex))
 }
 
 /// Reads a small blob (manifest, config, index) whole, checking its size and sha256.
-pub fn read_verified(
-    layout_dir: &Path,
-    desc: &Descriptor,
-    found_in: &Path,
-) -> Result<Vec<u8>, ImageErrorKind> {
+pub fn read_verified(layout_dir: &Path, desc: &Descriptor, found_in: &Path) -> Result<Vec<u8>, ImageErrorKind> {
     let path = blob_path(layout_dir, desc, found_in)?;
     let bytes = std::fs::read(&path).map_err(|e| ImageErrorKind::io(&path, e))?;
     if bytes.len() as u64 != desc.size {
-        return Err(ImageErrorKind::SizeMismatch {
-            path,
-            expected: desc.size,
-            actual: bytes.len() as u64,
-        });
+        return Err(ImageErrorKind::SizeMismatch { path, expected: desc.size, actual: bytes.len() as u64 });
     }
     let actual = format!("sha256:{}", hex(&Sha256::digest(&bytes)));
     if actual != desc.digest {
-        return Err(ImageErrorKind::DigestMismatch {
-            path,
-            what: "sha256",
-            expected: desc.digest.clone(),
-            actual,
-        });
+        return Err(ImageErrorKind::DigestMismatch { path, what: "sha256", expected: desc.digest.clone(), actual });
     }
     Ok(bytes)
 }
@@ -67,12 +44,10 @@ pub fn open(path: &Path) -> Result<File, ImageErrorKind> {
 /// Lower-case hex of a digest output.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 /// A reader that hashes (sha256) and counts everything read through it.
@@ -84,20 +59,13 @@ pub struct HashingReader<R> {
 
 impl<R: Read> HashingReader<R> {
     pub fn new(inner: R) -> Self {
-        Self {
-            inner,
-            hasher: Sha256::new(),
-            count: 0,
-        }
+        Self { inner, hasher: Sha256::new(), count: 0 }
     }
 
     /// Reads the rest of the stream (so the digest covers all of it), then returns `sha256:<hex>` and the byte count.
     pub fn finish(mut self) -> io::Result<(String, u64)> {
         io::copy(&mut self, &mut io::sink())?;
-        Ok((
-            format!("sha256:{}", hex(&self.hasher.finalize())),
-            self.count,
-        ))
+        Ok((format!("sha256:{}", hex(&self.hasher.finalize())), self.count))
     }
 }
 

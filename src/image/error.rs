@@ -13,10 +13,7 @@ pub struct ImageError {
 
 impl ImageError {
     pub fn new(reference: impl Into<String>, kind: ImageErrorKind) -> Self {
-        Self {
-            reference: reference.into(),
-            kind,
-        }
+        Self { reference: reference.into(), kind }
     }
 }
 
@@ -47,18 +44,9 @@ pub enum ImageErrorKind {
     #[error("invalid digest {digest:?} in {path}")]
     InvalidDigest { digest: String, path: PathBuf },
     #[error("{path}: size mismatch (expected {expected} bytes, got {actual})")]
-    SizeMismatch {
-        path: PathBuf,
-        expected: u64,
-        actual: u64,
-    },
+    SizeMismatch { path: PathBuf, expected: u64, actual: u64 },
     #[error("{path}: {what} mismatch (expected {expected}, got {actual})")]
-    DigestMismatch {
-        path: PathBuf,
-        what: &'static str,
-        expected: String,
-        actual: String,
-    },
+    DigestMismatch { path: PathBuf, what: &'static str, expected: String, actual: String },
     #[error("layer {layer}: entry {entry:?} escapes the root filesystem")]
     UnsafeEntry { layer: PathBuf, entry: String },
     #[error("layer {layer}: entry {entry:?}: {source}")]
@@ -72,9 +60,6 @@ pub enum ImageErrorKind {
 
 impl ImageErrorKind {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io {
-            path: path.into(),
-            source,
-        }
+        Self::Io { path: path.into(), source }
     }
 }

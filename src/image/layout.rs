@@ -52,38 +52,25 @@ pub fn resolve(image_dir: &Path, reference: &str) -> Result<ResolvedImage, Image
 fn resolve_in(image_ref: &ImageRef, layout_dir: &Path) -> Result<ResolvedImage, ImageErrorKind> {
     let index_path = layout_dir.join("index.json");
     if !index_path.is_file() {
-        return Err(ImageErrorKind::LayoutMissing {
-            path: layout_dir.to_path_buf(),
-        });
+        return Err(ImageErrorKind::LayoutMissing { path: layout_dir.to_path_buf() });
     }
     let index_bytes = std::fs::read(&index_path).map_err(|e| ImageErrorKind::io(&index_path, e))?;
     let index: Index = parse_json(&index_bytes, &index_path)?;
 
-    let mut desc =
-        select_tagged(&index, image_ref.tag()).ok_or_else(|| ImageErrorKind::TagNotFound {
-            tag: image_ref.tag().to_string(),
-            path: index_path.clone(),
-        })?;
+    let mut desc = select_tagged(&index, image_ref.tag())
+        .ok_or_else(|| ImageErrorKind::TagNotFound { tag: image_ref.tag().to_string(), path: index_path.clone() })?;
     let mut found_in = index_path.clone();
     // A tag may name a multi-platform index; pick this machine's manifest (one level of nesting).
     if desc.is_index() {
         let bytes = blob::read_verified(layout_dir, &desc, &found_in)?;
         let nested_path = blob::blob_path(layout_dir, &desc, &found_in)?;
         let nested: Index = parse_json(&bytes, &nested_path)?;
-        desc = select_platform(&nested).ok_or_else(|| ImageErrorKind::PlatformNotFound {
-            arch: oci::host_architecture().to_string(),
-            path: nested_path.clone(),
-        })?;
+        desc = select_platform(&nested)
+            .ok_or_else(|| ImageErrorKind::PlatformNotFound { arch: oci::host_architecture().to_string(), path: nested_path.clone() })?;
         found_in = nested_path;
     }
-    if !desc.media_type.is_empty()
-        && desc.media_type != oci::MEDIA_OCI_MANIFEST
-        && desc.media_type != oci::MEDIA_DOCKER_MANIFEST
-    {
-        return Err(ImageErrorKind::Unsupported {
-            path: found_in,
-            what: format!("manifest media type {}", desc.media_type),
-        });
+    if !desc.media_type.is_empty() && desc.media_type != oci::MEDIA_OCI_MANIFEST && desc.media_type != oci::MEDIA_DOCKER_MANIFEST {
+        return Err(ImageErrorKind::Unsupported { path: found_in, what: format!("manifest media type {}", desc.media_type) });
     }
 
     let manifest_bytes = blob::read_verified(layout_dir, &desc, &found_in)?;
@@ -98,11 +85,7 @@ fn resolve_in(image_ref: &ImageRef, layout_dir: &Path) -> Result<ResolvedImage, 
     if !diff_ids.is_empty() && diff_ids.len() != manifest.layers.len() {
         return Err(ImageErrorKind::Unsupported {
             path: config_path,
-            what: format!(
-                "config with {} diff_ids for {} layers",
-                diff_ids.len(),
-                manifest.layers.len()
-            ),
+            what: format!("config with {} diff_ids for {} layers", diff_ids.len(), manifest.layers.len()),
         });
     }
     let mut layers = Vec::with_capacity(manifest.layers.len());
@@ -141,11 +124,7 @@ fn resolve_in(image_ref: &ImageRef, layout_dir: &Path) -> Result<ResolvedImage, 
 
 /// The manifest whose `org.opencontainers.image.ref.name` is `tag`; a lone unannotated manifest also matches.
 fn select_tagged(index: &Index, tag: &str) -> Option<Descriptor> {
-    if let Some(d) = index
-        .manifests
-        .iter()
-        .find(|d| d.annotation(oci::ANNOTATION_REF_NAME) == Some(tag))
-    {
+    if let Some(d) = index.manifests.iter().find(|d| d.annotation(oci::ANNOTATION_REF_NAME) == Some(tag)) {
         return Some(d.clone());
     }
     match index.manifests.as_slice() {
@@ -160,21 +139,10 @@ fn select_platform(index: &Index) -> Option<Descriptor> {
     index
         .manifests
         .iter()
-        .find(|d| {
-            !d.is_index()
-                && d.platform
-                    .as_ref()
-                    .is_some_and(|p| p.os == "linux" && p.architecture == arch)
-        })
+        .find(|d| !d.is_index() && d.platform.as_ref().is_some_and(|p| p.os == "linux" && p.architecture == arch))
         .cloned()
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(
-    bytes: &[u8],
-    path: &Path,
-) -> Result<T, ImageErrorKind> {
-    serde_json::from_slice(bytes).map_err(|source| ImageErrorKind::Json {
-        path: path.to_path_buf(),
-        source,
-    })
+fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<T, ImageErrorKind> {
+    serde_json::from_slice(bytes).map_err(|source| ImageErrorKind::Json { path: path.to_path_buf(), source })
 }

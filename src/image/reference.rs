@@ -17,12 +17,7 @@ pub struct ImageRef {
 impl ImageRef {
     /// Parses `name[:tag]`; the tag defaults to `latest`. Digest references (`@sha256:`) are refused.
     pub fn parse(reference: &str) -> Result<Self, ImageError> {
-        let invalid = |reason: &str| {
-            ImageError::new(
-                reference,
-                ImageErrorKind::InvalidReference(reason.to_string()),
-            )
-        };
+        let invalid = |reason: &str| ImageError::new(reference, ImageErrorKind::InvalidReference(reason.to_string()));
         if reference.contains('@') {
             return Err(invalid("digest references are not supported"));
         }
@@ -36,10 +31,7 @@ impl ImageRef {
         };
         validate_name(name).map_err(|r| invalid(&r))?;
         validate_tag(tag).map_err(|r| invalid(&r))?;
-        Ok(Self {
-            name: name.to_string(),
-            tag: tag.to_string(),
-        })
+        Ok(Self { name: name.to_string(), tag: tag.to_string() })
     }
 
     pub fn name(&self) -> &str {
@@ -92,13 +84,8 @@ fn validate_name(name: &str) -> Result<(), String> {
 
 fn validate_tag(tag: &str) -> Result<(), String> {
     let mut chars = tag.chars();
-    let first_ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !first_ok
-        || tag.len() > 128
-        || !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-    {
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !first_ok || tag.len() > 128 || !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) {
         return Err(format!("invalid tag {tag:?}"));
     }
     Ok(())
@@ -117,26 +104,12 @@ mod tests {
         let r = ImageRef::parse("localhost:5000/app/web:1.2").unwrap();
         assert_eq!((r.name(), r.tag()), ("localhost:5000/app/web", "1.2"));
         assert_eq!(r.to_string(), "localhost:5000/app/web:1.2");
-        assert_eq!(
-            r.layout_dir(Path::new("/img")),
-            PathBuf::from("/img/localhost:5000/app/web")
-        );
+        assert_eq!(r.layout_dir(Path::new("/img")), PathBuf::from("/img/localhost:5000/app/web"));
     }
 
     #[test]
     fn refuses_bad_references() {
-        for bad in [
-            "",
-            ":x",
-            "a/../b",
-            "../x",
-            "Busybox",
-            "a//b",
-            "a:",
-            "a:-x",
-            "a@sha256:00",
-            ".hidden",
-        ] {
+        for bad in ["", ":x", "a/../b", "../x", "Busybox", "a//b", "a:", "a:-x", "a@sha256:00", ".hidden"] {
             assert!(ImageRef::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }

@@ -28,11 +28,7 @@ pub fn normalize(path: &Path) -> Option<Vec<OsString>> {
 /// Resolves `components` under `root` the way the kernel would after a `chroot(root)`: symlinks met on
 /// the way are followed, absolute targets restart at `root` and `..` never climbs above it.
 /// The last component is followed only when `follow_last` is set. The result always lies under `root`.
-pub fn resolve_in_root(
-    root: &Path,
-    components: &[OsString],
-    follow_last: bool,
-) -> io::Result<PathBuf> {
+pub fn resolve_in_root(root: &Path, components: &[OsString], follow_last: bool) -> io::Result<PathBuf> {
     let mut pending: VecDeque<OsString> = components.iter().cloned().collect();
     let mut current: Vec<OsString> = Vec::new();
     let mut followed = 0usize;
@@ -53,10 +49,7 @@ pub fn resolve_in_root(
             Ok(meta) if meta.file_type().is_symlink() => {
                 followed += 1;
                 if followed > MAX_SYMLINKS {
-                    return Err(io::Error::other(format!(
-                        "too many levels of symbolic links resolving {}",
-                        candidate.display()
-                    )));
+                    return Err(io::Error::other(format!("too many levels of symbolic links resolving {}", candidate.display())));
                 }
                 let target = std::fs::read_link(&candidate)?;
                 if target.is_absolute() {
@@ -93,14 +86,8 @@ mod tests {
 
     #[test]
     fn normalizes_and_refuses_escapes() {
-        assert_eq!(
-            comps("./a/./b/../c"),
-            vec![OsString::from("a"), OsString::from("c")]
-        );
-        assert_eq!(
-            comps("/etc/passwd"),
-            vec![OsString::from("etc"), OsString::from("passwd")]
-        );
+        assert_eq!(comps("./a/./b/../c"), vec![OsString::from("a"), OsString::from("c")]);
+        assert_eq!(comps("/etc/passwd"), vec![OsString::from("etc"), OsString::from("passwd")]);
         assert!(comps("./").is_empty());
         assert!(normalize(Path::new("../x")).is_none());
         assert!(normalize(Path::new("a/../../x")).is_none());

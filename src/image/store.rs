@@ -29,10 +29,7 @@ pub fn ensure_rootfs(image_dir: &Path, image: &ResolvedImage) -> Result<PathBuf,
     }
     fs::create_dir_all(&cache).map_err(|e| err(ImageErrorKind::io(&cache, e)))?;
     remove_stale_temps(&cache);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
     let tmp = cache.join(format!(".tmp-{hex}-{}-{nanos}", std::process::id()));
     fs::create_dir(&tmp).map_err(|e| err(ImageErrorKind::io(&tmp, e)))?;
     tracing::info!(image = %image.reference, layers = image.layers.len(), rootfs = %target.display(), "unpacking image");
@@ -75,8 +72,7 @@ fn remove_stale_temps(cache: &Path) {
 
 fn unpack_all(image: &ResolvedImage, root: &Path) -> Result<(), ImageErrorKind> {
     use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(root, fs::Permissions::from_mode(0o755))
-        .map_err(|e| ImageErrorKind::io(root, e))?;
+    fs::set_permissions(root, fs::Permissions::from_mode(0o755)).map_err(|e| ImageErrorKind::io(root, e))?;
     for layer in &image.layers {
         apply_layer(layer, root)?;
     }

@@ -14,8 +14,7 @@ struct Scratch(PathBuf);
 
 impl Scratch {
     fn new(name: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("drover-image-test-{}-{name}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("drover-image-test-{}-{name}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         Self(dir)
@@ -130,11 +129,7 @@ fn layout(image_dir: &Path, name: &str, layers: &[Vec<u8>], tags: &[Option<&str>
             d
         })
         .collect();
-    fs::write(
-        dir.join("index.json"),
-        serde_json::json!({"schemaVersion": 2, "manifests": manifests}).to_string(),
-    )
-    .unwrap();
+    fs::write(dir.join("index.json"), serde_json::json!({"schemaVersion": 2, "manifests": manifests}).to_string()).unwrap();
     fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
     dir
 }
@@ -142,12 +137,7 @@ fn layout(image_dir: &Path, name: &str, layers: &[Vec<u8>], tags: &[Option<&str>
 #[test]
 fn resolves_tags_and_reports_missing_ones() {
     let s = Scratch::new("tags");
-    layout(
-        &s.0,
-        "team/app",
-        &[tar(&[E::File("hello", "hi")])],
-        &[Some("v1")],
-    );
+    layout(&s.0, "team/app", &[tar(&[E::File("hello", "hi")])], &[Some("v1")]);
     let img = resolve(&s.0, "team/app:v1").unwrap();
     assert_eq!(img.config.entrypoint, vec!["/bin/app"]);
     assert!(img.config.cmd.is_empty());
@@ -156,15 +146,9 @@ fn resolves_tags_and_reports_missing_ones() {
     assert_eq!(img.layers.len(), 1);
 
     let err = resolve(&s.0, "team/app:nope").unwrap_err();
-    let expected = format!(
-        "image team/app:nope: no manifest tagged nope in {}",
-        s.0.join("team/app/index.json").display()
-    );
+    let expected = format!("image team/app:nope: no manifest tagged nope in {}", s.0.join("team/app/index.json").display());
     assert_eq!(err.to_string(), expected);
-    assert!(matches!(
-        resolve(&s.0, "other").unwrap_err().kind,
-        ImageErrorKind::LayoutMissing { .. }
-    ));
+    assert!(matches!(resolve(&s.0, "other").unwrap_err().kind, ImageErrorKind::LayoutMissing { .. }));
 
     // A lone unannotated manifest answers any tag.
     layout(&s.0, "plain", &[tar(&[E::File("x", "y")])], &[None]);
@@ -174,12 +158,7 @@ fn resolves_tags_and_reports_missing_ones() {
 #[test]
 fn refuses_corrupt_blobs() {
     let s = Scratch::new("corrupt");
-    let dir = layout(
-        &s.0,
-        "app",
-        &[tar(&[E::File("f", "content")])],
-        &[Some("latest")],
-    );
+    let dir = layout(&s.0, "app", &[tar(&[E::File("f", "content")])], &[Some("latest")]);
     let img = resolve(&s.0, "app").unwrap();
     // Same size, different bytes.
     let blob = &img.layers[0].path;
@@ -188,13 +167,7 @@ fn refuses_corrupt_blobs() {
     bytes[last] ^= 0xff;
     fs::write(blob, &bytes).unwrap();
     let err = ensure_rootfs(&s.0, &img).unwrap_err();
-    assert!(
-        matches!(
-            err.kind,
-            ImageErrorKind::DigestMismatch { .. } | ImageErrorKind::Unpack { .. }
-        ),
-        "{err}"
-    );
+    assert!(matches!(err.kind, ImageErrorKind::DigestMismatch { .. } | ImageErrorKind::Unpack { .. }), "{err}");
     // Nothing partial is left in the cache.
     let cache: Vec<_> = fs::read_dir(s.0.join(".rootfs")).unwrap().collect();
     assert!(cache.is_empty(), "{cache:?}");
@@ -202,10 +175,7 @@ fn refuses_corrupt_blobs() {
     let index = fs::read_to_string(dir.join("index.json")).unwrap();
     let hex = index.split("sha256:").nth(1).unwrap()[..64].to_string();
     fs::write(dir.join("blobs/sha256").join(hex), b"{}").unwrap();
-    assert!(matches!(
-        resolve(&s.0, "app").unwrap_err().kind,
-        ImageErrorKind::SizeMismatch { .. }
-    ));
+    assert!(matches!(resolve(&s.0, "app").unwrap_err().kind, ImageErrorKind::SizeMismatch { .. }));
 }
 
 #[test]
@@ -234,19 +204,10 @@ fn applies_layers_with_whiteouts_and_symlinks() {
     layout(&s.0, "app", &[base, top], &[Some("latest")]);
     let (_, root) = prepare(&s.0, "app").unwrap();
     assert_eq!(fs::read_to_string(root.join("a/z")).unwrap(), "z");
-    assert!(
-        !root.join("a/x").exists(),
-        "opaque dir must hide lower files"
-    );
-    assert!(
-        !root.join("a/sub").exists(),
-        "opaque dir must hide lower dirs"
-    );
+    assert!(!root.join("a/x").exists(), "opaque dir must hide lower files");
+    assert!(!root.join("a/sub").exists(), "opaque dir must hide lower dirs");
     assert!(!root.join("b").exists(), "whiteout must delete b");
-    assert_eq!(
-        fs::read_to_string(root.join("usr/lib/libfoo.so")).unwrap(),
-        "foo"
-    );
+    assert_eq!(fs::read_to_string(root.join("usr/lib/libfoo.so")).unwrap(), "foo");
     assert_eq!(fs::read_to_string(root.join("c2")).unwrap(), "c");
     assert_eq!(fs::read_to_string(root.join("c")).unwrap(), "new c");
     // The cache is reused.
@@ -257,29 +218,13 @@ fn applies_layers_with_whiteouts_and_symlinks() {
 #[test]
 fn refuses_entries_escaping_the_root() {
     let s = Scratch::new("escape");
-    layout(
-        &s.0,
-        "evil",
-        &[tar(&[E::RawName("../escape")])],
-        &[Some("latest")],
-    );
+    layout(&s.0, "evil", &[tar(&[E::RawName("../escape")])], &[Some("latest")]);
     let err = prepare(&s.0, "evil").unwrap_err();
-    assert!(
-        matches!(err.kind, ImageErrorKind::UnsafeEntry { .. }),
-        "{err}"
-    );
+    assert!(matches!(err.kind, ImageErrorKind::UnsafeEntry { .. }), "{err}");
     assert!(!s.0.join("escape").exists() && !s.0.join(".rootfs/escape").exists());
 
     let s2 = Scratch::new("escape-link");
-    layout(
-        &s2.0,
-        "evil",
-        &[tar(&[E::Hardlink("h", "../../etc/passwd")])],
-        &[Some("latest")],
-    );
+    layout(&s2.0, "evil", &[tar(&[E::Hardlink("h", "../../etc/passwd")])], &[Some("latest")]);
     let err = prepare(&s2.0, "evil").unwrap_err();
-    assert!(
-        matches!(err.kind, ImageErrorKind::UnsafeEntry { .. }),
-        "{err}"
-    );
+    assert!(matches!(err.kind, ImageErrorKind::UnsafeEntry { .. }), "{err}");
 }

@@ -20,23 +20,14 @@ const WHITEOUT_OPAQUE: &str = ".wh..wh..opq";
 /// Applies `layer` on top of the tree at `root`, verifying the blob digest, size and diff_id.
 pub fn apply_layer(layer: &Layer, root: &Path) -> Result<(), ImageErrorKind> {
     if layer.media_type.contains("zstd") {
-        return Err(ImageErrorKind::Unsupported {
-            path: layer.path.clone(),
-            what: format!("layer media type {}", layer.media_type),
-        });
+        return Err(ImageErrorKind::Unsupported { path: layer.path.clone(), what: format!("layer media type {}", layer.media_type) });
     }
     let mut compressed = HashingReader::new(blob::open(&layer.path)?);
     let extracted = extract_stream(&mut compressed, layer, root);
     // The blob's own digest is checked even when unpacking failed: a corrupt blob is the likelier story.
-    let (digest, size) = compressed
-        .finish()
-        .map_err(|e| ImageErrorKind::io(&layer.path, e))?;
+    let (digest, size) = compressed.finish().map_err(|e| ImageErrorKind::io(&layer.path, e))?;
     if size != layer.size {
-        return Err(ImageErrorKind::SizeMismatch {
-            path: layer.path.clone(),
-            expected: layer.size,
-            actual: size,
-        });
+        return Err(ImageErrorKind::SizeMismatch { path: layer.path.clone(), expected: layer.size, actual: size });
     }
     if digest != layer.digest {
         return Err(ImageErrorKind::DigestMismatch {
@@ -62,23 +53,12 @@ pub fn apply_layer(layer: &Layer, root: &Path) -> Result<(), ImageErrorKind> {
 
 /// Decompresses (gzip is detected by its magic bytes) and extracts the layer, reading the stream to its
 /// end; returns the diff_id (sha256 of the uncompressed tar).
-fn extract_stream<R: Read>(
-    compressed: &mut HashingReader<R>,
-    layer: &Layer,
-    root: &Path,
-) -> Result<String, ImageErrorKind> {
+fn extract_stream<R: Read>(compressed: &mut HashingReader<R>, layer: &Layer, root: &Path) -> Result<String, ImageErrorKind> {
     let io_err = |e: io::Error| ImageErrorKind::io(&layer.path, e);
     let mut buffered = BufReader::with_capacity(64 * 1024, compressed);
-    let gzip = buffered
-        .fill_buf()
-        .map_err(io_err)?
-        .starts_with(&[0x1f, 0x8b]);
+    let gzip = buffered.fill_buf().map_err(io_err)?.starts_with(&[0x1f, 0x8b]);
     let diff = {
-        let plain: Box<dyn Read + '_> = if gzip {
-            Box::new(MultiGzDecoder::new(&mut buffered))
-        } else {
-            Box::new(&mut buffered)
-        };
+        let plain: Box<dyn Read + '_> = if gzip { Box::new(MultiGzDecoder::new(&mut buffered)) } else { Box::new(&mut buffered) };
         let mut uncompressed = HashingReader::new(plain);
         extract(&mut tar::Archive::new(&mut uncompressed), layer, root)?;
         uncompressed.finish().map_err(io_err)?.0
@@ -87,41 +67,24 @@ fn extract_stream<R: Read>(
     Ok(diff)
 }
 
-fn extract<R: Read>(
-    archive: &mut tar::Archive<R>,
-    layer: &Layer,
-    root: &Path,
-) -> Result<(), ImageErrorKind> {
+fn extract<R: Read>(archive: &mut tar::Archive<R>, layer: &Layer, root: &Path) -> Result<(), ImageErrorKind> {
     archive.set_preserve_permissions(true);
     archive.set_preserve_ownerships(true);
     archive.set_preserve_mtime(true);
     archive.set_unpack_xattrs(false);
     archive.set_overwrite(true);
-    let layer_err = |entry: &str, e: io::Error| ImageErrorKind::Unpack {
-        layer: layer.path.clone(),
-        entry: entry.to_string(),
-        source: e,
-    };
+    let layer_err = |entry: &str, e: io::Error| ImageErrorKind::Unpack { layer: layer.path.clone(), entry: entry.to_string(), source: e };
     // Paths this layer has written: an opaque whiteout hides only what lower layers left.
     let mut created: HashSet<PathBuf> = HashSet::new();
     for entry in archive.entries().map_err(|e| layer_err("", e))? {
         let mut entry = entry.map_err(|e| layer_err("", e))?;
         let kind = entry.header().entry_type();
-        if matches!(
-            kind,
-            EntryType::XGlobalHeader
-                | EntryType::XHeader
-                | EntryType::GNULongName
-                | EntryType::GNULongLink
-        ) {
+        if matches!(kind, EntryType::XGlobalHeader | EntryType::XHeader | EntryType::GNULongName | EntryType::GNULongLink) {
             continue;
         }
         let raw = entry.path().map_err(|e| layer_err("", e))?.into_owned();
         let name = raw.display().to_string();
-        let unsafe_entry = || ImageErrorKind::UnsafeEntry {
-            layer: layer.path.clone(),
-            entry: name.clone(),
-        };
+        let unsafe_entry = || ImageErrorKind::UnsafeEntry { layer: layer.path.clone(), entry: name.clone() };
         let rel = normalize(&raw).ok_or_else(unsafe_entry)?;
         let Some((file_name, parent_rel)) = rel.split_last() else {
             // The root directory itself: only its metadata applies.
@@ -165,12 +128,7 @@ impl From<io::Error> for WriteError {
     }
 }
 
-fn write_entry<R: Read>(
-    entry: &mut tar::Entry<'_, R>,
-    kind: EntryType,
-    dst: &Path,
-    root: &Path,
-) -> Result<(), WriteError> {
+fn write_entry<R: Read>(entry: &mut tar::Entry<'_, R>, kind: EntryType, dst: &Path, root: &Path) -> Result<(), WriteError> {
     // Replace whatever a lower layer left here, except a directory merging into a directory.
     if let Ok(existing) = fs::symlink_metadata(dst) {
         if !(existing.is_dir() && kind.is_dir()) {
@@ -179,9 +137,7 @@ fn write_entry<R: Read>(
     }
     match kind {
         EntryType::Link => {
-            let target = entry
-                .link_name()?
-                .ok_or_else(|| io::Error::other("hard link without a target"))?;
+            let target = entry.link_name()?.ok_or_else(|| io::Error::other("hard link without a target"))?;
             let target_rel = normalize(&target).ok_or(WriteError::Unsafe)?;
             let src = resolve_in_root(root, &target_rel, false)?;
             fs::hard_link(&src, dst)?;
@@ -205,13 +161,7 @@ fn make_node<R: Read>(entry: &tar::Entry<'_, R>, kind: EntryType, dst: &Path) ->
     };
     let major = u64::from(h.device_major()?.unwrap_or(0));
     let minor = u64::from(h.device_minor()?.unwrap_or(0));
-    mknod(
-        dst,
-        flag,
-        Mode::from_bits_truncate(mode & 0o7777),
-        makedev(major, minor),
-    )
-    .map_err(io::Error::from)?;
+    mknod(dst, flag, Mode::from_bits_truncate(mode & 0o7777), makedev(major, minor)).map_err(io::Error::from)?;
     let uid = u32::try_from(h.uid()?).map_err(io::Error::other)?;
     let gid = u32::try_from(h.gid()?).map_err(io::Error::other)?;
     chown(dst, Some(uid), Some(gid))?;
@@ -244,9 +194,7 @@ fn prune_lower(dir: &Path, created: &HashSet<PathBuf>) -> io::Result<()> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e),
     };
-    let children: Vec<PathBuf> = entries
-        .map(|e| e.map(|e| e.path()))
-        .collect::<io::Result<_>>()?;
+    let children: Vec<PathBuf> = entries.map(|e| e.map(|e| e.path())).collect::<io::Result<_>>()?;
     for child in children {
         if !created.contains(&child) {
             remove_any(&child)?;
