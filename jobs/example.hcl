@@ -20,7 +20,7 @@ job "example" {
         command = "/bin/sh"
         args = [
           "-c",
-          "mkdir -p /local/www && echo \"hello from allocation $NOMAD_ALLOC_ID (index $NOMAD_ALLOC_INDEX)\" > /local/www/index.html && exec httpd -f -p $NOMAD_PORT_http -h /local/www",
+          "mkdir -p /local/www && echo \"hello from allocation $NOMAD_ALLOC_ID (index $NOMAD_ALLOC_INDEX)\" > /local/www/index.html && echo \"serving on port $NOMAD_PORT_http\" && exec httpd -f -p $NOMAD_PORT_http -h /local/www",
         ]
       }
 

@@ -52,6 +52,8 @@ fn example_job_runs_serves_and_stops_cleanly() {
     let st = agent.cli(&["alloc", "status", short]);
     assert!(st.status.success() && text(&st).contains("Started"), "{}", text(&st));
     assert!(agent.cli(&["node", "status"]).status.success());
+    let logs = agent.cli(&["alloc", "logs", short]);
+    assert!(logs.status.success() && text(&logs).contains("serving on port"), "{}", text(&logs));
 
     // bad input: clear message, non-zero exit, agent unharmed
     let missing = agent.cli(&["job", "run", "/nonexistent/job.hcl"]);

@@ -292,6 +292,7 @@ fn task_in(t: &ApiTask) -> Task {
             memory_max_mb: r.memory_max_mb.unwrap_or(0),
             disk_mb: r.disk_mb.unwrap_or(0),
             networks: r.networks.iter().map(network_in).collect(),
+            ..Default::default()
         },
         constraints: constraints_in(&t.constraints),
         affinities: affinities_in(&t.affinities),
@@ -307,7 +308,7 @@ fn task_in(t: &ApiTask) -> Task {
         leader: t.leader,
         kind: t.kind.clone(),
         lifecycle: t.lifecycle.as_ref().map(|l| TaskLifecycle { hook: l.hook.clone(), sidecar: l.sidecar }),
-        unsupported: BTreeMap::new(),
+        ..Default::default()
     }
 }
 
@@ -387,7 +388,7 @@ pub fn job_from_api(a: &ApiJob) -> Result<Job, JobJsonError> {
                     },
                     meta: g.meta.clone(),
                     shutdown_delay: g.shutdown_delay,
-                    unsupported: BTreeMap::new(),
+                    ..Default::default()
                 }
             })
             .collect(),

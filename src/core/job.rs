@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::resources::{NetworkResource, Resources};
+use super::resources::{NetworkResource, Resources, VolumeMount, VolumeRequest};
 
 pub const SECOND: i64 = 1_000_000_000;
 pub const MINUTE: i64 = 60 * SECOND;
@@ -142,6 +142,297 @@ pub struct TaskLifecycle {
     pub sidecar: bool,
 }
 
+/// Spread placements over the values of a node attribute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Spread {
+    pub attribute: String,
+    /// 1..=100; 0 = unset (50 after canonicalization).
+    pub weight: i8,
+    pub targets: Vec<SpreadTarget>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct SpreadTarget {
+    pub value: String,
+    pub percent: u8,
+}
+
+/// How updates roll out (`update` block).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UpdateStrategy {
+    pub stagger: i64,
+    pub max_parallel: i32,
+    /// `checks`, `task_states` or `manual`.
+    pub health_check: String,
+    pub min_healthy_time: i64,
+    pub healthy_deadline: i64,
+    pub progress_deadline: i64,
+    pub canary: i32,
+    pub auto_revert: bool,
+    pub auto_promote: bool,
+}
+
+impl Default for UpdateStrategy {
+    /// Nomad's `DefaultUpdateStrategy`.
+    fn default() -> Self {
+        Self {
+            stagger: 30 * SECOND,
+            max_parallel: 1,
+            health_check: "checks".into(),
+            min_healthy_time: 10 * SECOND,
+            healthy_deadline: 5 * MINUTE,
+            progress_deadline: 10 * MINUTE,
+            canary: 0,
+            auto_revert: false,
+            auto_promote: false,
+        }
+    }
+}
+
+/// How allocations move off draining nodes (`migrate` block).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MigrateStrategy {
+    pub max_parallel: i32,
+    /// `checks` or `task_states`.
+    pub health_check: String,
+    pub min_healthy_time: i64,
+    pub healthy_deadline: i64,
+}
+
+impl Default for MigrateStrategy {
+    fn default() -> Self {
+        Self { max_parallel: 1, health_check: "checks".into(), min_healthy_time: 10 * SECOND, healthy_deadline: 5 * MINUTE }
+    }
+}
+
+/// How failed allocations are replaced (`reschedule` block).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ReschedulePolicy {
+    pub attempts: i32,
+    pub interval: i64,
+    pub delay: i64,
+    /// `constant`, `exponential` or `fibonacci`.
+    pub delay_function: String,
+    pub max_delay: i64,
+    pub unlimited: bool,
+}
+
+impl ReschedulePolicy {
+    /// Nomad's defaults per job type (system jobs do not reschedule).
+    pub fn default_for(job_type: JobType) -> Self {
+        match job_type {
+            JobType::Service => Self {
+                attempts: 0,
+                interval: 0,
+                delay: 30 * SECOND,
+                delay_function: "exponential".into(),
+                max_delay: 60 * MINUTE,
+                unlimited: true,
+            },
+            JobType::Batch => Self {
+                attempts: 1,
+                interval: 24 * 60 * MINUTE,
+                delay: 5 * SECOND,
+                delay_function: "constant".into(),
+                max_delay: 0,
+                unlimited: false,
+            },
+            JobType::System | JobType::Sysbatch => Self::default(),
+        }
+    }
+}
+
+/// What happens to allocations on a disconnected client (`disconnect` block).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct DisconnectStrategy {
+    pub lost_after: i64,
+    pub stop_on_client_after: Option<i64>,
+    pub replace: Option<bool>,
+    /// `best_score`, `keep_original`, `keep_replacement` or `longest_running`.
+    pub reconcile: String,
+}
+
+/// Cron-driven launches (`periodic` block).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct PeriodicConfig {
+    pub enabled: bool,
+    /// `cron`.
+    pub spec: String,
+    /// `crons`.
+    pub specs: Vec<String>,
+    pub spec_type: String,
+    pub prohibit_overlap: bool,
+    pub time_zone: String,
+}
+
+/// A dispatchable job (`parameterized` block).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ParameterizedJobConfig {
+    /// `optional`, `required` or `forbidden`.
+    pub payload: String,
+    pub meta_required: Vec<String>,
+    pub meta_optional: Vec<String>,
+}
+
+/// A `scaling` block: horizontal for a group, `vertical_cpu`/`vertical_mem` for a task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ScalingPolicy {
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `None` = the group's count, at canonicalization.
+    pub min: Option<i64>,
+    pub max: i64,
+    pub enabled: bool,
+    /// The autoscaler's opaque `policy` block.
+    pub policy: BTreeMap<String, serde_json::Value>,
+}
+
+impl Default for ScalingPolicy {
+    fn default() -> Self {
+        Self { kind: String::new(), min: None, max: 0, enabled: true, policy: BTreeMap::new() }
+    }
+}
+
+/// A service registration (`service` block) in a group or a task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Service {
+    pub name: String,
+    pub tags: Vec<String>,
+    pub canary_tags: Vec<String>,
+    pub enable_tag_override: bool,
+    pub port_label: String,
+    pub address_mode: String,
+    pub address: String,
+    pub checks: Vec<ServiceCheck>,
+    pub check_restart: Option<CheckRestart>,
+    pub meta: BTreeMap<String, String>,
+    pub canary_meta: BTreeMap<String, String>,
+    pub tagged_addresses: BTreeMap<String, String>,
+    pub task_name: String,
+    pub on_update: String,
+    /// `consul` or `nomad`.
+    pub provider: String,
+    pub cluster: String,
+    pub kind: String,
+    /// `connect`, `identity`, `weights`, … kept as JSON.
+    pub unsupported: BTreeMap<String, serde_json::Value>,
+}
+
+/// A health check of a service (`check` block).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ServiceCheck {
+    pub name: String,
+    /// `http`, `tcp`, `grpc` or `script`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub command: String,
+    pub args: Vec<String>,
+    pub path: String,
+    pub protocol: String,
+    pub port_label: String,
+    pub expose: bool,
+    pub address_mode: String,
+    pub advertise: String,
+    pub interval: i64,
+    pub timeout: i64,
+    pub initial_status: String,
+    pub notes: String,
+    pub tls_server_name: String,
+    pub tls_skip_verify: bool,
+    pub header: BTreeMap<String, Vec<String>>,
+    pub method: String,
+    pub check_restart: Option<CheckRestart>,
+    pub grpc_service: String,
+    pub grpc_use_tls: bool,
+    pub task_name: String,
+    pub success_before_passing: u32,
+    pub failures_before_critical: u32,
+    pub failures_before_warning: u32,
+    pub body: String,
+    pub on_update: String,
+}
+
+/// Restart a task when its checks fail (`check_restart` block).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct CheckRestart {
+    pub limit: u32,
+    pub grace: Option<i64>,
+    pub ignore_warnings: bool,
+}
+
+/// A file rendered into the task directory (`template` block).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Template {
+    pub source_path: String,
+    pub dest_path: String,
+    pub embedded_tmpl: String,
+    /// `noop`, `restart`, `signal` or `script`.
+    pub change_mode: String,
+    pub change_signal: String,
+    pub change_script: Option<ChangeScript>,
+    pub once: bool,
+    pub splay: i64,
+    pub perms: String,
+    pub uid: Option<i32>,
+    pub gid: Option<i32>,
+    pub left_delim: String,
+    pub right_delim: String,
+    pub envvars: bool,
+    pub vault_grace: i64,
+    pub wait: Option<WaitConfig>,
+    pub err_missing_key: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ChangeScript {
+    pub command: String,
+    pub args: Vec<String>,
+    pub timeout: i64,
+    pub fail_on_error: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct WaitConfig {
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+}
+
+/// A file fetched into the task directory before it starts (`artifact` block).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct TaskArtifact {
+    pub source: String,
+    pub options: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, String>,
+    /// `any`, `file` or `dir`.
+    pub mode: String,
+    pub insecure: bool,
+    pub destination: String,
+    pub chown: bool,
+}
+
+/// Where a dispatched job's payload is written (`dispatch_payload` block).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct DispatchPayloadConfig {
+    pub file: String,
+}
+
 /// One task: a process run by a driver.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
@@ -166,6 +457,13 @@ pub struct Task {
     pub lifecycle: Option<TaskLifecycle>,
     /// Blocks Drover keeps but does not act on yet (vault, consul, identity, …), by name.
     pub unsupported: BTreeMap<String, serde_json::Value>,
+    pub services: Vec<Service>,
+    pub templates: Vec<Template>,
+    pub artifacts: Vec<TaskArtifact>,
+    pub volume_mounts: Vec<VolumeMount>,
+    pub dispatch_payload: Option<DispatchPayloadConfig>,
+    /// Vertical scaling policies (`scaling "cpu"` / `scaling "mem"`).
+    pub scaling_policies: Vec<ScalingPolicy>,
 }
 
 /// A set of tasks placed together on one node.
@@ -183,6 +481,20 @@ pub struct TaskGroup {
     pub meta: BTreeMap<String, String>,
     pub shutdown_delay: Option<i64>,
     pub unsupported: BTreeMap<String, serde_json::Value>,
+    pub spreads: Vec<Spread>,
+    pub services: Vec<Service>,
+    /// Volume requests by name (the `volume "name"` label).
+    pub volumes: BTreeMap<String, VolumeRequest>,
+    /// `None` inherits the job's strategy at canonicalization.
+    pub update: Option<UpdateStrategy>,
+    pub migrate: Option<MigrateStrategy>,
+    pub reschedule_policy: Option<ReschedulePolicy>,
+    pub disconnect: Option<DisconnectStrategy>,
+    pub max_client_disconnect: Option<i64>,
+    pub stop_after_client_disconnect: Option<i64>,
+    pub prevent_reschedule_on_lost: bool,
+    pub max_run_duration: Option<i64>,
+    pub scaling: Option<ScalingPolicy>,
 }
 
 /// A job: what the operator asked to run.
@@ -209,6 +521,359 @@ pub struct Job {
     pub modify_index: u64,
     pub job_modify_index: u64,
     pub unsupported: BTreeMap<String, serde_json::Value>,
+    pub spreads: Vec<Spread>,
+    // Boxed: the job travels inside Raft commands, which should stay small when these are unset.
+    pub update: Option<Box<UpdateStrategy>>,
+    pub migrate: Option<Box<MigrateStrategy>>,
+    pub reschedule: Option<Box<ReschedulePolicy>>,
+    pub periodic: Option<Box<PeriodicConfig>>,
+    pub parameterized: Option<Box<ParameterizedJobConfig>>,
+}
+
+/// Every constraint operator Nomad documents.
+pub const CONSTRAINT_OPERATORS: &[&str] = &[
+    "=", "==", "is", "!=", "not", "<", "<=", ">", ">=", "distinct_hosts", "distinct_property", "regexp", "set_contains",
+    "set_contains_all", "set_contains_any", "version", "semver", "is_set", "is_not_set",
+];
+
+/// Pushes a problem when `value` is set and not one of `allowed`.
+fn check_one_of(errs: &mut Vec<String>, field: &str, value: &str, allowed: &[&str]) {
+    if !value.is_empty() && !allowed.contains(&value) {
+        errs.push(format!("{field} must be one of {}, got \"{value}\"", allowed.join(", ")));
+    }
+}
+
+/// Checks a Go-version/semver constraint such as `>= 1.2, < 2.0` or `~> 3.2`.
+fn version_spec_problem(spec: &str) -> Option<String> {
+    let ok = !spec.trim().is_empty()
+        && spec.split(',').all(|clause| {
+            let c = clause.trim();
+            let v = ["~>", ">=", "<=", "!=", ">", "<", "="].iter().find_map(|op| c.strip_prefix(op)).unwrap_or(c).trim();
+            let core = v.strip_prefix('v').unwrap_or(v).split(['-', '+']).next().unwrap_or("");
+            !core.is_empty() && core.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        });
+    (!ok).then(|| format!("invalid version constraint \"{spec}\""))
+}
+
+/// Checks the operand and targets shared by constraints and affinities.
+fn operand_problems(errs: &mut Vec<String>, operand: &str, ltarget: &str, rtarget: &str) {
+    match operand {
+        "distinct_hosts" => {}
+        "set_contains" | "set_contains_all" | "set_contains_any" if rtarget.is_empty() => errs.push(format!("operator \"{operand}\" needs a value")),
+        "regexp" => {
+            if let Err(e) = regex::Regex::new(rtarget) {
+                errs.push(format!("regular expression \"{rtarget}\" does not compile: {e}"));
+            }
+        }
+        "version" | "semver" => errs.extend(version_spec_problem(rtarget)),
+        "distinct_property" if !rtarget.is_empty() && !rtarget.parse::<u64>().is_ok_and(|n| n >= 1) => {
+            errs.push(format!("distinct_property allows a count of 1 or more, got \"{rtarget}\""))
+        }
+        "is_set" | "is_not_set" if !rtarget.is_empty() => errs.push(format!("operator \"{operand}\" takes no value")),
+        "=" | "==" | "is" | "!=" | "not" | "<" | "<=" | ">" | ">=" if rtarget.is_empty() => errs.push(format!("operator \"{operand}\" needs a value")),
+        op if !CONSTRAINT_OPERATORS.contains(&op) => {
+            errs.push(format!("unknown operator \"{op}\"; use one of {}", CONSTRAINT_OPERATORS.join(", ")))
+        }
+        _ => {}
+    }
+    if operand != "distinct_hosts" && ltarget.is_empty() {
+        errs.push(format!("operator \"{operand}\" needs an attribute"));
+    }
+}
+
+impl Constraint {
+    /// Nomad's rules for one constraint, as lower-case sentences.
+    pub fn problems(&self) -> Vec<String> {
+        let mut errs = Vec::new();
+        operand_problems(&mut errs, &self.operand, &self.ltarget, &self.rtarget);
+        errs
+    }
+}
+
+impl Affinity {
+    pub fn problems(&self) -> Vec<String> {
+        let mut errs = Vec::new();
+        if matches!(self.operand.as_str(), "distinct_hosts" | "distinct_property" | "is_set" | "is_not_set") {
+            errs.push(format!("operator \"{}\" cannot be used in an affinity", self.operand));
+        } else {
+            operand_problems(&mut errs, &self.operand, &self.ltarget, &self.rtarget);
+        }
+        if self.weight == 0 || !(-100..=100).contains(&self.weight) {
+            errs.push(format!("weight must be between -100 and 100 and not zero, got {}", self.weight));
+        }
+        errs
+    }
+}
+
+impl Spread {
+    pub fn problems(&self) -> Vec<String> {
+        let mut errs = Vec::new();
+        if self.attribute.is_empty() {
+            errs.push("missing spread attribute".into());
+        }
+        if !(1..=100).contains(&self.weight) {
+            errs.push(format!("weight must be between 1 and 100, got {}", self.weight));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for t in &self.targets {
+            if !seen.insert(t.value.as_str()) {
+                errs.push(format!("target \"{}\" is defined more than once", t.value));
+            }
+        }
+        let sum: u32 = self.targets.iter().map(|t| u32::from(t.percent)).sum();
+        if sum > 100 {
+            errs.push(format!("target percentages add up to {sum}, more than 100"));
+        }
+        errs
+    }
+}
+
+impl RestartPolicy {
+    /// Checks a policy that is set (an empty mode means "not set yet": nothing to check).
+    pub fn problems_if_set(&self) -> Vec<String> {
+        if self.mode.is_empty() {
+            return Vec::new();
+        }
+        self.problems()
+    }
+
+    pub fn problems(&self) -> Vec<String> {
+        let mut errs = Vec::new();
+        check_one_of(&mut errs, "mode", &self.mode, &["delay", "fail"]);
+        if self.interval < 5 * SECOND {
+            errs.push(format!("interval must be at least 5s, got {}ms", self.interval / 1_000_000));
+        }
+        if i64::from(self.attempts).saturating_mul(self.delay) > self.interval {
+            errs.push(format!("{} attempts with a delay of {}s do not fit in an interval of {}s", self.attempts, self.delay / SECOND, self.interval / SECOND));
+        }
+        errs
+    }
+}
+
+impl ReschedulePolicy {
+    pub fn problems(&self) -> Vec<String> {
+        let mut errs = Vec::new();
+        check_one_of(&mut errs, "delay_function", &self.delay_function, &["constant", "exponential", "fibonacci"]);
+        if self.attempts < 0 || self.interval < 0 || self.delay < 0 || self.max_delay < 0 {
+            errs.push("attempts, interval, delay and max_delay must not be negative".into());
+        }
+        if self.delay_function != "constant" && !self.delay_function.is_empty() && self.max_delay != 0 && self.max_delay < self.delay {
+            errs.push("max_delay must not be shorter than delay".into());
+        }
+        errs
+    }
+}
+
+impl UpdateStrategy {
+    pub fn problems(&self) -> Vec<String> {
+        let mut errs = Vec::new();
+        check_one_of(&mut errs, "health_check", &self.health_check, &["checks", "task_states", "manual"]);
+        if self.max_parallel < 0 || self.canary < 0 {
+            errs.push("max_parallel and canary must not be negative".into());
+        }
+        if self.min_healthy_time < 0 || self.healthy_deadline < 0 || self.progress_deadline < 0 || self.stagger < 0 {
+            errs.push("durations must not be negative".into());
+        }
+        if self.healthy_deadline > 0 && self.min_healthy_time >= self.healthy_deadline {
+            errs.push("min_healthy_time must be shorter than healthy_deadline".into());
+        }
+        if self.progress_deadline != 0 && self.progress_deadline < self.healthy_deadline {
+            errs.push("progress_deadline must not be shorter than healthy_deadline".into());
+        }
+        if self.auto_promote && self.canary == 0 {
+            errs.push("auto_promote needs canary to be more than 0".into());
+        }
+        errs
+    }
+}
+
+impl MigrateStrategy {
+    pub fn problems(&self) -> Vec<String> {
+        let mut errs = Vec::new();
+        check_one_of(&mut errs, "health_check", &self.health_check, &["checks", "task_states"]);
+        if self.max_parallel < 0 || self.min_healthy_time < 0 || self.healthy_deadline < 0 {
+            errs.push("max_parallel and durations must not be negative".into());
+        }
+        if self.healthy_deadline > 0 && self.min_healthy_time >= self.healthy_deadline {
+            errs.push("min_healthy_time must be shorter than healthy_deadline".into());
+        }
+        errs
+    }
+}
+
+impl ScalingPolicy {
+    /// `group`: a group's (horizontal) policy rather than a task's (vertical) one.
+    pub fn problems(&self, group: bool) -> Vec<String> {
+        let mut errs = Vec::new();
+        if group {
+            check_one_of(&mut errs, "type", &self.kind, &["horizontal"]);
+        } else {
+            check_one_of(&mut errs, "type", &self.kind, &["vertical_cpu", "vertical_mem"]);
+        }
+        if self.max < 0 {
+            errs.push("max must not be negative".into());
+        }
+        match self.min {
+            Some(min) if min < 0 => errs.push("min must not be negative".into()),
+            Some(min) if min > self.max => errs.push(format!("max ({}) must not be less than min ({min})", self.max)),
+            _ => {}
+        }
+        errs
+    }
+}
+
+impl PeriodicConfig {
+    pub fn problems(&self) -> Vec<String> {
+        let mut errs = Vec::new();
+        if !self.spec.is_empty() && !self.specs.is_empty() {
+            errs.push("set either cron or crons, not both".into());
+        }
+        if self.enabled && self.spec.is_empty() && self.specs.is_empty() {
+            errs.push("a periodic job needs cron or crons".into());
+        }
+        check_one_of(&mut errs, "spec_type", &self.spec_type, &["cron"]);
+        errs
+    }
+}
+
+impl ParameterizedJobConfig {
+    pub fn problems(&self) -> Vec<String> {
+        let mut errs = Vec::new();
+        check_one_of(&mut errs, "payload", &self.payload, &["optional", "required", "forbidden"]);
+        for k in &self.meta_required {
+            if self.meta_optional.contains(k) {
+                errs.push(format!("meta key \"{k}\" is both required and optional"));
+            }
+        }
+        errs
+    }
+}
+
+impl TaskLifecycle {
+    pub fn problems(&self) -> Vec<String> {
+        let mut errs = Vec::new();
+        if self.hook.is_empty() {
+            errs.push("missing lifecycle hook".into());
+        }
+        check_one_of(&mut errs, "hook", &self.hook, &["prestart", "poststart", "poststop"]);
+        errs
+    }
+}
+
+impl Service {
+    pub fn problems(&self) -> Vec<String> {
+        let mut errs = Vec::new();
+        check_one_of(&mut errs, "provider", &self.provider, &["consul", "nomad"]);
+        check_one_of(&mut errs, "address_mode", &self.address_mode, &["auto", "host", "driver", "alloc"]);
+        check_one_of(&mut errs, "on_update", &self.on_update, &["require_healthy", "ignore_warnings", "ignore"]);
+        if self.name.contains(' ') {
+            errs.push(format!("service name \"{}\" must not contain spaces", self.name));
+        }
+        for c in &self.checks {
+            let mut ce = Vec::new();
+            check_one_of(&mut ce, "type", &c.kind, &["http", "tcp", "grpc", "script"]);
+            check_one_of(&mut ce, "address_mode", &c.address_mode, &["host", "driver", "alloc"]);
+            check_one_of(&mut ce, "initial_status", &c.initial_status, &["passing", "warning", "critical"]);
+            check_one_of(&mut ce, "on_update", &c.on_update, &["require_healthy", "ignore_warnings", "ignore"]);
+            if c.kind == "script" && c.command.is_empty() {
+                ce.push("a script check needs a command".into());
+            }
+            if c.interval < 0 || c.timeout < 0 {
+                ce.push("interval and timeout must not be negative".into());
+            }
+            errs.extend(ce.into_iter().map(|e| format!("check \"{}\": {e}", c.name)));
+        }
+        errs
+    }
+}
+
+impl Template {
+    pub fn problems(&self) -> Vec<String> {
+        let mut errs = Vec::new();
+        if self.change_mode == "signal" && self.change_signal.is_empty() {
+            errs.push("change_mode \"signal\" needs a change_signal".into());
+        }
+        if self.change_mode == "script" && self.change_script.as_ref().is_none_or(|s| s.command.is_empty()) {
+            errs.push("change_mode \"script\" needs a change_script with a command".into());
+        }
+        if self.source_path.is_empty() && self.embedded_tmpl.is_empty() {
+            errs.push("a template needs a source or data".into());
+        }
+        if let Some(WaitConfig { min: Some(min), max: Some(max) }) = self.wait {
+            if min > max {
+                errs.push("wait min must not be greater than max".into());
+            }
+        }
+        errs
+    }
+}
+
+impl TaskArtifact {
+    pub fn problems(&self) -> Vec<String> {
+        let mut errs = Vec::new();
+        if self.source.is_empty() {
+            errs.push("an artifact needs a source".into());
+        }
+        check_one_of(&mut errs, "mode", &self.mode, &["any", "file", "dir"]);
+        if self.destination.starts_with("..") {
+            errs.push(format!("destination \"{}\" escapes the allocation directory", self.destination));
+        }
+        errs
+    }
+}
+
+/// Nomad's default weight (50) for affinities and spreads that set none.
+fn default_weights(affinities: &mut [Affinity], spreads: &mut [Spread]) {
+    for a in affinities.iter_mut().filter(|a| a.weight == 0) {
+        a.weight = 50;
+    }
+    for s in spreads.iter_mut().filter(|s| s.weight == 0) {
+        s.weight = 50;
+    }
+}
+
+impl Service {
+    /// Nomad's service defaults; `default_name` is `<job>-<group>[-<task>]`.
+    fn canonicalize(&mut self, default_name: &str) {
+        if self.name.is_empty() {
+            self.name = default_name.to_string();
+        }
+        for (field, default) in [(&mut self.address_mode, "auto"), (&mut self.on_update, "require_healthy"), (&mut self.provider, "consul"), (&mut self.cluster, "default")] {
+            if field.is_empty() {
+                *field = default.into();
+            }
+        }
+        for c in &mut self.checks {
+            if c.on_update.is_empty() {
+                c.on_update.clone_from(&self.on_update);
+            }
+            c.check_restart = match (&self.check_restart, c.check_restart.take()) {
+                (Some(s), Some(mine)) => Some(CheckRestart {
+                    limit: if mine.limit == 0 { s.limit } else { mine.limit },
+                    grace: mine.grace.or(s.grace),
+                    ignore_warnings: mine.ignore_warnings || s.ignore_warnings,
+                }),
+                (s, mine) => mine.or_else(|| s.clone()),
+            };
+        }
+    }
+}
+
+impl Template {
+    fn canonicalize(&mut self) {
+        if self.change_mode.is_empty() {
+            self.change_mode = "restart".into();
+        }
+        if self.change_mode == "signal" && self.change_signal.is_empty() {
+            self.change_signal = "SIGHUP".into();
+        }
+        self.change_signal = self.change_signal.to_uppercase();
+        for (field, default) in [(&mut self.perms, "0644"), (&mut self.left_delim, "{{"), (&mut self.right_delim, "}}")] {
+            if field.is_empty() {
+                *field = default.into();
+            }
+        }
+    }
 }
 
 impl Job {
@@ -250,6 +915,81 @@ impl Job {
                 }
             }
         }
+        self.canonicalize_policies();
+    }
+
+    /// Nomad's defaults for the update, migrate, reschedule, periodic, scaling, service and template blocks.
+    fn canonicalize_policies(&mut self) {
+        let jt = self.job_type;
+        if self.update.is_none() && matches!(jt, JobType::Service | JobType::System) {
+            self.update = Some(Box::default());
+        }
+        if let Some(p) = &mut self.periodic {
+            if p.spec_type.is_empty() {
+                p.spec_type = "cron".into();
+            }
+            if p.time_zone.is_empty() {
+                p.time_zone = "UTC".into();
+            }
+        }
+        default_weights(&mut self.affinities, &mut self.spreads);
+        let job_name = self.name.clone();
+        for g in &mut self.task_groups {
+            if g.update.is_none() {
+                g.update = self.update.as_deref().cloned();
+            }
+            if g.reschedule_policy.is_none() && !matches!(jt, JobType::System | JobType::Sysbatch) {
+                g.reschedule_policy = Some(self.reschedule.as_deref().cloned().unwrap_or_else(|| ReschedulePolicy::default_for(jt)));
+            }
+            if g.migrate.is_none() && (self.migrate.is_some() || jt == JobType::Service) {
+                g.migrate = Some(self.migrate.as_deref().cloned().unwrap_or_default());
+            }
+            if let Some(s) = &mut g.scaling {
+                if s.kind.is_empty() {
+                    s.kind = "horizontal".into();
+                }
+                s.min.get_or_insert(i64::from(g.count));
+            }
+            if let Some(d) = &mut g.disconnect {
+                d.replace.get_or_insert(true);
+                if d.reconcile.is_empty() {
+                    d.reconcile = "best_score".into();
+                }
+            }
+            default_weights(&mut g.affinities, &mut g.spreads);
+            for s in &mut g.services {
+                s.canonicalize(&format!("{job_name}-{}", g.name));
+            }
+            for t in &mut g.tasks {
+                t.restart_policy.get_or_insert_with(|| g.restart_policy.clone());
+                default_weights(&mut t.affinities, &mut Vec::new());
+                for s in &mut t.services {
+                    s.canonicalize(&format!("{job_name}-{}-{}", g.name, t.name));
+                }
+                for tp in &mut t.templates {
+                    tp.canonicalize();
+                }
+                for a in &mut t.artifacts {
+                    if a.mode.is_empty() {
+                        a.mode = "any".into();
+                    }
+                }
+                for v in &mut t.volume_mounts {
+                    if v.propagation_mode.is_empty() {
+                        v.propagation_mode = "private".into();
+                    }
+                }
+                for d in &mut t.resources.devices {
+                    if d.count == 0 {
+                        d.count = 1;
+                    }
+                    default_weights(&mut d.affinities, &mut Vec::new());
+                }
+                if t.lifecycle.as_ref().is_some_and(|l| l.hook.is_empty()) {
+                    t.lifecycle = None;
+                }
+            }
+        }
     }
 
     /// Nomad's structural rules; every problem found is reported.
@@ -266,6 +1006,17 @@ impl Job {
         if !(1..=100).contains(&self.priority) {
             errs.push(format!("job \"{}\": priority must be between 1 and 100, got {}", self.id, self.priority));
         }
+        let batch_like = matches!(self.job_type, JobType::Batch | JobType::Sysbatch);
+        if self.periodic.as_ref().is_some_and(|p| p.enabled) && !batch_like {
+            errs.push(format!("job \"{}\": periodic can only be used with \"batch\" or \"sysbatch\" jobs", self.id));
+        }
+        if self.parameterized.is_some() && !batch_like {
+            errs.push(format!("job \"{}\": parameterized can only be used with \"batch\" or \"sysbatch\" jobs", self.id));
+        }
+        if self.job_type == JobType::System && (!self.affinities.is_empty() || !self.spreads.is_empty()) {
+            errs.push(format!("job \"{}\": system jobs may not have an affinity or spread block", self.id));
+        }
+        errs.extend(self.spec_problems().into_iter().map(|(path, msg)| if path.is_empty() { msg } else { format!("{path}: {msg}") }));
         let mut seen = std::collections::BTreeSet::new();
         for g in &self.task_groups {
             if !seen.insert(g.name.as_str()) {
@@ -274,17 +1025,16 @@ impl Job {
             if g.tasks.is_empty() {
                 errs.push(format!("group \"{}\": missing tasks", g.name));
             }
-            let mut task_names = std::collections::BTreeSet::new();
-            let mut labels = std::collections::BTreeSet::new();
-            for n in &g.networks {
-                for p in n.reserved_ports.iter().chain(&n.dynamic_ports) {
-                    if p.label.is_empty() {
-                        errs.push(format!("group \"{}\" > network: port label must not be empty", g.name));
-                    } else if !labels.insert(p.label.clone()) {
-                        errs.push(format!("group \"{}\" > network: port label \"{}\" already in use", g.name, p.label));
-                    }
+            if self.job_type == JobType::System && g.count > 1 {
+                errs.push(format!("group \"{}\": count cannot exceed 1 in a system job, got {}", g.name, g.count));
+            }
+            if let Some(s) = &g.scaling {
+                let count = i64::from(g.count);
+                if count > s.max || s.min.is_some_and(|m| count < m) {
+                    errs.push(format!("group \"{}\": count {count} is outside the scaling policy's min and max", g.name));
                 }
             }
+            let mut task_names = std::collections::BTreeSet::new();
             for t in &g.tasks {
                 if !task_names.insert(t.name.as_str()) {
                     errs.push(format!("group \"{}\" > task \"{}\": defined more than once", g.name, t.name));
@@ -292,11 +1042,10 @@ impl Job {
                 if t.driver.is_empty() {
                     errs.push(format!("group \"{}\" > task \"{}\": missing driver", g.name, t.name));
                 }
-                if t.resources.memory_max_mb != 0 && t.resources.memory_max_mb < t.resources.memory_mb {
-                    errs.push(format!(
-                        "group \"{}\" > task \"{}\" > resources: memory_max ({}) is lower than memory ({})",
-                        g.name, t.name, t.resources.memory_max_mb, t.resources.memory_mb
-                    ));
+                for tp in &t.templates {
+                    let mut te = Vec::new();
+                    check_one_of(&mut te, "change_mode", &tp.change_mode, &["noop", "restart", "signal", "script"]);
+                    errs.extend(te.into_iter().map(|e| format!("group \"{}\" > task \"{}\" > template: {e}", g.name, t.name)));
                 }
             }
         }
@@ -305,6 +1054,82 @@ impl Job {
         } else {
             Err(errs)
         }
+    }
+
+    /// The rules every part of a job must follow whether or not the job is complete, as
+    /// (block path, problem) pairs; the jobspec parser reports them with file positions.
+    pub fn spec_problems(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut add = |path: String, probs: Vec<String>| out.extend(probs.into_iter().map(|p| (path.clone(), p)));
+        add_placement(&mut add, "", &self.constraints, &self.affinities, &self.spreads);
+        for (name, probs) in [
+            ("update", self.update.as_deref().map(UpdateStrategy::problems)),
+            ("migrate", self.migrate.as_deref().map(MigrateStrategy::problems)),
+            ("reschedule", self.reschedule.as_deref().map(ReschedulePolicy::problems)),
+            ("periodic", self.periodic.as_deref().map(PeriodicConfig::problems)),
+            ("parameterized", self.parameterized.as_deref().map(ParameterizedJobConfig::problems)),
+        ] {
+            add(name.into(), probs.unwrap_or_default());
+        }
+        for g in &self.task_groups {
+            let gp = format!("group \"{}\"", g.name);
+            add_placement(&mut add, &gp, &g.constraints, &g.affinities, &g.spreads);
+            add(format!("{gp} > restart"), g.restart_policy.problems_if_set());
+            for (name, probs) in [
+                ("update", g.update.as_ref().map(UpdateStrategy::problems)),
+                ("migrate", g.migrate.as_ref().map(MigrateStrategy::problems)),
+                ("reschedule", g.reschedule_policy.as_ref().map(ReschedulePolicy::problems)),
+                ("scaling", g.scaling.as_ref().map(|s| s.problems(true))),
+            ] {
+                add(format!("{gp} > {name}"), probs.unwrap_or_default());
+            }
+            for s in &g.services {
+                add(format!("{gp} > service"), s.problems());
+            }
+            let mut nets: Vec<&NetworkResource> = g.networks.iter().collect();
+            if g.networks.len() > 1 {
+                add(format!("{gp} > network"), vec!["only one network block is allowed".into()]);
+            }
+            for t in &g.tasks {
+                let tp = format!("{gp} > task \"{}\"", t.name);
+                add_placement(&mut add, &tp, &t.constraints, &t.affinities, &[]);
+                add(format!("{tp} > resources"), t.resources.problems());
+                if let Some(r) = &t.restart_policy {
+                    add(format!("{tp} > restart"), r.problems_if_set());
+                }
+                if let Some(l) = &t.lifecycle {
+                    add(format!("{tp} > lifecycle"), l.problems());
+                }
+                for s in &t.services {
+                    add(format!("{tp} > service"), s.problems());
+                }
+                for x in &t.templates {
+                    add(format!("{tp} > template"), x.problems());
+                }
+                for a in &t.artifacts {
+                    add(format!("{tp} > artifact"), a.problems());
+                }
+                for s in &t.scaling_policies {
+                    add(format!("{tp} > scaling"), s.problems(false));
+                }
+                nets.extend(&t.resources.networks);
+            }
+            add(format!("{gp} > network"), super::resources::port_label_problems(&nets));
+        }
+        out
+    }
+}
+
+fn add_placement(add: &mut impl FnMut(String, Vec<String>), path: &str, cs: &[Constraint], affs: &[Affinity], spreads: &[Spread]) {
+    let at = |name: &str| if path.is_empty() { name.to_string() } else { format!("{path} > {name}") };
+    for c in cs {
+        add(at("constraint"), c.problems());
+    }
+    for a in affs {
+        add(at("affinity"), a.problems());
+    }
+    for s in spreads {
+        add(at("spread"), s.problems());
     }
 }
 

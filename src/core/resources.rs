@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::job::{Affinity, Constraint};
+
 /// What a task asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -16,12 +18,60 @@ pub struct Resources {
     pub disk_mb: u64,
     /// Legacy task-level networks (HCL1-era jobs).
     pub networks: Vec<NetworkResource>,
+    pub devices: Vec<RequestedDevice>,
 }
 
 impl Default for Resources {
     fn default() -> Self {
-        Self { cpu: 100, cores: 0, memory_mb: 300, memory_max_mb: 0, disk_mb: 0, networks: Vec::new() }
+        Self { cpu: 100, cores: 0, memory_mb: 300, memory_max_mb: 0, disk_mb: 0, networks: Vec::new(), devices: Vec::new() }
     }
+}
+
+/// A device asked for by name: `vendor/type/model`, `vendor/type` or `type` (`device` block).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct RequestedDevice {
+    pub name: String,
+    /// 0 = unset (1 after canonicalization).
+    pub count: u64,
+    pub constraints: Vec<Constraint>,
+    pub affinities: Vec<Affinity>,
+}
+
+/// A volume a group asks for (`volume "name"` block): a host volume or a CSI volume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct VolumeRequest {
+    pub name: String,
+    /// `host` or `csi`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub source: String,
+    pub read_only: bool,
+    pub sticky: bool,
+    pub access_mode: String,
+    pub attachment_mode: String,
+    pub mount_options: Option<CsiMountOptions>,
+    pub per_alloc: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct CsiMountOptions {
+    pub fs_type: String,
+    pub mount_flags: Vec<String>,
+}
+
+/// Where a task mounts one of its group's volumes (`volume_mount` block).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct VolumeMount {
+    pub volume: String,
+    pub destination: String,
+    pub read_only: bool,
+    /// `private`, `host-to-task` or `bidirectional`; empty = `private`.
+    pub propagation_mode: String,
+    pub selinux_label: String,
 }
 
 /// A port asked for by label; `value` is 0 for a dynamic port until the scheduler assigns one.
@@ -106,4 +156,37 @@ impl AllocatedResources {
     pub fn memory_mb(&self) -> u64 {
         self.tasks.values().map(|t| t.memory_mb).sum()
     }
+}
+
+impl Resources {
+    /// Nomad's rules for a task's resources, as lower-case sentences.
+    pub fn problems(&self) -> Vec<String> {
+        let mut errs = Vec::new();
+        if self.memory_max_mb != 0 && self.memory_max_mb < self.memory_mb {
+            errs.push(format!("memory_max ({}) is lower than memory ({})", self.memory_max_mb, self.memory_mb));
+        }
+        if self.networks.len() > 1 {
+            errs.push("only one network block is allowed".into());
+        }
+        for d in &self.devices {
+            if d.name.is_empty() {
+                errs.push("a device needs a name".into());
+            }
+        }
+        errs
+    }
+}
+
+/// Port labels must be set and unique (ignoring case) across a group's networks and its tasks' networks.
+pub fn port_label_problems(networks: &[&NetworkResource]) -> Vec<String> {
+    let mut errs = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for p in networks.iter().flat_map(|n| n.reserved_ports.iter().chain(&n.dynamic_ports)) {
+        if p.label.is_empty() {
+            errs.push("port label must not be empty".to_string());
+        } else if !seen.insert(p.label.to_lowercase()) {
+            errs.push(format!("port label \"{}\" already in use", p.label));
+        }
+    }
+    errs
 }
