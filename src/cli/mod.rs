@@ -92,6 +92,13 @@ pub fn run(args: Vec<String>) -> i32 {
             return code;
         }
     };
+    if !matches!(cli.cmd, Cmd::Agent(_)) {
+        // CLI output piped into `head` ends quietly, as other Unix tools do.
+        // SAFETY: restoring the default disposition of SIGPIPE before any thread exists.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
