@@ -76,9 +76,11 @@ pub async fn run(cfg: AgentConfig) -> Result<(), AgentError> {
     let grpc_raft = raft.grpc_service();
     let server = Server::new(raft.clone(), vec![rpc_addr.to_string()]);
     let client_rpc = ClientRpcService::new(server.clone());
-    let listener = tokio::net::TcpListener::bind(rpc_addr)
-        .await
-        .map_err(|e| AgentError::Listen { role: "rpc", addr: rpc_addr, message: e.to_string() })?;
+    let listener = tokio::net::TcpListener::bind(rpc_addr).await.map_err(|e| AgentError::Listen {
+        role: "rpc",
+        addr: rpc_addr,
+        message: e.to_string(),
+    })?;
     tasks.spawn(async move {
         tonic::transport::Server::builder()
             .add_service(grpc_raft)
@@ -100,14 +102,18 @@ pub async fn run(cfg: AgentConfig) -> Result<(), AgentError> {
     });
     let alloc_root = cfg.client.then(|| cfg.data_dir.join("client").join("alloc"));
     let state = HttpState { server: server.clone(), alloc_root, http: reqwest::Client::new() };
-    let http_listener = tokio::net::TcpListener::bind(http_addr)
-        .await
-        .map_err(|e| AgentError::Listen { role: "http", addr: http_addr, message: e.to_string() })?;
+    let http_listener = tokio::net::TcpListener::bind(http_addr).await.map_err(|e| AgentError::Listen {
+        role: "http",
+        addr: http_addr,
+        message: e.to_string(),
+    })?;
     info!(%http_addr, "http api listening");
     tasks.spawn(async move {
-        axum::serve(http_listener, http::router(state))
-            .await
-            .map_err(|e| AgentError::Listen { role: "http", addr: http_addr, message: e.to_string() })
+        axum::serve(http_listener, http::router(state)).await.map_err(|e| AgentError::Listen {
+            role: "http",
+            addr: http_addr,
+            message: e.to_string(),
+        })
     });
     if cfg.client {
         let ccfg = client_config(&cfg, vec![rpc_addr.to_string()], http_addr)?;
@@ -118,22 +124,22 @@ pub async fn run(cfg: AgentConfig) -> Result<(), AgentError> {
 
 fn client_config(cfg: &AgentConfig, servers: Vec<String>, http_addr: SocketAddr) -> Result<ClientConfig, AgentError> {
     Ok(ClientConfig {
-            data_dir: cfg.data_dir.join("client"),
-            node_name: cfg.node_name.clone(),
-            datacenter: cfg.datacenter.clone(),
-            node_class: String::new(),
-            node_pool: "default".into(),
-            meta: cfg.node_meta.clone(),
-            servers,
-            http_addr: http_addr.to_string(),
-            network_ip: cfg.bind_addr.to_string(),
-            image_dir: cfg.image_dir.clone(),
-            raw_exec_enabled: cfg.raw_exec_enabled,
-            min_dynamic_port: cfg.min_dynamic_port,
-            max_dynamic_port: cfg.max_dynamic_port,
-            reserved_cpu: 0,
-            reserved_memory_mb: 0,
-            executor_bin: std::env::current_exe().map_err(AgentError::Exe)?,
+        data_dir: cfg.data_dir.join("client"),
+        node_name: cfg.node_name.clone(),
+        datacenter: cfg.datacenter.clone(),
+        node_class: String::new(),
+        node_pool: "default".into(),
+        meta: cfg.node_meta.clone(),
+        servers,
+        http_addr: http_addr.to_string(),
+        network_ip: cfg.bind_addr.to_string(),
+        image_dir: cfg.image_dir.clone(),
+        raw_exec_enabled: cfg.raw_exec_enabled,
+        min_dynamic_port: cfg.min_dynamic_port,
+        max_dynamic_port: cfg.max_dynamic_port,
+        reserved_cpu: 0,
+        reserved_memory_mb: 0,
+        executor_bin: std::env::current_exe().map_err(AgentError::Exe)?,
     })
 }
 
@@ -144,10 +150,14 @@ async fn run_client_only(cfg: AgentConfig, http_addr: SocketAddr, mut tasks: Joi
     }
     let ccfg = client_config(&cfg, cfg.servers.clone(), http_addr)?;
     let router = http::client_router(ccfg.alloc_root());
-    let listener = tokio::net::TcpListener::bind(http_addr)
-        .await
-        .map_err(|e| AgentError::Listen { role: "http", addr: http_addr, message: e.to_string() })?;
-    tasks.spawn(async move { axum::serve(listener, router).await.map_err(|e| AgentError::Listen { role: "http", addr: http_addr, message: e.to_string() }) });
+    let listener = tokio::net::TcpListener::bind(http_addr).await.map_err(|e| AgentError::Listen {
+        role: "http",
+        addr: http_addr,
+        message: e.to_string(),
+    })?;
+    tasks.spawn(async move {
+        axum::serve(listener, router).await.map_err(|e| AgentError::Listen { role: "http", addr: http_addr, message: e.to_string() })
+    });
     tasks.spawn(async move { crate::client::run(ccfg).await.map_err(|e| AgentError::Client(e.to_string())) });
     wait(cfg, tasks, None).await
 }

@@ -25,10 +25,7 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(name: &str) -> Self {
-        let path = std::env::temp_dir().join(format!(
-            "drover-raft-{name}-{}",
-            uuid::Uuid::new_v4().simple()
-        ));
+        let path = std::env::temp_dir().join(format!("drover-raft-{name}-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&path).expect("create temp dir");
         TempDir(path)
     }
@@ -45,19 +42,11 @@ impl Drop for TempDir {
 }
 
 fn init_tracing() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
 }
 
 fn config(node_id: u64, rpc_addr: &str, dir: &Path) -> RaftConfig {
-    RaftConfig {
-        node_id,
-        rpc_addr: rpc_addr.to_string(),
-        data_dir: dir.to_path_buf(),
-        ..Default::default()
-    }
+    RaftConfig { node_id, rpc_addr: rpc_addr.to_string(), data_dir: dir.to_path_buf(), ..Default::default() }
 }
 
 fn eval_cmd(i: u64) -> Command {
@@ -69,10 +58,7 @@ fn eval_cmd(i: u64) -> Command {
         triggered_by: "job-register".into(),
         ..Default::default()
     };
-    Command::UpsertEvals {
-        evals: vec![eval],
-        now: 1_700_000_000 + i as i64,
-    }
+    Command::UpsertEvals { evals: vec![eval], now: 1_700_000_000 + i as i64 }
 }
 
 fn state_of(node: &RaftNode) -> ClusterState {
@@ -82,10 +68,7 @@ fn state_of(node: &RaftNode) -> ClusterState {
 async fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + timeout;
     while !done() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -108,10 +91,7 @@ async fn single_node_survives_restart() {
     let node = RaftNode::open(cfg.clone()).await.expect("open");
     node.bootstrap(members.clone()).await.expect("bootstrap");
     let mut leadership = node.leadership();
-    tokio::time::timeout(Duration::from_secs(10), leadership.wait_for(|l| *l))
-        .await
-        .expect("leader")
-        .expect("watch");
+    tokio::time::timeout(Duration::from_secs(10), leadership.wait_for(|l| *l)).await.expect("leader").expect("watch");
     assert!(node.is_leader());
     assert_eq!(node.leader(), Some((1, cfg.rpc_addr.clone())));
 
@@ -137,40 +117,23 @@ async fn single_node_survives_restart() {
     let membership_before = *node.raft().metrics().borrow().membership_config.log_id();
     node.shutdown().await;
     assert!(!*node.leadership().borrow());
-    assert!(matches!(
-        node.propose(eval_cmd(1000)).await,
-        Err(ProposeError::Stopped)
-    ));
+    assert!(matches!(node.propose(eval_cmd(1000)).await, Err(ProposeError::Stopped)));
 
     let node = RaftNode::open(cfg.clone()).await.expect("reopen");
     // The committed log was re-applied while opening.
     assert_eq!(state_of(&node), before);
     assert_eq!(*node.applied_index().borrow(), applied_before);
-    node.bootstrap(members)
-        .await
-        .expect("bootstrap again is a no-op");
+    node.bootstrap(members).await.expect("bootstrap again is a no-op");
     let mut leadership = node.leadership();
-    tokio::time::timeout(Duration::from_secs(10), leadership.wait_for(|l| *l))
-        .await
-        .expect("leader")
-        .expect("watch");
+    tokio::time::timeout(Duration::from_secs(10), leadership.wait_for(|l| *l)).await.expect("leader").expect("watch");
     node.ensure_linearizable().await.expect("linearizable");
     // At most a new term's blank entry was added, and the membership is the bootstrapped one.
     let applied = *node.applied_index().borrow();
-    assert!(
-        applied == applied_before || applied == applied_before + 1,
-        "applied {applied} after restart"
-    );
-    assert_eq!(
-        *node.raft().metrics().borrow().membership_config.log_id(),
-        membership_before
-    );
+    assert!(applied == applied_before || applied == applied_before + 1, "applied {applied} after restart");
+    assert_eq!(*node.raft().metrics().borrow().membership_config.log_id(), membership_before);
     assert_eq!(state_of(&node), before);
 
-    let response = node
-        .propose(eval_cmd(100))
-        .await
-        .expect("propose after restart");
+    let response = node.propose(eval_cmd(100)).await.expect("propose after restart");
     assert_eq!(response.index, applied + 1);
     assert_eq!(state_of(&node).evals.len(), 101);
     node.shutdown().await;
@@ -180,20 +143,11 @@ async fn single_node_survives_restart() {
 async fn snapshot_and_purged_log_survive_restart() {
     init_tracing();
     let dir = TempDir::new("snapshot");
-    let cfg = RaftConfig {
-        snapshot_logs_since_last: 20,
-        logs_to_keep_after_snapshot: 5,
-        ..config(1, "127.0.0.1:4647", dir.path())
-    };
+    let cfg = RaftConfig { snapshot_logs_since_last: 20, logs_to_keep_after_snapshot: 5, ..config(1, "127.0.0.1:4647", dir.path()) };
     let node = RaftNode::open(cfg.clone()).await.expect("open");
-    node.bootstrap(BTreeMap::from([(1, cfg.rpc_addr.clone())]))
-        .await
-        .expect("bootstrap");
+    node.bootstrap(BTreeMap::from([(1, cfg.rpc_addr.clone())])).await.expect("bootstrap");
     let mut leadership = node.leadership();
-    tokio::time::timeout(Duration::from_secs(10), leadership.wait_for(|l| *l))
-        .await
-        .expect("leader")
-        .expect("watch");
+    tokio::time::timeout(Duration::from_secs(10), leadership.wait_for(|l| *l)).await.expect("leader").expect("watch");
     for i in 0..110 {
         node.propose(eval_cmd(i)).await.expect("propose");
     }
@@ -209,41 +163,23 @@ async fn snapshot_and_purged_log_survive_restart() {
     {
         // On disk: a snapshot, and a log purged below it.
         let db = db::open(&cfg.raft_dir()).expect("open db");
-        let (meta, _) = SnapshotStore::new(db.clone())
-            .load()
-            .expect("load snapshot")
-            .expect("a snapshot");
-        assert!(
-            meta.last_log_id.is_some_and(|l| l.index >= 80),
-            "stored snapshot {meta:?}"
-        );
+        let (meta, _) = SnapshotStore::new(db.clone()).load().expect("load snapshot").expect("a snapshot");
+        assert!(meta.last_log_id.is_some_and(|l| l.index >= 80), "stored snapshot {meta:?}");
         let log = LogStore::new(db).get_log_state().await.expect("log state");
-        assert!(
-            log.last_purged_log_id.is_some_and(|p| p.index >= 60),
-            "log state {log:?}"
-        );
+        assert!(log.last_purged_log_id.is_some_and(|p| p.index >= 60), "log state {log:?}");
     }
 
     let node = RaftNode::open(cfg.clone()).await.expect("reopen");
     assert_eq!(state_of(&node), before);
     let metrics = node.raft().metrics();
-    wait_for(
-        "the stored snapshot and purge in the metrics",
-        Duration::from_secs(10),
-        || {
-            let m = metrics.borrow();
-            m.snapshot.is_some_and(|s| s.index >= 80) && m.purged.is_some_and(|p| p.index >= 60)
-        },
-    )
+    wait_for("the stored snapshot and purge in the metrics", Duration::from_secs(10), || {
+        let m = metrics.borrow();
+        m.snapshot.is_some_and(|s| s.index >= 80) && m.purged.is_some_and(|p| p.index >= 60)
+    })
     .await;
     let mut leadership = node.leadership();
-    tokio::time::timeout(Duration::from_secs(10), leadership.wait_for(|l| *l))
-        .await
-        .expect("leader")
-        .expect("watch");
-    node.propose(eval_cmd(110))
-        .await
-        .expect("propose after restart");
+    tokio::time::timeout(Duration::from_secs(10), leadership.wait_for(|l| *l)).await.expect("leader").expect("watch");
+    node.propose(eval_cmd(110)).await.expect("propose after restart");
     assert_eq!(state_of(&node).evals.len(), 111);
     node.shutdown().await;
 }
@@ -270,38 +206,25 @@ impl Server {
 async fn start_cluster(n: u64) -> Vec<Server> {
     let mut listeners = Vec::new();
     for _ in 0..n {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr").to_string();
         listeners.push((listener, addr));
     }
     let mut servers = Vec::new();
     for (i, (listener, addr)) in listeners.into_iter().enumerate() {
         let dir = TempDir::new(&format!("cluster-{}", i + 1));
-        let node = RaftNode::open(config(i as u64 + 1, &addr, dir.path()))
-            .await
-            .expect("open");
+        let node = RaftNode::open(config(i as u64 + 1, &addr, dir.path())).await.expect("open");
         let (stop, stopped) = oneshot::channel::<()>();
         let service = node.grpc_service();
         let serving = tokio::spawn(async move {
             tonic::transport::Server::builder()
                 .add_service(service)
-                .serve_with_incoming_shutdown(
-                    tonic::transport::server::TcpIncoming::from(listener),
-                    async {
-                        let _ = stopped.await;
-                    },
-                )
+                .serve_with_incoming_shutdown(tonic::transport::server::TcpIncoming::from(listener), async {
+                    let _ = stopped.await;
+                })
                 .await
         });
-        servers.push(Server {
-            node,
-            addr,
-            stop: Some(stop),
-            serving,
-            _dir: dir,
-        });
+        servers.push(Server { node, addr, stop: Some(stop), serving, _dir: dir });
     }
     servers
 }
@@ -310,14 +233,9 @@ async fn start_cluster(n: u64) -> Vec<Server> {
 async fn agreed_leader(servers: &[Server]) -> usize {
     let mut leader = None;
     wait_for("an agreed leader", Duration::from_secs(20), || {
-        let seen: Vec<_> = servers
-            .iter()
-            .map(|s| s.node.leader().map(|(id, _)| id))
-            .collect();
+        let seen: Vec<_> = servers.iter().map(|s| s.node.leader().map(|(id, _)| id)).collect();
         let first = seen[0];
-        leader = servers
-            .iter()
-            .position(|s| Some(s.node.id()) == first && s.node.is_leader());
+        leader = servers.iter().position(|s| Some(s.node.id()) == first && s.node.is_leader());
         leader.is_some() && seen.iter().all(|s| *s == first)
     })
     .await;
@@ -328,39 +246,23 @@ async fn agreed_leader(servers: &[Server]) -> usize {
 async fn three_servers_replicate_and_fail_over() {
     init_tracing();
     let mut servers = start_cluster(3).await;
-    let members: BTreeMap<u64, String> = servers
-        .iter()
-        .map(|s| (s.node.id(), s.addr.clone()))
-        .collect();
-    servers[0]
-        .node
-        .bootstrap(members.clone())
-        .await
-        .expect("bootstrap");
+    let members: BTreeMap<u64, String> = servers.iter().map(|s| (s.node.id(), s.addr.clone())).collect();
+    servers[0].node.bootstrap(members.clone()).await.expect("bootstrap");
 
     let l = agreed_leader(&servers).await;
     let leader = &servers[l].node;
     for i in 0..30 {
-        assert_eq!(
-            leader.propose(eval_cmd(i)).await.expect("propose").error,
-            None
-        );
+        assert_eq!(leader.propose(eval_cmd(i)).await.expect("propose").error, None);
     }
     let follower = &servers[(l + 1) % 3].node;
     match follower.propose(eval_cmd(999)).await {
-        Err(ProposeError::ForwardToLeader {
-            leader_id,
-            leader_addr,
-        }) => {
+        Err(ProposeError::ForwardToLeader { leader_id, leader_addr }) => {
             assert_eq!(leader_id, Some(leader.id()));
             assert_eq!(leader_addr, Some(servers[l].addr.clone()));
         }
         other => panic!("a follower must refuse a proposal: {other:?}"),
     }
-    assert!(matches!(
-        follower.ensure_linearizable().await,
-        Err(ProposeError::ForwardToLeader { .. })
-    ));
+    assert!(matches!(follower.ensure_linearizable().await, Err(ProposeError::ForwardToLeader { .. })));
     let last = *leader.applied_index().borrow();
     for s in &servers {
         wait_applied(&s.node, last).await;
@@ -369,12 +271,7 @@ async fn three_servers_replicate_and_fail_over() {
     let expected = state_of(leader);
     assert_eq!(expected.evals.len(), 30);
     for s in &servers {
-        assert_eq!(
-            state_of(&s.node),
-            expected,
-            "state of server {}",
-            s.node.id()
-        );
+        assert_eq!(state_of(&s.node), expected, "state of server {}", s.node.id());
     }
 
     let old = servers.remove(l);
@@ -384,19 +281,9 @@ async fn three_servers_replicate_and_fail_over() {
     let leader = &servers[l].node;
     assert_ne!(leader.id(), old_id);
     for i in 30..40 {
-        assert_eq!(
-            leader
-                .propose(eval_cmd(i))
-                .await
-                .expect("propose to the new leader")
-                .error,
-            None
-        );
+        assert_eq!(leader.propose(eval_cmd(i)).await.expect("propose to the new leader").error, None);
     }
-    leader
-        .ensure_linearizable()
-        .await
-        .expect("linearizable with one server down");
+    leader.ensure_linearizable().await.expect("linearizable with one server down");
     let last = *leader.applied_index().borrow();
     for s in &servers {
         wait_applied(&s.node, last).await;
@@ -404,12 +291,7 @@ async fn three_servers_replicate_and_fail_over() {
     let expected = state_of(leader);
     assert_eq!(expected.evals.len(), 40);
     for s in &servers {
-        assert_eq!(
-            state_of(&s.node),
-            expected,
-            "state of server {}",
-            s.node.id()
-        );
+        assert_eq!(state_of(&s.node), expected, "state of server {}", s.node.id());
     }
     for s in servers {
         s.stop().await;
@@ -423,8 +305,7 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, TempDir> for SuiteBuilder 
     async fn build(&self) -> Result<(TempDir, LogStore, StateMachine), StorageError> {
         let dir = TempDir::new("suite");
         let db = db::open(dir.path()).map_err(|e| StorageIOError::write(&e))?;
-        let state_machine =
-            StateMachine::open(db.clone()).map_err(|e| StorageIOError::read_state_machine(&e))?;
+        let state_machine = StateMachine::open(db.clone()).map_err(|e| StorageIOError::read_state_machine(&e))?;
         Ok((dir, LogStore::new(db), state_machine))
     }
 }
@@ -438,9 +319,7 @@ fn storage_passes_openraft_suite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_and_vote_are_durable_across_reopen() {
     let dir = TempDir::new("log");
-    let entries: Vec<_> = (1..=10u64)
-        .map(|i| openraft::testing::blank_ent::<TypeConfig>(2, 1, i))
-        .collect();
+    let entries: Vec<_> = (1..=10u64).map(|i| openraft::testing::blank_ent::<TypeConfig>(2, 1, i)).collect();
     let vote = Vote::new(3, 1);
     {
         let mut store = LogStore::new(db::open(dir.path()).expect("open"));
@@ -448,26 +327,14 @@ async fn log_and_vote_are_durable_across_reopen() {
         store.blocking_append(entries).await.expect("append");
         store.purge(log_id(2, 1, 3)).await.expect("purge");
         store.truncate(log_id(2, 1, 8)).await.expect("truncate");
-        store
-            .save_committed(Some(log_id(2, 1, 6)))
-            .await
-            .expect("save committed");
+        store.save_committed(Some(log_id(2, 1, 6))).await.expect("save committed");
     }
     let mut store = LogStore::new(db::open(dir.path()).expect("reopen"));
     assert_eq!(store.read_vote().await.expect("read vote"), Some(vote));
-    assert_eq!(
-        store.read_committed().await.expect("read committed"),
-        Some(log_id(2, 1, 6))
-    );
+    assert_eq!(store.read_committed().await.expect("read committed"), Some(log_id(2, 1, 6)));
     let state = store.get_log_state().await.expect("log state");
     assert_eq!(state.last_purged_log_id, Some(log_id(2, 1, 3)));
     assert_eq!(state.last_log_id, Some(log_id(2, 1, 7)));
-    let ids: Vec<LogId> = store
-        .try_get_log_entries(0..)
-        .await
-        .expect("read log")
-        .into_iter()
-        .map(|e| e.log_id)
-        .collect();
+    let ids: Vec<LogId> = store.try_get_log_entries(0..).await.expect("read log").into_iter().map(|e| e.log_id).collect();
     assert_eq!(ids, (4..=7).map(|i| log_id(2, 1, i)).collect::<Vec<_>>());
 }

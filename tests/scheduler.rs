@@ -9,7 +9,15 @@ use drover::core::scheduler::{schedule, verify::verify};
 use drover::core::state::ClusterState;
 
 fn eval_for(job_id: &str) -> Evaluation {
-    Evaluation { id: format!("eval-{job_id}"), namespace: "default".into(), priority: 50, job_type: "service".into(), job_id: job_id.into(), status: EvalStatus::Pending, ..Default::default() }
+    Evaluation {
+        id: format!("eval-{job_id}"),
+        namespace: "default".into(),
+        priority: 50,
+        job_type: "service".into(),
+        job_id: job_id.into(),
+        status: EvalStatus::Pending,
+        ..Default::default()
+    }
 }
 
 fn state_with(nodes: Vec<drover::core::node::Node>, jobs: Vec<drover::core::job::Job>) -> ClusterState {
@@ -49,7 +57,11 @@ fn refuses_when_nothing_fits_and_says_why() {
 #[test]
 fn constraint_filtering_is_reported() {
     let mut j = job("picky", 1, 100, 100);
-    j.constraints.push(drover::core::job::Constraint { ltarget: "${attr.kernel.name}".into(), rtarget: "windows".into(), operand: "=".into() });
+    j.constraints.push(drover::core::job::Constraint {
+        ltarget: "${attr.kernel.name}".into(),
+        rtarget: "windows".into(),
+        operand: "=".into(),
+    });
     let s = state_with(vec![node("a", 1000, 1000)], vec![j]);
     let plan = schedule(&s, &eval_for("picky"), 1);
     assert!(plan.placements.is_empty());

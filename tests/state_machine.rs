@@ -21,7 +21,15 @@ fn history() -> Vec<Command> {
     }
     for j in 0..4 {
         let id = format!("job{j}");
-        let eval = Evaluation { id: format!("e{j}"), namespace: "default".into(), priority: 50, job_type: "service".into(), job_id: id.clone(), status: EvalStatus::Pending, ..Default::default() };
+        let eval = Evaluation {
+            id: format!("e{j}"),
+            namespace: "default".into(),
+            priority: 50,
+            job_type: "service".into(),
+            job_id: id.clone(),
+            status: EvalStatus::Pending,
+            ..Default::default()
+        };
         push(&mut s, Command::RegisterJob { job: job(&id, 3, 200, 128), eval: Some(eval.clone()), now: 100 + j });
         let (result, _) = verify(&s, &schedule(&s, &eval, j as u64));
         push(&mut s, Command::ApplyPlan { result, now: 200 + j });
@@ -30,7 +38,11 @@ fn history() -> Vec<Command> {
         .allocs
         .values()
         .take(5)
-        .map(|a| drover::core::alloc::ClientAllocUpdate { id: a.id.clone(), client_status: drover::core::alloc::ClientStatus::Running, ..Default::default() })
+        .map(|a| drover::core::alloc::ClientAllocUpdate {
+            id: a.id.clone(),
+            client_status: drover::core::alloc::ClientStatus::Running,
+            ..Default::default()
+        })
         .collect::<Vec<_>>();
     let node_id = s.allocs.values().next().map(|a| a.node_id.clone()).unwrap_or_default();
     let mine: Vec<_> = updates.into_iter().filter(|u| s.allocs[&u.id].node_id == node_id).collect();
@@ -68,7 +80,10 @@ fn rejected_command_changes_nothing_but_the_index() {
     let mut s = ClusterState::default();
     apply_all(&mut s, &history());
     let before = s.clone();
-    let r = s.apply(s.index + 1, &Command::DeregisterJob { namespace: "default".into(), job_id: "nope".into(), purge: true, eval: None, now: 1 });
+    let r = s.apply(
+        s.index + 1,
+        &Command::DeregisterJob { namespace: "default".into(), job_id: "nope".into(), purge: true, eval: None, now: 1 },
+    );
     assert!(r.error.unwrap().contains("nope"));
     assert_eq!(s.jobs, before.jobs);
     assert_eq!(s.allocs, before.allocs);

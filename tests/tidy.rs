@@ -22,7 +22,18 @@ fn src() -> PathBuf {
 
 #[test]
 fn pure_core_imports_no_io() {
-    const FORBIDDEN: [&str; 10] = ["tokio", "tonic", "rocksdb", "openraft", "libcontainer", "std::net", "std::fs", "std::env", "std::time::SystemTime", "std::process"];
+    const FORBIDDEN: [&str; 10] = [
+        "tokio",
+        "tonic",
+        "rocksdb",
+        "openraft",
+        "libcontainer",
+        "std::net",
+        "std::fs",
+        "std::env",
+        "std::time::SystemTime",
+        "std::process",
+    ];
     let mut bad = Vec::new();
     for dir in ["core", "jobspec"] {
         for f in rust_files(&src().join(dir)) {
@@ -30,7 +41,10 @@ fn pure_core_imports_no_io() {
             for (n, line) in text.lines().enumerate() {
                 let code = line.split("//").next().unwrap_or("");
                 for word in FORBIDDEN {
-                    if code.contains(&format!("{word}::")) || code.contains(&format!("use {word}")) || code.contains(&format!("{word} ")) && code.contains("extern crate") {
+                    if code.contains(&format!("{word}::"))
+                        || code.contains(&format!("use {word}"))
+                        || code.contains(&format!("{word} ")) && code.contains("extern crate")
+                    {
                         bad.push(format!("{}:{}: uses {word}", f.display(), n + 1));
                     }
                 }

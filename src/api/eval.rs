@@ -74,7 +74,8 @@ pub fn eval_out(e: &Evaluation) -> ApiEvaluation {
         node_id: e.node_id.clone(),
         status: e.status.as_str().into(),
         status_description: e.status_description.clone(),
-        failed_tg_allocs: (!e.failed_tg_allocs.is_empty()).then(|| e.failed_tg_allocs.iter().map(|(k, v)| (k.clone(), metric_out(v))).collect()),
+        failed_tg_allocs: (!e.failed_tg_allocs.is_empty())
+            .then(|| e.failed_tg_allocs.iter().map(|(k, v)| (k.clone(), metric_out(v))).collect()),
         queued_allocations: e.queued_allocations.clone(),
         blocked_eval: e.blocked_eval.clone(),
         previous_eval: e.previous_eval.clone(),

@@ -1,126 +1,42 @@
-//! Nomad's job JSON (`Job`, `TaskGroup`, `Task`, …) and its conversion to and from the job model.
+//! Nomad's job JSON (`Job`, `TaskGroup`, `Task`) and its conversion to and from the job model.
+//!
+//! Reading applies Nomad's API canonicalization (partial policies merged over the inherited ones, the
+//! defaults per job type), so the same job sent as JSON or written in HCL becomes the same model.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
 
-use super::null_default as nd;
-use crate::core::job::{Affinity, Constraint, EphemeralDisk, Job, JobType, LogConfig, RestartPolicy, Task, TaskGroup, TaskLifecycle};
-use crate::core::resources::{DnsConfig, NetworkResource, Port, Resources};
+pub use super::job_parts::*;
+use crate::core::job::{Job, JobType, ReschedulePolicy, RestartPolicy, Task, TaskGroup};
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobJsonError {
     #[error("Job.Type: unknown job type \"{0}\" (service, batch, system or sysbatch)")]
     JobType(String),
-    #[error("{field}: {value} is out of range")]
-    Range { field: String, value: i64 },
+    #[error("{path}: {message}")]
+    Decode { path: String, message: String },
+    #[error("invalid JSON at line {line}, column {column}: {message}")]
+    Syntax { line: usize, column: usize, message: String },
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ApiConstraint {
-    #[serde(rename = "LTarget")]
-    pub l_target: String,
-    #[serde(rename = "RTarget")]
-    pub r_target: String,
-    pub operand: String,
+/// Blocks Drover keeps without acting on them. Those Nomad's JSON has a field for travel in that field
+/// (`native`: pairs of HCL block name and field value); the rest, found only in HCL, under
+/// `DroverUnsupported`, so nothing is lost on a round trip.
+pub fn kept_in(drover: &BTreeMap<String, Json>, native: &[(&str, &Option<Json>)]) -> BTreeMap<String, Json> {
+    let mut out = drover.clone();
+    for (hcl, v) in native {
+        if let Some(v) = v {
+            out.insert((*hcl).to_string(), v.clone());
+        }
+    }
+    out
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ApiAffinity {
-    #[serde(rename = "LTarget")]
-    pub l_target: String,
-    #[serde(rename = "RTarget")]
-    pub r_target: String,
-    pub operand: String,
-    pub weight: i8,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ApiPort {
-    pub label: String,
-    pub value: u16,
-    pub to: i32,
-    pub host_network: String,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ApiDns {
-    #[serde(deserialize_with = "nd")]
-    pub servers: Vec<String>,
-    #[serde(deserialize_with = "nd")]
-    pub searches: Vec<String>,
-    #[serde(deserialize_with = "nd")]
-    pub options: Vec<String>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ApiNetwork {
-    pub mode: String,
-    #[serde(rename = "MBits")]
-    pub mbits: u32,
-    pub hostname: String,
-    #[serde(deserialize_with = "nd")]
-    pub reserved_ports: Vec<ApiPort>,
-    #[serde(deserialize_with = "nd")]
-    pub dynamic_ports: Vec<ApiPort>,
-    #[serde(rename = "DNS")]
-    pub dns: Option<ApiDns>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ApiResources {
-    #[serde(rename = "CPU")]
-    pub cpu: Option<u64>,
-    pub cores: Option<u32>,
-    #[serde(rename = "MemoryMB")]
-    pub memory_mb: Option<u64>,
-    #[serde(rename = "MemoryMaxMB")]
-    pub memory_max_mb: Option<u64>,
-    #[serde(rename = "DiskMB")]
-    pub disk_mb: Option<u64>,
-    #[serde(deserialize_with = "nd")]
-    pub networks: Vec<ApiNetwork>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ApiRestartPolicy {
-    pub attempts: Option<u32>,
-    pub interval: Option<i64>,
-    pub delay: Option<i64>,
-    pub mode: Option<String>,
-    pub render_templates: Option<bool>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ApiLogConfig {
-    pub max_files: Option<u32>,
-    #[serde(rename = "MaxFileSizeMB")]
-    pub max_file_size_mb: Option<u32>,
-    pub disabled: Option<bool>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ApiEphemeralDisk {
-    pub sticky: Option<bool>,
-    #[serde(rename = "SizeMB")]
-    pub size_mb: Option<u64>,
-    pub migrate: Option<bool>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ApiLifecycle {
-    pub hook: String,
-    pub sidecar: bool,
+/// The kept blocks that have no field of their own in Nomad's JSON.
+pub fn kept_rest(m: &BTreeMap<String, Json>, native: &[&str]) -> BTreeMap<String, Json> {
+    m.iter().filter(|(k, _)| !native.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -129,25 +45,36 @@ pub struct ApiTask {
     pub name: String,
     pub driver: String,
     pub user: String,
-    #[serde(deserialize_with = "nd")]
-    pub config: BTreeMap<String, serde_json::Value>,
-    #[serde(deserialize_with = "nd")]
-    pub env: BTreeMap<String, String>,
-    #[serde(deserialize_with = "nd")]
-    pub meta: BTreeMap<String, String>,
-    pub resources: Option<ApiResources>,
-    #[serde(deserialize_with = "nd")]
-    pub constraints: Vec<ApiConstraint>,
-    #[serde(deserialize_with = "nd")]
-    pub affinities: Vec<ApiAffinity>,
-    pub restart_policy: Option<ApiRestartPolicy>,
-    pub log_config: Option<ApiLogConfig>,
-    pub kill_timeout: Option<i64>,
-    pub kill_signal: String,
-    pub shutdown_delay: i64,
-    pub leader: bool,
-    pub kind: String,
     pub lifecycle: Option<ApiLifecycle>,
+    pub config: BTreeMap<String, Json>,
+    pub constraints: Vec<ApiConstraint>,
+    pub affinities: Vec<ApiAffinity>,
+    pub env: BTreeMap<String, String>,
+    pub services: Vec<ApiService>,
+    pub resources: Option<ApiResources>,
+    pub restart_policy: Option<ApiRestartPolicy>,
+    pub meta: BTreeMap<String, String>,
+    pub kill_timeout: Option<i64>,
+    pub log_config: Option<ApiLogConfig>,
+    pub artifacts: Vec<ApiArtifact>,
+    pub templates: Vec<ApiTemplate>,
+    pub dispatch_payload: Option<ApiDispatchPayload>,
+    pub volume_mounts: Vec<ApiVolumeMount>,
+    pub leader: bool,
+    pub shutdown_delay: i64,
+    pub kill_signal: String,
+    pub kind: String,
+    pub scaling_policies: Vec<ApiScalingPolicy>,
+    pub vault: Option<Json>,
+    pub consul: Option<Json>,
+    pub identities: Option<Json>,
+    #[serde(rename = "CSIPluginConfig")]
+    pub csi_plugin_config: Option<Json>,
+    pub actions: Option<Json>,
+    pub secrets: Option<Json>,
+    pub schedule: Option<Json>,
+    #[serde(rename = "DroverUnsupported", skip_serializing_if = "BTreeMap::is_empty")]
+    pub unsupported: BTreeMap<String, Json>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -155,45 +82,60 @@ pub struct ApiTask {
 pub struct ApiTaskGroup {
     pub name: String,
     pub count: Option<u32>,
-    #[serde(deserialize_with = "nd")]
     pub constraints: Vec<ApiConstraint>,
-    #[serde(deserialize_with = "nd")]
     pub affinities: Vec<ApiAffinity>,
-    #[serde(deserialize_with = "nd")]
     pub tasks: Vec<ApiTask>,
-    #[serde(deserialize_with = "nd")]
-    pub networks: Vec<ApiNetwork>,
+    pub spreads: Vec<ApiSpread>,
+    pub volumes: BTreeMap<String, ApiVolumeRequest>,
     pub restart_policy: Option<ApiRestartPolicy>,
+    pub disconnect: Option<ApiDisconnect>,
+    pub reschedule_policy: Option<ApiReschedulePolicy>,
     pub ephemeral_disk: Option<ApiEphemeralDisk>,
-    #[serde(deserialize_with = "nd")]
+    pub update: Option<ApiUpdateStrategy>,
+    pub migrate: Option<ApiMigrateStrategy>,
+    pub networks: Vec<ApiNetwork>,
     pub meta: BTreeMap<String, String>,
+    pub services: Vec<ApiService>,
     pub shutdown_delay: Option<i64>,
+    pub stop_after_client_disconnect: Option<i64>,
+    pub max_client_disconnect: Option<i64>,
+    pub max_run_duration: Option<i64>,
+    pub scaling: Option<ApiScalingPolicy>,
+    pub prevent_reschedule_on_lost: bool,
+    pub consul: Option<Json>,
+    #[serde(rename = "DroverUnsupported", skip_serializing_if = "BTreeMap::is_empty")]
+    pub unsupported: BTreeMap<String, Json>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct ApiJob {
+    pub region: String,
+    pub namespace: String,
     #[serde(rename = "ID")]
     pub id: String,
     pub name: String,
-    pub namespace: String,
-    pub region: String,
     #[serde(rename = "Type")]
     pub job_type: Option<String>,
     pub priority: Option<u8>,
     pub all_at_once: bool,
-    #[serde(deserialize_with = "nd")]
     pub datacenters: Vec<String>,
     pub node_pool: String,
-    #[serde(deserialize_with = "nd")]
     pub constraints: Vec<ApiConstraint>,
-    #[serde(deserialize_with = "nd")]
     pub affinities: Vec<ApiAffinity>,
-    #[serde(deserialize_with = "nd")]
     pub task_groups: Vec<ApiTaskGroup>,
-    #[serde(deserialize_with = "nd")]
+    pub update: Option<ApiUpdateStrategy>,
+    pub spreads: Vec<ApiSpread>,
+    pub periodic: Option<ApiPeriodic>,
+    pub parameterized_job: Option<ApiParameterized>,
+    pub reschedule: Option<ApiReschedulePolicy>,
+    pub migrate: Option<ApiMigrateStrategy>,
     pub meta: BTreeMap<String, String>,
     pub stop: bool,
+    #[serde(rename = "ParentID")]
+    pub parent_id: String,
+    pub dispatched: bool,
+    pub payload: Option<String>,
     pub status: String,
     pub status_description: String,
     pub stable: bool,
@@ -202,82 +144,67 @@ pub struct ApiJob {
     pub create_index: u64,
     pub modify_index: u64,
     pub job_modify_index: u64,
-    #[serde(rename = "ParentID")]
-    pub parent_id: String,
-    pub dispatched: bool,
+    pub multiregion: Option<Json>,
+    #[serde(rename = "UI")]
+    pub ui: Option<Json>,
+    pub consul_namespace: Option<Json>,
+    pub vault_namespace: Option<Json>,
+    #[serde(rename = "DroverUnsupported", skip_serializing_if = "BTreeMap::is_empty")]
+    pub unsupported: BTreeMap<String, Json>,
 }
 
-fn constraints_in(v: &[ApiConstraint]) -> Vec<Constraint> {
-    v.iter().map(|c| Constraint { ltarget: c.l_target.clone(), rtarget: c.r_target.clone(), operand: c.operand.clone() }).collect()
+/// Decodes Nomad job JSON (either the job itself or `{"Job": …}`), naming the failing field's path.
+/// Explicit `null`s, which Go clients send for empty slices and maps, read as absent.
+pub fn decode_job_json(text: &[u8]) -> Result<ApiJob, JobJsonError> {
+    let mut v: Json =
+        serde_json::from_slice(text).map_err(|e| JobJsonError::Syntax { line: e.line(), column: e.column(), message: e.to_string() })?;
+    if let Some(inner) = v.get_mut("Job").filter(|j| j.is_object()) {
+        v = inner.take();
+    }
+    decode_value(v)
 }
 
-fn constraints_out(v: &[Constraint]) -> Vec<ApiConstraint> {
-    v.iter().map(|c| ApiConstraint { l_target: c.ltarget.clone(), r_target: c.rtarget.clone(), operand: c.operand.clone() }).collect()
+/// Decodes an already-parsed JSON value into `T`, dropping nulls first.
+pub fn decode_value<T: serde::de::DeserializeOwned>(mut v: Json) -> Result<T, JobJsonError> {
+    strip_nulls(&mut v);
+    serde_path_to_error::deserialize(v).map_err(|e| JobJsonError::Decode { path: e.path().to_string(), message: e.inner().to_string() })
 }
 
-fn affinities_in(v: &[ApiAffinity]) -> Vec<Affinity> {
-    v.iter().map(|a| Affinity { ltarget: a.l_target.clone(), rtarget: a.r_target.clone(), operand: a.operand.clone(), weight: a.weight }).collect()
-}
+/// Fields whose content is opaque (driver config, kept blocks): their nulls are data, not absence.
+const OPAQUE: &[&str] = &[
+    "Config",
+    "Policy",
+    "Vault",
+    "Consul",
+    "Identities",
+    "CSIPluginConfig",
+    "Actions",
+    "Secrets",
+    "Schedule",
+    "Connect",
+    "Identity",
+    "Weights",
+    "Multiregion",
+    "UI",
+    "DroverUnsupported",
+];
 
-fn affinities_out(v: &[Affinity]) -> Vec<ApiAffinity> {
-    v.iter().map(|a| ApiAffinity { l_target: a.ltarget.clone(), r_target: a.rtarget.clone(), operand: a.operand.clone(), weight: a.weight }).collect()
-}
-
-fn ports_in(v: &[ApiPort]) -> Vec<Port> {
-    v.iter().map(|p| Port { label: p.label.clone(), value: p.value, to: p.to, host_network: p.host_network.clone() }).collect()
-}
-
-fn ports_out(v: &[Port]) -> Vec<ApiPort> {
-    v.iter().map(|p| ApiPort { label: p.label.clone(), value: p.value, to: p.to, host_network: p.host_network.clone() }).collect()
-}
-
-fn network_in(n: &ApiNetwork) -> NetworkResource {
-    NetworkResource {
-        mode: if n.mode.is_empty() { "host".into() } else { n.mode.clone() },
-        mbits: n.mbits,
-        hostname: n.hostname.clone(),
-        reserved_ports: ports_in(&n.reserved_ports),
-        dynamic_ports: ports_in(&n.dynamic_ports),
-        dns: n.dns.as_ref().map(|d| DnsConfig { servers: d.servers.clone(), searches: d.searches.clone(), options: d.options.clone() }),
+fn strip_nulls(v: &mut Json) {
+    match v {
+        Json::Object(m) => {
+            m.retain(|_, x| !x.is_null());
+            for (k, x) in m.iter_mut() {
+                if !OPAQUE.contains(&k.as_str()) {
+                    strip_nulls(x);
+                }
+            }
+        }
+        Json::Array(a) => a.iter_mut().for_each(strip_nulls),
+        _ => {}
     }
 }
 
-pub fn network_out(n: &NetworkResource) -> ApiNetwork {
-    ApiNetwork {
-        mode: n.mode.clone(),
-        mbits: n.mbits,
-        hostname: n.hostname.clone(),
-        reserved_ports: ports_out(&n.reserved_ports),
-        dynamic_ports: ports_out(&n.dynamic_ports),
-        dns: n.dns.as_ref().map(|d| ApiDns { servers: d.servers.clone(), searches: d.searches.clone(), options: d.options.clone() }),
-    }
-}
-
-fn restart_in(r: &ApiRestartPolicy, default: &RestartPolicy) -> RestartPolicy {
-    RestartPolicy {
-        attempts: r.attempts.unwrap_or(default.attempts),
-        interval: r.interval.unwrap_or(default.interval),
-        delay: r.delay.unwrap_or(default.delay),
-        mode: r.mode.clone().unwrap_or_else(|| default.mode.clone()),
-        render_templates: r.render_templates.unwrap_or(default.render_templates),
-    }
-}
-
-fn restart_out(r: &RestartPolicy) -> ApiRestartPolicy {
-    ApiRestartPolicy {
-        attempts: Some(r.attempts),
-        interval: Some(r.interval),
-        delay: Some(r.delay),
-        mode: Some(r.mode.clone()),
-        render_templates: Some(r.render_templates),
-    }
-}
-
-fn task_in(t: &ApiTask) -> Task {
-    let d = Resources::default();
-    let r = t.resources.clone().unwrap_or_default();
-    let logs = t.log_config.clone().unwrap_or_default();
-    let dl = LogConfig::default();
+fn task_in(t: &ApiTask, group_restart: &RestartPolicy) -> Task {
     Task {
         name: t.name.clone(),
         driver: t.driver.clone(),
@@ -285,74 +212,176 @@ fn task_in(t: &ApiTask) -> Task {
         config: t.config.clone(),
         env: t.env.clone(),
         meta: t.meta.clone(),
-        resources: Resources {
-            cpu: r.cpu.unwrap_or(d.cpu),
-            cores: r.cores.unwrap_or(0),
-            memory_mb: r.memory_mb.unwrap_or(d.memory_mb),
-            memory_max_mb: r.memory_max_mb.unwrap_or(0),
-            disk_mb: r.disk_mb.unwrap_or(0),
-            networks: r.networks.iter().map(network_in).collect(),
-            ..Default::default()
-        },
+        resources: t.resources.as_ref().map(ApiResources::to_model).unwrap_or_default(),
         constraints: constraints_in(&t.constraints),
         affinities: affinities_in(&t.affinities),
-        restart_policy: None,
-        logs: LogConfig {
-            max_files: logs.max_files.unwrap_or(dl.max_files),
-            max_file_size_mb: logs.max_file_size_mb.unwrap_or(dl.max_file_size_mb),
-            disabled: logs.disabled.unwrap_or(false),
-        },
+        restart_policy: Some(t.restart_policy.as_ref().map(|r| r.merged_over(group_restart)).unwrap_or_else(|| group_restart.clone())),
+        logs: t.log_config.as_ref().map(ApiLogConfig::to_model).unwrap_or_default(),
         kill_timeout: t.kill_timeout.unwrap_or(0),
         kill_signal: t.kill_signal.clone(),
         shutdown_delay: t.shutdown_delay,
         leader: t.leader,
         kind: t.kind.clone(),
-        lifecycle: t.lifecycle.as_ref().map(|l| TaskLifecycle { hook: l.hook.clone(), sidecar: l.sidecar }),
-        ..Default::default()
+        lifecycle: t.lifecycle.as_ref().map(ApiLifecycle::to_model),
+        unsupported: kept_in(
+            &t.unsupported,
+            &[
+                ("vault", &t.vault),
+                ("consul", &t.consul),
+                ("identity", &t.identities),
+                ("csi_plugin", &t.csi_plugin_config),
+                ("action", &t.actions),
+                ("secret", &t.secrets),
+                ("schedule", &t.schedule),
+            ],
+        ),
+        services: t.services.iter().map(ApiService::to_model).collect(),
+        templates: t.templates.iter().map(ApiTemplate::to_model).collect(),
+        artifacts: t.artifacts.iter().map(ApiArtifact::to_model).collect(),
+        volume_mounts: t.volume_mounts.iter().map(ApiVolumeMount::to_model).collect(),
+        dispatch_payload: t.dispatch_payload.as_ref().map(ApiDispatchPayload::to_model),
+        scaling_policies: t.scaling_policies.iter().map(ApiScalingPolicy::to_model).collect(),
     }
 }
 
-fn task_out(t: &Task, group_restart: &RestartPolicy) -> ApiTask {
-    let r = &t.resources;
+fn task_out(t: &Task, group_restart: &RestartPolicy, target: BTreeMap<String, String>) -> ApiTask {
     ApiTask {
         name: t.name.clone(),
         driver: t.driver.clone(),
         user: t.user.clone(),
+        lifecycle: t.lifecycle.as_ref().map(ApiLifecycle::from_model),
         config: t.config.clone(),
-        env: t.env.clone(),
-        meta: t.meta.clone(),
-        resources: Some(ApiResources {
-            cpu: Some(r.cpu),
-            cores: Some(r.cores),
-            memory_mb: Some(r.memory_mb),
-            memory_max_mb: Some(r.memory_max_mb),
-            disk_mb: Some(r.disk_mb),
-            networks: r.networks.iter().map(network_out).collect(),
-        }),
         constraints: constraints_out(&t.constraints),
         affinities: affinities_out(&t.affinities),
-        restart_policy: Some(restart_out(t.restart_policy.as_ref().unwrap_or(group_restart))),
-        log_config: Some(ApiLogConfig {
-            max_files: Some(t.logs.max_files),
-            max_file_size_mb: Some(t.logs.max_file_size_mb),
-            disabled: Some(t.logs.disabled),
-        }),
+        env: t.env.clone(),
+        services: t.services.iter().map(ApiService::from_model).collect(),
+        resources: Some(ApiResources::from_model(&t.resources)),
+        restart_policy: Some(ApiRestartPolicy::from_model(t.restart_policy.as_ref().unwrap_or(group_restart))),
+        meta: t.meta.clone(),
         kill_timeout: Some(t.kill_timeout),
-        kill_signal: t.kill_signal.clone(),
-        shutdown_delay: t.shutdown_delay,
+        log_config: Some(ApiLogConfig::from_model(&t.logs)),
+        artifacts: t.artifacts.iter().map(ApiArtifact::from_model).collect(),
+        templates: t.templates.iter().map(ApiTemplate::from_model).collect(),
+        dispatch_payload: t.dispatch_payload.as_ref().map(ApiDispatchPayload::from_model),
+        volume_mounts: t.volume_mounts.iter().map(ApiVolumeMount::from_model).collect(),
         leader: t.leader,
+        shutdown_delay: t.shutdown_delay,
+        kill_signal: t.kill_signal.clone(),
         kind: t.kind.clone(),
-        lifecycle: t.lifecycle.as_ref().map(|l| ApiLifecycle { hook: l.hook.clone(), sidecar: l.sidecar }),
+        scaling_policies: t.scaling_policies.iter().map(|s| ApiScalingPolicy::from_model(s, target.clone())).collect(),
+        vault: t.unsupported.get("vault").cloned(),
+        consul: t.unsupported.get("consul").cloned(),
+        identities: t.unsupported.get("identity").cloned(),
+        csi_plugin_config: t.unsupported.get("csi_plugin").cloned(),
+        actions: t.unsupported.get("action").cloned(),
+        secrets: t.unsupported.get("secret").cloned(),
+        schedule: t.unsupported.get("schedule").cloned(),
+        unsupported: kept_rest(&t.unsupported, &["vault", "consul", "identity", "csi_plugin", "action", "secret", "schedule"]),
     }
 }
 
-/// Nomad JSON → job model (then canonicalized with Nomad's defaults).
+fn group_in(g: &ApiTaskGroup, job: &Job, a: &ApiJob) -> TaskGroup {
+    let jt = job.job_type;
+    let restart =
+        g.restart_policy.as_ref().map(|r| r.merged_over(&RestartPolicy::default_for(jt))).unwrap_or_else(|| RestartPolicy::default_for(jt));
+    let scaling = g.scaling.as_ref().map(ApiScalingPolicy::to_model);
+    let count = g.count.unwrap_or_else(|| scaling.as_ref().and_then(|s| s.min).and_then(|m| u32::try_from(m).ok()).unwrap_or(1));
+    // Group policies refine the job's, which refine Nomad's defaults.
+    let update = match (&a.update, &g.update) {
+        (None, None) => None,
+        (ju, gu) => {
+            let base = ju.as_ref().map(|u| u.merged_over(&Default::default())).unwrap_or_default();
+            Some(gu.as_ref().map(|u| u.merged_over(&base)).unwrap_or(base))
+        }
+    };
+    let migrate = match (&a.migrate, &g.migrate) {
+        (None, None) => None,
+        (jm, gm) => {
+            let base = jm.as_ref().map(|m| m.merged_over(&Default::default())).unwrap_or_default();
+            Some(gm.as_ref().map(|m| m.merged_over(&base)).unwrap_or(base))
+        }
+    };
+    let reschedule = match (&a.reschedule, &g.reschedule_policy) {
+        (None, None) => None,
+        (jr, gr) => {
+            let base =
+                jr.as_ref().map(|r| r.merged_over(&ReschedulePolicy::default_for(jt))).unwrap_or_else(|| ReschedulePolicy::default_for(jt));
+            Some(gr.as_ref().map(|r| r.merged_over(&base)).unwrap_or(base))
+        }
+    };
+    TaskGroup {
+        name: g.name.clone(),
+        count,
+        constraints: constraints_in(&g.constraints),
+        affinities: affinities_in(&g.affinities),
+        tasks: g.tasks.iter().map(|t| task_in(t, &restart)).collect(),
+        networks: g.networks.iter().map(network_in).collect(),
+        restart_policy: restart,
+        ephemeral_disk: g.ephemeral_disk.as_ref().map(ApiEphemeralDisk::to_model).unwrap_or_default(),
+        meta: g.meta.clone(),
+        shutdown_delay: g.shutdown_delay,
+        unsupported: kept_in(&g.unsupported, &[("consul", &g.consul)]),
+        spreads: spreads_in(&g.spreads),
+        services: g.services.iter().map(ApiService::to_model).collect(),
+        volumes: g.volumes.iter().map(|(k, v)| (k.clone(), v.to_model())).collect(),
+        update,
+        migrate,
+        reschedule_policy: reschedule,
+        disconnect: g.disconnect.as_ref().map(ApiDisconnect::to_model),
+        max_client_disconnect: g.max_client_disconnect,
+        stop_after_client_disconnect: g.stop_after_client_disconnect,
+        prevent_reschedule_on_lost: g.prevent_reschedule_on_lost,
+        max_run_duration: g.max_run_duration,
+        scaling,
+    }
+}
+
+fn group_out(j: &Job, g: &TaskGroup) -> ApiTaskGroup {
+    let target = |task: Option<&str>| {
+        let mut t = BTreeMap::from([
+            ("Namespace".to_string(), j.namespace.clone()),
+            ("Job".to_string(), j.id.clone()),
+            ("Group".to_string(), g.name.clone()),
+        ]);
+        if let Some(task) = task {
+            t.insert("Task".into(), task.into());
+        }
+        t
+    };
+    ApiTaskGroup {
+        name: g.name.clone(),
+        count: Some(g.count),
+        constraints: constraints_out(&g.constraints),
+        affinities: affinities_out(&g.affinities),
+        tasks: g.tasks.iter().map(|t| task_out(t, &g.restart_policy, target(Some(&t.name)))).collect(),
+        spreads: spreads_out(&g.spreads),
+        volumes: g.volumes.iter().map(|(k, v)| (k.clone(), ApiVolumeRequest::from_model(v))).collect(),
+        restart_policy: Some(ApiRestartPolicy::from_model(&g.restart_policy)),
+        disconnect: g.disconnect.as_ref().map(ApiDisconnect::from_model),
+        reschedule_policy: g.reschedule_policy.as_ref().map(ApiReschedulePolicy::from_model),
+        ephemeral_disk: Some(ApiEphemeralDisk::from_model(&g.ephemeral_disk)),
+        update: g.update.as_ref().map(ApiUpdateStrategy::from_model),
+        migrate: g.migrate.as_ref().map(ApiMigrateStrategy::from_model),
+        networks: g.networks.iter().map(network_out).collect(),
+        meta: g.meta.clone(),
+        services: g.services.iter().map(ApiService::from_model).collect(),
+        shutdown_delay: g.shutdown_delay,
+        stop_after_client_disconnect: g.stop_after_client_disconnect,
+        max_client_disconnect: g.max_client_disconnect,
+        max_run_duration: g.max_run_duration,
+        scaling: g.scaling.as_ref().map(|s| ApiScalingPolicy::from_model(s, target(None))),
+        prevent_reschedule_on_lost: g.prevent_reschedule_on_lost,
+        consul: g.unsupported.get("consul").cloned(),
+        unsupported: kept_rest(&g.unsupported, &["consul"]),
+    }
+}
+
+/// Nomad JSON → job model, canonicalized with Nomad's defaults.
 pub fn job_from_api(a: &ApiJob) -> Result<Job, JobJsonError> {
     let job_type = match a.job_type.as_deref() {
         None | Some("") => JobType::Service,
         Some(t) => JobType::parse(t).ok_or_else(|| JobJsonError::JobType(t.to_string()))?,
     };
-    let default_restart = RestartPolicy::default_for(job_type);
     let mut job = Job {
         id: a.id.clone(),
         name: a.name.clone(),
@@ -367,33 +396,24 @@ pub fn job_from_api(a: &ApiJob) -> Result<Job, JobJsonError> {
         affinities: affinities_in(&a.affinities),
         meta: a.meta.clone(),
         stop: a.stop,
-        task_groups: a
-            .task_groups
-            .iter()
-            .map(|g| {
-                let de = EphemeralDisk::default();
-                let disk = g.ephemeral_disk.clone().unwrap_or_default();
-                TaskGroup {
-                    name: g.name.clone(),
-                    count: g.count.unwrap_or(1),
-                    constraints: constraints_in(&g.constraints),
-                    affinities: affinities_in(&g.affinities),
-                    tasks: g.tasks.iter().map(task_in).collect(),
-                    networks: g.networks.iter().map(network_in).collect(),
-                    restart_policy: g.restart_policy.as_ref().map(|r| restart_in(r, &default_restart)).unwrap_or_else(|| default_restart.clone()),
-                    ephemeral_disk: EphemeralDisk {
-                        size_mb: disk.size_mb.unwrap_or(de.size_mb),
-                        sticky: disk.sticky.unwrap_or(false),
-                        migrate: disk.migrate.unwrap_or(false),
-                    },
-                    meta: g.meta.clone(),
-                    shutdown_delay: g.shutdown_delay,
-                    ..Default::default()
-                }
-            })
-            .collect(),
+        unsupported: kept_in(
+            &a.unsupported,
+            &[
+                ("multiregion", &a.multiregion),
+                ("ui", &a.ui),
+                ("consul_namespace", &a.consul_namespace),
+                ("vault_namespace", &a.vault_namespace),
+            ],
+        ),
+        spreads: spreads_in(&a.spreads),
+        update: a.update.as_ref().map(|u| Box::new(u.merged_over(&Default::default()))),
+        migrate: a.migrate.as_ref().map(|m| Box::new(m.merged_over(&Default::default()))),
+        reschedule: a.reschedule.as_ref().map(|r| Box::new(r.merged_over(&ReschedulePolicy::default_for(job_type)))),
+        periodic: a.periodic.as_ref().map(|p| Box::new(p.to_model())),
+        parameterized: a.parameterized_job.as_ref().map(|p| Box::new(p.to_model())),
         ..Default::default()
     };
+    job.task_groups = a.task_groups.iter().map(|g| group_in(g, &job, a)).collect();
     job.canonicalize();
     Ok(job)
 }
@@ -401,10 +421,10 @@ pub fn job_from_api(a: &ApiJob) -> Result<Job, JobJsonError> {
 /// Job model → Nomad JSON. `status` is derived from state by the caller.
 pub fn job_to_api(j: &Job, status: &str) -> ApiJob {
     ApiJob {
+        region: j.region.clone(),
+        namespace: j.namespace.clone(),
         id: j.id.clone(),
         name: j.name.clone(),
-        namespace: j.namespace.clone(),
-        region: j.region.clone(),
         job_type: Some(j.job_type.as_str().into()),
         priority: Some(j.priority),
         all_at_once: j.all_at_once,
@@ -412,8 +432,18 @@ pub fn job_to_api(j: &Job, status: &str) -> ApiJob {
         node_pool: j.node_pool.clone(),
         constraints: constraints_out(&j.constraints),
         affinities: affinities_out(&j.affinities),
+        task_groups: j.task_groups.iter().map(|g| group_out(j, g)).collect(),
+        update: j.update.as_deref().map(ApiUpdateStrategy::from_model),
+        spreads: spreads_out(&j.spreads),
+        periodic: j.periodic.as_deref().map(ApiPeriodic::from_model),
+        parameterized_job: j.parameterized.as_deref().map(ApiParameterized::from_model),
+        reschedule: j.reschedule.as_deref().map(ApiReschedulePolicy::from_model),
+        migrate: j.migrate.as_deref().map(ApiMigrateStrategy::from_model),
         meta: j.meta.clone(),
         stop: j.stop,
+        parent_id: String::new(),
+        dispatched: false,
+        payload: None,
         status: status.into(),
         status_description: String::new(),
         stable: false,
@@ -422,28 +452,11 @@ pub fn job_to_api(j: &Job, status: &str) -> ApiJob {
         create_index: j.create_index,
         modify_index: j.modify_index,
         job_modify_index: j.job_modify_index,
-        parent_id: String::new(),
-        dispatched: false,
-        task_groups: j
-            .task_groups
-            .iter()
-            .map(|g| ApiTaskGroup {
-                name: g.name.clone(),
-                count: Some(g.count),
-                constraints: constraints_out(&g.constraints),
-                affinities: affinities_out(&g.affinities),
-                tasks: g.tasks.iter().map(|t| task_out(t, &g.restart_policy)).collect(),
-                networks: g.networks.iter().map(network_out).collect(),
-                restart_policy: Some(restart_out(&g.restart_policy)),
-                ephemeral_disk: Some(ApiEphemeralDisk {
-                    sticky: Some(g.ephemeral_disk.sticky),
-                    size_mb: Some(g.ephemeral_disk.size_mb),
-                    migrate: Some(g.ephemeral_disk.migrate),
-                }),
-                meta: g.meta.clone(),
-                shutdown_delay: g.shutdown_delay,
-            })
-            .collect(),
+        multiregion: j.unsupported.get("multiregion").cloned(),
+        ui: j.unsupported.get("ui").cloned(),
+        consul_namespace: j.unsupported.get("consul_namespace").cloned(),
+        vault_namespace: j.unsupported.get("vault_namespace").cloned(),
+        unsupported: kept_rest(&j.unsupported, &["multiregion", "ui", "consul_namespace", "vault_namespace"]),
     }
 }
 
@@ -483,6 +496,8 @@ pub fn job_stub(j: &Job, status: &str) -> JobListStub {
         node_pool: j.node_pool.clone(),
         job_type: j.job_type.as_str().into(),
         priority: j.priority,
+        periodic: j.periodic.is_some(),
+        parameterized_job: j.parameterized.is_some(),
         stop: j.stop,
         status: status.into(),
         create_index: j.create_index,

@@ -5,6 +5,7 @@
 pub mod alloc;
 pub mod eval;
 pub mod job;
+pub mod job_parts;
 pub mod node;
 
 /// Turns an explicit JSON `null` (as Go clients send for empty slices and maps) into the default.

@@ -58,7 +58,9 @@ pub fn node_out(n: &Node) -> ApiNode {
         drivers: n
             .drivers
             .iter()
-            .map(|(k, d)| (k.clone(), ApiDriverInfo { detected: d.detected, healthy: d.healthy, health_description: d.health_description.clone() }))
+            .map(|(k, d)| {
+                (k.clone(), ApiDriverInfo { detected: d.detected, healthy: d.healthy, health_description: d.health_description.clone() })
+            })
             .collect(),
         node_resources: serde_json::json!({
             "Cpu": { "CpuShares": n.resources.cpu_mhz, "TotalCpuCores": n.resources.cpu_cores },

@@ -80,10 +80,22 @@ async fn logs(api: &ApiClient, id: &str, task: Option<String>, stderr: bool, fol
     let task = match task {
         Some(t) => t,
         None => {
-            let tasks: Vec<String> = a.job.as_ref().and_then(|j| j.task_groups.iter().find(|g| g.name == a.task_group)).map(|g| g.tasks.iter().map(|t| t.name.clone()).collect()).unwrap_or_default();
+            let tasks: Vec<String> = a
+                .job
+                .as_ref()
+                .and_then(|j| j.task_groups.iter().find(|g| g.name == a.task_group))
+                .map(|g| g.tasks.iter().map(|t| t.name.clone()).collect())
+                .unwrap_or_default();
             match tasks.as_slice() {
                 [one] => one.clone(),
-                _ => return Err(format!("allocation {} has tasks {}; name one: drover alloc logs {} <task>", short(&a.id), tasks.join(", "), short(&a.id))),
+                _ => {
+                    return Err(format!(
+                        "allocation {} has tasks {}; name one: drover alloc logs {} <task>",
+                        short(&a.id),
+                        tasks.join(", "),
+                        short(&a.id)
+                    ))
+                }
             }
         }
     };

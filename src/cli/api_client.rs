@@ -21,7 +21,11 @@ pub struct ApiClient {
 
 impl ApiClient {
     pub fn new(address: &str) -> Self {
-        let base = if address.starts_with("http://") || address.starts_with("https://") { address.to_string() } else { format!("http://{address}") };
+        let base = if address.starts_with("http://") || address.starts_with("https://") {
+            address.to_string()
+        } else {
+            format!("http://{address}")
+        };
         Self { base: base.trim_end_matches('/').to_string(), http: reqwest::Client::new() }
     }
 

@@ -3,10 +3,12 @@
 /// Columns separated by two spaces, each as wide as its widest cell.
 pub fn table(rows: &[Vec<String>]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..cols).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> =
+        (0..cols).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
     let mut out = String::new();
     for r in rows {
-        let line: Vec<String> = r.iter().enumerate().map(|(i, s)| if i + 1 == r.len() { s.clone() } else { format!("{:w$}", s, w = widths[i]) }).collect();
+        let line: Vec<String> =
+            r.iter().enumerate().map(|(i, s)| if i + 1 == r.len() { s.clone() } else { format!("{:w$}", s, w = widths[i]) }).collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }

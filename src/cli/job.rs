@@ -1,4 +1,4 @@
-//! `drover job …`: run, status and stop.
+//! `drover job …`: run, validate, init, inspect, status and stop.
 
 use std::time::{Duration, Instant};
 
@@ -8,6 +8,7 @@ use crate::api::job::{ApiJob, JobListStub, JobRegisterResponse};
 
 use super::api_client::{enc, ApiClient};
 use super::format::{kv, short, table, time};
+use super::job_file;
 use super::job_run::{self, RunArgs};
 use super::Global;
 
@@ -16,9 +17,20 @@ pub enum JobCmd {
     /// Submit a job file (HCL or JSON) and wait until its allocations run
     Run(RunArgs),
     /// List jobs, or show one job and its allocations
-    Status {
-        id: Option<String>,
+    Status { id: Option<String> },
+    /// Check a job file (HCL or JSON) without submitting it
+    Validate(job_file::JobSource),
+    /// Write a commented example job file to start from
+    Init {
+        /// Where to write it
+        #[arg(default_value = "example.nomad.hcl")]
+        file: String,
+        /// Overwrite the file if it exists
+        #[arg(long)]
+        force: bool,
     },
+    /// Print a submitted job as Nomad's job JSON
+    Inspect { id: String },
     /// Stop a job and wait until its allocations have stopped
     Stop {
         id: String,
@@ -35,6 +47,9 @@ pub async fn run(cmd: JobCmd, g: &Global) -> i32 {
     let api = ApiClient::new(&g.address);
     let r = match cmd {
         JobCmd::Run(a) => return job_run::run(&api, a).await,
+        JobCmd::Validate(src) => return validate(&src),
+        JobCmd::Init { file, force } => init(&file, force),
+        JobCmd::Inspect { id } => inspect(&api, &id).await,
         JobCmd::Status { id: None } => list(&api).await,
         JobCmd::Status { id: Some(id) } => status(&api, &id).await,
         JobCmd::Stop { id, purge, detach } => stop(&api, &id, purge, detach).await,
@@ -64,7 +79,10 @@ async fn list(api: &ApiClient) -> Result<(), String> {
 
 /// Allocation rows as Nomad's `job status` prints them.
 pub fn alloc_rows(allocs: &[ApiAllocation]) -> String {
-    let mut rows = vec![vec!["ID", "Node ID", "Task Group", "Version", "Desired", "Status", "Created", "Modified"].into_iter().map(String::from).collect::<Vec<_>>()];
+    let mut rows = vec![vec!["ID", "Node ID", "Task Group", "Version", "Desired", "Status", "Created", "Modified"]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>()];
     for a in allocs {
         rows.push(vec![
             short(&a.id),
@@ -84,7 +102,11 @@ pub fn alloc_rows(allocs: &[ApiAllocation]) -> String {
 pub fn explain_failures(eval: &ApiEvaluation) -> String {
     let mut out = String::new();
     for (group, m) in eval.failed_tg_allocs.iter().flatten() {
-        out.push_str(&format!("Task Group \"{group}\" (failed to place {} allocation{}):\n", m.coalesced_failures + 1, if m.coalesced_failures == 0 { "" } else { "s" }));
+        out.push_str(&format!(
+            "Task Group \"{group}\" (failed to place {} allocation{}):\n",
+            m.coalesced_failures + 1,
+            if m.coalesced_failures == 0 { "" } else { "s" }
+        ));
         if m.nodes_evaluated == 0 {
             out.push_str("  * No nodes were eligible for evaluation\n");
         }
@@ -117,12 +139,23 @@ async fn status(api: &ApiClient, id: &str) -> Result<(), String> {
             ("Version", job.version.to_string()),
         ])
     );
-    let mut rows = vec![vec!["Task Group", "Queued", "Starting", "Running", "Failed", "Complete", "Lost"].into_iter().map(String::from).collect::<Vec<_>>()];
+    let mut rows = vec![vec!["Task Group", "Queued", "Starting", "Running", "Failed", "Complete", "Lost"]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>()];
     for g in &job.task_groups {
         let mine: Vec<&ApiAllocation> = allocs.iter().filter(|a| a.task_group == g.name).collect();
         let count = |s: &str| mine.iter().filter(|a| a.client_status == s).count().to_string();
         let queued: u64 = evals.iter().max_by_key(|e| e.create_index).and_then(|e| e.queued_allocations.get(&g.name).copied()).unwrap_or(0);
-        rows.push(vec![g.name.clone(), queued.to_string(), count("pending"), count("running"), count("failed"), count("complete"), count("lost")]);
+        rows.push(vec![
+            g.name.clone(),
+            queued.to_string(),
+            count("pending"),
+            count("running"),
+            count("failed"),
+            count("complete"),
+            count("lost"),
+        ]);
     }
     println!("\nSummary\n{}", table(&rows));
     if let Some(latest) = evals.iter().filter(|e| e.failed_tg_allocs.is_some()).max_by_key(|e| e.create_index) {
@@ -158,4 +191,54 @@ async fn stop(api: &ApiClient, id: &str, purge: bool, detach: bool) -> Result<()
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// The commented example `job init` writes (also `jobs/service.hcl`, which the tests run).
+const INIT_EXAMPLE: &str = include_str!("../../jobs/service.hcl");
+
+fn validate(src: &job_file::JobSource) -> i32 {
+    match job_file::load(src) {
+        Ok((job, warnings)) => {
+            if !warnings.is_empty() {
+                eprintln!("Job Warnings:\n{} warning(s):\n", warnings.len());
+                for w in &warnings {
+                    eprintln!("* {w}");
+                }
+                eprintln!();
+            }
+            match job.validate() {
+                Ok(()) => {
+                    println!("Job validation successful");
+                    0
+                }
+                Err(errs) => {
+                    eprintln!("Job validation errors:\n{} error(s) occurred:\n", errs.len());
+                    for e in errs {
+                        eprintln!("* {}: {e}", src.file);
+                    }
+                    1
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!("Error: {e}");
+            1
+        }
+    }
+}
+
+fn init(file: &str, force: bool) -> Result<(), String> {
+    if !force && std::path::Path::new(file).exists() {
+        return Err(format!("job file \"{file}\" already exists (use -force to overwrite it)"));
+    }
+    std::fs::write(file, INIT_EXAMPLE).map_err(|e| format!("could not write {file}: {e}"))?;
+    println!("Example job file written to {file}");
+    Ok(())
+}
+
+async fn inspect(api: &ApiClient, id: &str) -> Result<(), String> {
+    let job: serde_json::Value = api.get(&format!("/v1/job/{}", enc(id))).await.map_err(|e| e.to_string())?;
+    let out = serde_json::to_string_pretty(&serde_json::json!({ "Job": job })).map_err(|e| e.to_string())?;
+    println!("{out}");
+    Ok(())
 }

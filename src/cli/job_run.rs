@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use crate::api::alloc::ApiAllocation;
 use crate::api::eval::ApiEvaluation;
-use crate::api::job::JobRegisterResponse;
+use crate::api::job::{job_to_api, JobRegisterResponse};
 
 use super::api_client::{enc, ApiClient};
 use super::format::short;
@@ -13,14 +13,11 @@ use super::job_file;
 
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
-    /// The job file (.hcl, .nomad or .json)
-    pub file: String,
+    #[command(flatten)]
+    pub source: job_file::JobSource,
     /// Return once the job is submitted
     #[arg(long)]
     pub detach: bool,
-    /// Set an HCL variable, name=value (repeatable)
-    #[arg(long = "var")]
-    pub var: Vec<String>,
     /// How long to wait for the allocations to run
     #[arg(long, default_value = "300s", value_parser = parse_timeout)]
     pub timeout: Duration,
@@ -31,7 +28,7 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
 }
 
 pub async fn run(api: &ApiClient, a: RunArgs) -> i32 {
-    let (job, warnings) = match job_file::load(&a.file, &a.var) {
+    let (job, warnings) = match job_file::load(&a.source) {
         Ok(j) => j,
         Err(e) => {
             eprintln!("Error: {e}");
@@ -42,7 +39,7 @@ pub async fn run(api: &ApiClient, a: RunArgs) -> i32 {
         eprintln!("Warning: {w}");
     }
     let id = job.id.clone();
-    let body = serde_json::json!({ "Job": job });
+    let body = serde_json::json!({ "Job": job_to_api(&job, "") });
     let resp: JobRegisterResponse = match api.put("/v1/jobs", &body).await {
         Ok(r) => r,
         Err(e) => {
@@ -89,7 +86,8 @@ async fn monitor(api: &ApiClient, job_id: &str, eval_id: &str, timeout: Duration
     }
     let mut announced = std::collections::BTreeSet::new();
     loop {
-        let allocs: Vec<ApiAllocation> = api.get(&format!("/v1/job/{}/allocations", enc(job_id))).await.map_err(|e| format!("Error: {e}"))?;
+        let allocs: Vec<ApiAllocation> =
+            api.get(&format!("/v1/job/{}/allocations", enc(job_id))).await.map_err(|e| format!("Error: {e}"))?;
         let current: Vec<ApiAllocation> = allocs.into_iter().filter(|a| a.desired_status == "run" && a.client_status != "lost").collect();
         for a in &current {
             if announced.insert(a.id.clone()) {
@@ -97,7 +95,13 @@ async fn monitor(api: &ApiClient, job_id: &str, eval_id: &str, timeout: Duration
             }
         }
         if let Some(f) = current.iter().find(|a| a.client_status == "failed") {
-            let why: Vec<String> = f.task_states.iter().flat_map(|(t, s)| s.events.iter().filter(|e| e.fails_task).map(move |e| format!("task \"{t}\": {}: {}", e.kind, e.display_message))).collect();
+            let why: Vec<String> = f
+                .task_states
+                .iter()
+                .flat_map(|(t, s)| {
+                    s.events.iter().filter(|e| e.fails_task).map(move |e| format!("task \"{t}\": {}: {}", e.kind, e.display_message))
+                })
+                .collect();
             return Err(format!("==> Allocation \"{}\" failed\n    {}", short(&f.id), why.join("\n    ")));
         }
         if !current.is_empty() && current.iter().all(|a| a.client_status == "running" || a.client_status == "complete") {

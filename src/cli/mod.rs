@@ -5,6 +5,7 @@
 pub mod agent;
 pub mod alloc;
 pub mod api_client;
+pub mod fmt;
 pub mod format;
 pub mod job;
 pub mod job_file;
@@ -14,7 +15,12 @@ pub mod node;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "drover", version, about = "Drover: a cluster scheduler and container orchestrator that runs Nomad jobs", disable_help_subcommand = true)]
+#[command(
+    name = "drover",
+    version,
+    about = "Drover: a cluster scheduler and container orchestrator that runs Nomad jobs",
+    disable_help_subcommand = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub cmd: Cmd,
@@ -53,6 +59,8 @@ pub enum Cmd {
         #[command(flatten)]
         global: Global,
     },
+    /// Rewrite HCL job files in the canonical layout
+    Fmt(fmt::FmtArgs),
     /// Print the version
     Version,
 }
@@ -112,6 +120,7 @@ pub fn run(args: Vec<String>) -> i32 {
             Cmd::Job { cmd, global } => job::run(cmd, &global).await,
             Cmd::Alloc { cmd, global } => alloc::run(cmd, &global).await,
             Cmd::Node { cmd, global } => node::run(cmd, &global).await,
+            Cmd::Fmt(a) => fmt::run(&a),
             Cmd::Version => {
                 println!("Drover v{}", env!("CARGO_PKG_VERSION"));
                 0
@@ -128,6 +137,9 @@ mod tests {
     fn single_dash_flags() {
         let v = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(normalize(v(&["drover", "agent", "-dev", "-data-dir=/x"])), v(&["drover", "agent", "--dev", "--data-dir=/x"]));
-        assert_eq!(normalize(v(&["drover", "alloc", "logs", "-n", "5", "--", "-x"])), v(&["drover", "alloc", "logs", "-n", "5", "--", "-x"]));
+        assert_eq!(
+            normalize(v(&["drover", "alloc", "logs", "-n", "5", "--", "-x"])),
+            v(&["drover", "alloc", "logs", "-n", "5", "--", "-x"])
+        );
     }
 }

@@ -34,7 +34,10 @@ async fn list(api: &ApiClient) -> Result<(), String> {
         println!("No nodes registered");
         return Ok(());
     }
-    let mut rows = vec![vec!["ID", "Node Pool", "DC", "Name", "Class", "Drain", "Eligibility", "Status"].into_iter().map(String::from).collect::<Vec<_>>()];
+    let mut rows = vec![vec!["ID", "Node Pool", "DC", "Name", "Class", "Drain", "Eligibility", "Status"]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>()];
     for n in nodes {
         let class = if n.node_class.is_empty() { "<none>".into() } else { n.node_class };
         rows.push(vec![short(&n.id), n.node_pool, n.datacenter, n.name, class, n.drain.to_string(), n.scheduling_eligibility, n.status]);

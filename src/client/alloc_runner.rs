@@ -61,7 +61,14 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
     let tasks = group.tasks.len();
     let mut states: BTreeMap<String, TaskState> = BTreeMap::new();
     for task in &group.tasks {
-        let ctx = TaskContext { alloc: alloc.clone(), job: job.clone(), group: group.clone(), task: task.clone(), node: node.clone(), cfg: cfg.clone() };
+        let ctx = TaskContext {
+            alloc: alloc.clone(),
+            job: job.clone(),
+            group: group.clone(),
+            task: task.clone(),
+            node: node.clone(),
+            cfg: cfg.clone(),
+        };
         let previous = alloc.task_states.get(&task.name).cloned();
         tokio::spawn(task_runner::run(ctx, kill.clone(), tx.clone(), previous));
     }
@@ -76,6 +83,11 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
             info!(alloc_id = %alloc_id, status = status.as_str(), "allocation status");
             last = Some(status);
         }
-        reporter.push(ClientAllocUpdate { id: alloc_id.clone(), client_status: status, client_description: description.into(), task_states: states.clone() });
+        reporter.push(ClientAllocUpdate {
+            id: alloc_id.clone(),
+            client_status: status,
+            client_description: description.into(),
+            task_states: states.clone(),
+        });
     }
 }

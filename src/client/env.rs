@@ -79,7 +79,8 @@ mod tests {
         let group = TaskGroup { name: "web".into(), ..Default::default() };
         let task = Task { name: "srv".into(), ..Default::default() };
         let node = Node { datacenter: "dc1".into(), ..Default::default() };
-        let dirs = TaskDirs { alloc_dir: "/alloc".into(), task_dir: "/local".into(), secrets_dir: "/secrets".into(), tmp_dir: "/tmp".into() };
+        let dirs =
+            TaskDirs { alloc_dir: "/alloc".into(), task_dir: "/local".into(), secrets_dir: "/secrets".into(), tmp_dir: "/tmp".into() };
         let e = build(&alloc, &job, &group, &task, &node, &dirs);
         assert_eq!(e["NOMAD_ALLOC_INDEX"], "1");
         assert_eq!(e["NOMAD_PORT_http"], "23456");

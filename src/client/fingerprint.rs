@@ -14,7 +14,8 @@ fn read(path: &str) -> String {
 /// (cores, total MHz).
 fn cpu() -> (u32, u64) {
     let info = read("/proc/cpuinfo");
-    let mhz: Vec<f64> = info.lines().filter(|l| l.starts_with("cpu MHz")).filter_map(|l| l.split(':').nth(1)?.trim().parse().ok()).collect();
+    let mhz: Vec<f64> =
+        info.lines().filter(|l| l.starts_with("cpu MHz")).filter_map(|l| l.split(':').nth(1)?.trim().parse().ok()).collect();
     let cores = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1);
     let per_core = mhz.first().copied().filter(|m| *m > 0.0).unwrap_or(2000.0);
     (cores, (per_core * f64::from(cores)) as u64)
@@ -45,7 +46,9 @@ fn cgroup_version() -> &'static str {
 pub fn node(cfg: &ClientConfig, node_id: &str) -> Node {
     let (cores, mhz) = cpu();
     let uts = nix::sys::utsname::uname().ok();
-    let field = |f: fn(&nix::sys::utsname::UtsName) -> &std::ffi::OsStr| uts.as_ref().map(|u| f(u).to_string_lossy().to_string()).unwrap_or_default();
+    let field = |f: fn(&nix::sys::utsname::UtsName) -> &std::ffi::OsStr| {
+        uts.as_ref().map(|u| f(u).to_string_lossy().to_string()).unwrap_or_default()
+    };
     let mut attrs = BTreeMap::new();
     attrs.insert("kernel.name".into(), field(|u| u.sysname()).to_lowercase());
     attrs.insert("kernel.version".into(), field(|u| u.release()));

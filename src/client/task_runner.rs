@@ -76,7 +76,9 @@ pub fn build_spec(ctx: &TaskContext) -> Result<ExecSpec, String> {
     let dirs = AllocDir::new(&ctx.cfg.alloc_root(), &ctx.alloc.id);
     let task_dir = dirs.task(&t.name);
     let seen = match driver {
-        DriverKind::Container => TaskDirs { alloc_dir: "/alloc".into(), task_dir: "/local".into(), secrets_dir: "/secrets".into(), tmp_dir: "/tmp".into() },
+        DriverKind::Container => {
+            TaskDirs { alloc_dir: "/alloc".into(), task_dir: "/local".into(), secrets_dir: "/secrets".into(), tmp_dir: "/tmp".into() }
+        }
         DriverKind::RawExec => TaskDirs {
             alloc_dir: dirs.shared().display().to_string(),
             task_dir: task_dir.join("local").display().to_string(),
@@ -157,9 +159,7 @@ fn spawn_executor(cfg: &ClientConfig, spec: &ExecSpec) -> std::io::Result<tokio:
     cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(log);
     // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
     unsafe {
-        cmd.pre_exec(|| {
-            nix::unistd::setsid().map(|_| ()).map_err(std::io::Error::from)
-        });
+        cmd.pre_exec(|| nix::unistd::setsid().map(|_| ()).map_err(std::io::Error::from));
     }
     cmd.kill_on_drop(false);
     cmd.spawn()
@@ -200,7 +200,8 @@ async fn follow(r: &mut Runner, dir: &Path, mut child: Option<tokio::process::Ch
             None => read_pid(&dir.join(EXECUTOR_PID_FILE)).is_none_or(|p| !alive(p)),
         };
         if executor_gone && read_exit(dir).is_none() {
-            let status = ExitStatus { exit_code: -1, error: Some("executor exited without reporting a status".into()), ..Default::default() };
+            let status =
+                ExitStatus { exit_code: -1, error: Some("executor exited without reporting a status".into()), ..Default::default() };
             return if killing.is_some() { Ended::Killed(status) } else { Ended::Exited(status) };
         }
         if let Some(t) = killing {
@@ -262,7 +263,13 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
                 Err(e) => {
                     r.state.state = TaskStateKind::Dead;
                     r.state.failed = true;
-                    r.push(TaskEvent { kind: "Driver Failure".into(), time: now_ns(), message: format!("failed to start executor: {e}"), failed: true, ..Default::default() });
+                    r.push(TaskEvent {
+                        kind: "Driver Failure".into(),
+                        time: now_ns(),
+                        message: format!("failed to start executor: {e}"),
+                        failed: true,
+                        ..Default::default()
+                    });
                     return;
                 }
             }
@@ -281,8 +288,20 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
             details.insert("exit_code".to_string(), status.exit_code.to_string());
             details.insert("signal".to_string(), status.signal.to_string());
             details.insert("oom_killed".to_string(), status.oom_killed.to_string());
-            let message = format!("Exit Code: {}{}", status.exit_code, if status.signal > 0 { format!(", Signal: {}", status.signal) } else { String::new() });
-            r.push(TaskEvent { kind: kind.into(), time: now_ns(), message, exit_code: status.exit_code, signal: status.signal, details, ..Default::default() });
+            let message = format!(
+                "Exit Code: {}{}",
+                status.exit_code,
+                if status.signal > 0 { format!(", Signal: {}", status.signal) } else { String::new() }
+            );
+            r.push(TaskEvent {
+                kind: kind.into(),
+                time: now_ns(),
+                message,
+                exit_code: status.exit_code,
+                signal: status.signal,
+                details,
+                ..Default::default()
+            });
         }
         if killed || *kill.borrow() {
             r.state.state = TaskStateKind::Dead;
@@ -302,7 +321,13 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
                 r.state.state = TaskStateKind::Dead;
                 r.state.failed = true;
                 r.state.finished_at = now_ns();
-                r.push(TaskEvent { kind: "Not Restarting".into(), time: now_ns(), message: "Exceeded allowed attempts, applying a delay or failing".into(), failed: true, ..Default::default() });
+                r.push(TaskEvent {
+                    kind: "Not Restarting".into(),
+                    time: now_ns(),
+                    message: "Exceeded allowed attempts, applying a delay or failing".into(),
+                    failed: true,
+                    ..Default::default()
+                });
                 warn!(alloc_id = %alloc_id, task = %task_name, "task failed: restart attempts exhausted");
                 return;
             }

@@ -33,7 +33,8 @@ pub async fn run(cfg: ClientConfig) -> Result<(), ClientError> {
     for d in [cfg.alloc_root(), cfg.executor_root()] {
         std::fs::create_dir_all(&d).map_err(|source| ClientError::DataDir { path: d.display().to_string(), source })?;
     }
-    let node_id = fingerprint::node_id(&cfg.data_dir).map_err(|source| ClientError::DataDir { path: cfg.data_dir.display().to_string(), source })?;
+    let node_id =
+        fingerprint::node_id(&cfg.data_dir).map_err(|source| ClientError::DataDir { path: cfg.data_dir.display().to_string(), source })?;
     let node = fingerprint::node(&cfg, &node_id);
     let cfg = Arc::new(cfg);
     let mut rpc = ServerClient::new(cfg.servers.clone());

@@ -137,10 +137,7 @@ pub struct Allocation {
 impl Allocation {
     /// The index in the allocation's name, `web.web[3]` → 3.
     pub fn index(&self) -> u32 {
-        self.name
-            .rsplit_once('[')
-            .and_then(|(_, rest)| rest.trim_end_matches(']').parse().ok())
-            .unwrap_or(0)
+        self.name.rsplit_once('[').and_then(|(_, rest)| rest.trim_end_matches(']').parse().ok()).unwrap_or(0)
     }
 
     /// Terminal on either side: the servers want it stopped or the client says it has ended.

@@ -94,13 +94,9 @@ impl RestartPolicy {
     /// Nomad's defaults per job type.
     pub fn default_for(job_type: JobType) -> Self {
         match job_type {
-            JobType::Batch | JobType::Sysbatch => Self {
-                attempts: 3,
-                interval: 24 * 60 * MINUTE,
-                delay: 15 * SECOND,
-                mode: "fail".into(),
-                render_templates: false,
-            },
+            JobType::Batch | JobType::Sysbatch => {
+                Self { attempts: 3, interval: 24 * 60 * MINUTE, delay: 15 * SECOND, mode: "fail".into(), render_templates: false }
+            }
             _ => Self { attempts: 2, interval: 30 * MINUTE, delay: 15 * SECOND, mode: "fail".into(), render_templates: false },
         }
     }
@@ -532,8 +528,25 @@ pub struct Job {
 
 /// Every constraint operator Nomad documents.
 pub const CONSTRAINT_OPERATORS: &[&str] = &[
-    "=", "==", "is", "!=", "not", "<", "<=", ">", ">=", "distinct_hosts", "distinct_property", "regexp", "set_contains",
-    "set_contains_all", "set_contains_any", "version", "semver", "is_set", "is_not_set",
+    "=",
+    "==",
+    "is",
+    "!=",
+    "not",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "distinct_hosts",
+    "distinct_property",
+    "regexp",
+    "set_contains",
+    "set_contains_all",
+    "set_contains_any",
+    "version",
+    "semver",
+    "is_set",
+    "is_not_set",
 ];
 
 /// Pushes a problem when `value` is set and not one of `allowed`.
@@ -559,7 +572,9 @@ fn version_spec_problem(spec: &str) -> Option<String> {
 fn operand_problems(errs: &mut Vec<String>, operand: &str, ltarget: &str, rtarget: &str) {
     match operand {
         "distinct_hosts" => {}
-        "set_contains" | "set_contains_all" | "set_contains_any" if rtarget.is_empty() => errs.push(format!("operator \"{operand}\" needs a value")),
+        "set_contains" | "set_contains_all" | "set_contains_any" if rtarget.is_empty() => {
+            errs.push(format!("operator \"{operand}\" needs a value"))
+        }
         "regexp" => {
             if let Err(e) = regex::Regex::new(rtarget) {
                 errs.push(format!("regular expression \"{rtarget}\" does not compile: {e}"));
@@ -570,7 +585,9 @@ fn operand_problems(errs: &mut Vec<String>, operand: &str, ltarget: &str, rtarge
             errs.push(format!("distinct_property allows a count of 1 or more, got \"{rtarget}\""))
         }
         "is_set" | "is_not_set" if !rtarget.is_empty() => errs.push(format!("operator \"{operand}\" takes no value")),
-        "=" | "==" | "is" | "!=" | "not" | "<" | "<=" | ">" | ">=" if rtarget.is_empty() => errs.push(format!("operator \"{operand}\" needs a value")),
+        "=" | "==" | "is" | "!=" | "not" | "<" | "<=" | ">" | ">=" if rtarget.is_empty() => {
+            errs.push(format!("operator \"{operand}\" needs a value"))
+        }
         op if !CONSTRAINT_OPERATORS.contains(&op) => {
             errs.push(format!("unknown operator \"{op}\"; use one of {}", CONSTRAINT_OPERATORS.join(", ")))
         }
@@ -644,7 +661,12 @@ impl RestartPolicy {
             errs.push(format!("interval must be at least 5s, got {}ms", self.interval / 1_000_000));
         }
         if i64::from(self.attempts).saturating_mul(self.delay) > self.interval {
-            errs.push(format!("{} attempts with a delay of {}s do not fit in an interval of {}s", self.attempts, self.delay / SECOND, self.interval / SECOND));
+            errs.push(format!(
+                "{} attempts with a delay of {}s do not fit in an interval of {}s",
+                self.attempts,
+                self.delay / SECOND,
+                self.interval / SECOND
+            ));
         }
         errs
     }
@@ -838,7 +860,12 @@ impl Service {
         if self.name.is_empty() {
             self.name = default_name.to_string();
         }
-        for (field, default) in [(&mut self.address_mode, "auto"), (&mut self.on_update, "require_healthy"), (&mut self.provider, "consul"), (&mut self.cluster, "default")] {
+        for (field, default) in [
+            (&mut self.address_mode, "auto"),
+            (&mut self.on_update, "require_healthy"),
+            (&mut self.provider, "consul"),
+            (&mut self.cluster, "default"),
+        ] {
             if field.is_empty() {
                 *field = default.into();
             }

@@ -100,14 +100,7 @@ pub struct NetworkResource {
 
 impl Default for NetworkResource {
     fn default() -> Self {
-        Self {
-            mode: "host".into(),
-            mbits: 0,
-            hostname: String::new(),
-            reserved_ports: Vec::new(),
-            dynamic_ports: Vec::new(),
-            dns: None,
-        }
+        Self { mode: "host".into(), mbits: 0, hostname: String::new(), reserved_ports: Vec::new(), dynamic_ports: Vec::new(), dns: None }
     }
 }
 

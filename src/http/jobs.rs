@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::api::alloc::alloc_stub;
 use crate::api::eval::eval_out;
-use crate::api::job::{job_from_api, job_stub, job_to_api, ApiJob, JobRegisterRequest, JobRegisterResponse};
+use crate::api::job::{decode_value, job_from_api, job_stub, job_to_api, ApiJob, JobRegisterRequest, JobRegisterResponse};
 use crate::core::job::JobKey;
 use crate::core::state::table;
 
@@ -28,14 +28,10 @@ pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) ->
     with_index(index, st.server.raft.leader().is_some(), jobs)
 }
 
-fn decode<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error_lite(de).map_err(ApiError::bad_request)
-}
-
-/// Decodes JSON, naming the failing field's position in the message.
-fn serde_path_to_error_lite<'de, T: Deserialize<'de>>(de: &mut serde_json::Deserializer<serde_json::de::SliceRead<'de>>) -> Result<T, String> {
-    T::deserialize(de).map_err(|e| format!("failed to parse JSON request body: {e}"))
+fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let v: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("failed to parse JSON request body: {e}")))?;
+    decode_value(v).map_err(|e| ApiError::bad_request(format!("failed to parse JSON request body: {e}")))
 }
 
 async fn do_register(st: &HttpState, body: &[u8], path_id: Option<&str>) -> Result<Response, ApiError> {
@@ -49,7 +45,8 @@ async fn do_register(st: &HttpState, body: &[u8], path_id: Option<&str>) -> Resu
     let job = job_from_api(&api).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let (eval_id, index) = st.server.register_job(job.clone()).await?;
     let jmi = st.server.read(|s| s.jobs.get(&job.key()).map(|j| j.job_modify_index).unwrap_or(index));
-    let resp = JobRegisterResponse { eval_id, eval_create_index: index, job_modify_index: jmi, index, known_leader: true, ..Default::default() };
+    let resp =
+        JobRegisterResponse { eval_id, eval_create_index: index, job_modify_index: jmi, index, known_leader: true, ..Default::default() };
     Ok(with_index(index, true, resp))
 }
 
@@ -76,10 +73,15 @@ pub struct DeregisterOptions {
     pub namespace: Option<String>,
 }
 
-pub async fn deregister(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<DeregisterOptions>) -> Result<Response, ApiError> {
+pub async fn deregister(
+    State(st): State<HttpState>,
+    Path(id): Path<String>,
+    Query(q): Query<DeregisterOptions>,
+) -> Result<Response, ApiError> {
     let ns = q.namespace.unwrap_or_else(|| "default".into());
     let (eval_id, index) = st.server.deregister_job(&ns, &id, q.purge).await?;
-    let resp = JobRegisterResponse { eval_id, eval_create_index: index, job_modify_index: index, index, known_leader: true, ..Default::default() };
+    let resp =
+        JobRegisterResponse { eval_id, eval_create_index: index, job_modify_index: index, index, known_leader: true, ..Default::default() };
     Ok(with_index(index, true, resp))
 }
 
@@ -102,6 +104,7 @@ pub async fn evaluations(State(st): State<HttpState>, Path(id): Path<String>, Qu
 pub struct ParseRequest {
     #[serde(rename = "JobHCL")]
     pub job_hcl: String,
+    /// The text of a variables file (`name = value` lines), as `-var-file` takes.
     pub variables: String,
     pub canonicalize: bool,
 }
@@ -109,11 +112,49 @@ pub struct ParseRequest {
 /// `/v1/jobs/parse`: HCL in, Nomad job JSON out.
 pub async fn parse(body: Bytes) -> Result<Response, ApiError> {
     let req: ParseRequest = decode(&body)?;
-    let vars = crate::jobspec::Variables::from_var_file_text("variables", &req.variables);
-    let parsed = crate::jobspec::parse(&req.job_hcl, "input.hcl", &vars).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let vars = crate::jobspec::Variables::from_var_file_text("Variables", &req.variables);
+    let parsed = crate::jobspec::parse(&req.job_hcl, "JobHCL", &vars).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let mut job = parsed.job;
     if req.canonicalize {
         job.canonicalize();
     }
     Ok(Json(job_to_api(&job, "")).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ValidateRequest {
+    pub job: Option<serde_json::Value>,
+}
+
+/// `/v1/validate/job` reply, as Nomad's `JobValidateResponse`.
+#[derive(Debug, Default, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ValidateResponse {
+    pub driver_config_validated: bool,
+    pub validation_errors: Vec<String>,
+    pub error: String,
+    pub warnings: String,
+}
+
+/// `/v1/validate/job`: checks a job as registration would, without registering it.
+pub async fn validate(State(st): State<HttpState>, body: Bytes) -> Result<Response, ApiError> {
+    let req: ValidateRequest = decode(&body)?;
+    let v = req.job.ok_or_else(|| ApiError::bad_request("Job must be specified"))?;
+    let mut resp = ValidateResponse::default();
+    let errors = match decode_value::<ApiJob>(v).map_err(|e| e.to_string()).and_then(|a| job_from_api(&a).map_err(|e| e.to_string())) {
+        Err(e) => vec![e],
+        Ok(job) => {
+            let mut errs = job.validate().err().unwrap_or_default();
+            errs.extend(st.server.driver_problems(&job));
+            errs
+        }
+    };
+    resp.driver_config_validated = errors.is_empty();
+    if !errors.is_empty() {
+        resp.error =
+            format!("{} error(s) occurred:\n\n{}", errors.len(), errors.iter().map(|e| format!("* {e}")).collect::<Vec<_>>().join("\n"));
+    }
+    resp.validation_errors = errors;
+    Ok(Json(resp).into_response())
 }

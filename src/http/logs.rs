@@ -86,7 +86,11 @@ pub async fn logs(
 }
 
 /// Client-only agents: serve from the local allocation directory.
-pub async fn client_logs(State(root): State<PathBuf>, Path(alloc): Path<String>, Query(o): Query<LogOptions>) -> Result<Response, ApiError> {
+pub async fn client_logs(
+    State(root): State<PathBuf>,
+    Path(alloc): Path<String>,
+    Query(o): Query<LogOptions>,
+) -> Result<Response, ApiError> {
     let kind = check(&o)?;
     if alloc.contains('/') || alloc.contains("..") || alloc.is_empty() {
         return Err(ApiError::bad_request(format!("invalid allocation id \"{alloc}\"")));
@@ -110,23 +114,32 @@ fn serve_local(alloc_dir: PathBuf, o: &LogOptions, kind: String) -> Response {
     }
     let plain = o.plain;
     let task = o.task.clone();
-    let stream = futures::stream::unfold((first, data.len(), alloc_dir, task, kind, file, true), move |(pending, seen, dir, task, kind, file, first_round)| async move {
-        if !first_round {
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        if !dir.exists() {
-            return None;
-        }
-        let mut out = pending;
-        let all = read_all(&log_files(&dir, &task, &kind));
-        let mut seen = seen;
-        if !first_round && all.len() > seen {
-            out.extend_from_slice(&all[seen..]);
-        }
-        seen = seen.max(all.len());
-        let chunk = if plain { out } else if out.is_empty() { b"{}\n".to_vec() } else { frame(&out, &file, seen as u64) };
-        Some((Ok::<_, std::io::Error>(chunk), (Vec::new(), seen, dir, task, kind, file, false)))
-    });
+    let stream = futures::stream::unfold(
+        (first, data.len(), alloc_dir, task, kind, file, true),
+        move |(pending, seen, dir, task, kind, file, first_round)| async move {
+            if !first_round {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            if !dir.exists() {
+                return None;
+            }
+            let mut out = pending;
+            let all = read_all(&log_files(&dir, &task, &kind));
+            let mut seen = seen;
+            if !first_round && all.len() > seen {
+                out.extend_from_slice(&all[seen..]);
+            }
+            seen = seen.max(all.len());
+            let chunk = if plain {
+                out
+            } else if out.is_empty() {
+                b"{}\n".to_vec()
+            } else {
+                frame(&out, &file, seen as u64)
+            };
+            Some((Ok::<_, std::io::Error>(chunk), (Vec::new(), seen, dir, task, kind, file, false)))
+        },
+    );
     (StatusCode::OK, Body::from_stream(stream)).into_response()
 }
 

@@ -47,6 +47,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/client/fs/logs/{alloc}", get(logs::logs))
         .route("/v1/regions", get(status::regions))
         .route("/v1/jobs/parse", put(jobs::parse).post(jobs::parse))
+        .route("/v1/validate/job", put(jobs::validate).post(jobs::validate))
         .fallback(error::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024))
         .with_state(state)
@@ -54,10 +55,7 @@ pub fn router(state: HttpState) -> Router {
 
 /// The API of a client-only agent: the endpoints answered from the client's own allocations.
 pub fn client_router(alloc_root: PathBuf) -> Router {
-    Router::new()
-        .route("/v1/client/fs/logs/{alloc}", get(logs::client_logs))
-        .fallback(error::not_found)
-        .with_state(alloc_root)
+    Router::new().route("/v1/client/fs/logs/{alloc}", get(logs::client_logs)).fallback(error::not_found).with_state(alloc_root)
 }
 
 /// Serves the API until the listener fails.

@@ -85,7 +85,8 @@ pub(crate) fn templates(cx: &mut Cx<'_>, r: &Reader<'_>) -> Vec<Template> {
     out
 }
 
-const ARTIFACT: Schema = Schema { attrs: &["source", "mode", "insecure", "destination", "chown", "options", "headers"], blocks: &["options", "headers"] };
+const ARTIFACT: Schema =
+    Schema { attrs: &["source", "mode", "insecure", "destination", "chown", "options", "headers"], blocks: &["options", "headers"] };
 
 pub(crate) fn artifacts(cx: &mut Cx<'_>, r: &Reader<'_>) -> Vec<TaskArtifact> {
     let mut out = Vec::new();
@@ -116,10 +117,8 @@ pub(crate) fn dispatch_payload(cx: &mut Cx<'_>, r: &Reader<'_>) -> Option<Dispat
     Some(DispatchPayloadConfig { file: b.get(cx, "file").unwrap_or_default() })
 }
 
-const VOLUME: Schema = Schema {
-    attrs: &["type", "source", "read_only", "sticky", "access_mode", "attachment_mode", "per_alloc"],
-    blocks: &["mount_options"],
-};
+const VOLUME: Schema =
+    Schema { attrs: &["type", "source", "read_only", "sticky", "access_mode", "attachment_mode", "per_alloc"], blocks: &["mount_options"] };
 const MOUNT_OPTIONS: Schema = Schema { attrs: &["fs_type", "mount_flags"], blocks: &[] };
 
 /// A group's `volume "name"` blocks, by name.

@@ -26,7 +26,18 @@ const CONSTRAINT: Schema = Schema {
 };
 
 const AFFINITY: Schema = Schema {
-    attrs: &["attribute", "value", "operator", "weight", "regexp", "version", "semver", "set_contains", "set_contains_all", "set_contains_any"],
+    attrs: &[
+        "attribute",
+        "value",
+        "operator",
+        "weight",
+        "regexp",
+        "version",
+        "semver",
+        "set_contains",
+        "set_contains_all",
+        "set_contains_any",
+    ],
     blocks: &[],
 };
 

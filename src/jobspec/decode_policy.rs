@@ -49,7 +49,17 @@ pub(crate) fn reschedule(cx: &mut Cx<'_>, r: &Reader<'_>, base: &ReschedulePolic
 }
 
 const UPDATE: Schema = Schema {
-    attrs: &["stagger", "max_parallel", "health_check", "min_healthy_time", "healthy_deadline", "progress_deadline", "canary", "auto_revert", "auto_promote"],
+    attrs: &[
+        "stagger",
+        "max_parallel",
+        "health_check",
+        "min_healthy_time",
+        "healthy_deadline",
+        "progress_deadline",
+        "canary",
+        "auto_revert",
+        "auto_promote",
+    ],
     blocks: &[],
 };
 

@@ -10,7 +10,8 @@ use super::decode_policy::open_single;
 use super::opaque::block_to_json;
 use super::reader::{BlockView, Reader, Schema};
 
-const RESOURCES: Schema = Schema { attrs: &["cpu", "cores", "memory", "memory_max", "disk", "secrets", "iops"], blocks: &["network", "device", "numa"] };
+const RESOURCES: Schema =
+    Schema { attrs: &["cpu", "cores", "memory", "memory_max", "disk", "secrets", "iops"], blocks: &["network", "device", "numa"] };
 
 /// A task's resources; what Drover does not support yet goes to `unsupported` (with a warning).
 pub(crate) fn resources(cx: &mut Cx<'_>, r: &Reader<'_>, unsupported: &mut BTreeMap<String, serde_json::Value>) -> Option<Resources> {
@@ -57,7 +58,8 @@ fn device(cx: &mut Cx<'_>, v: BlockView<'_>, parent: &Path) -> RequestedDevice {
     d
 }
 
-const NETWORK: Schema = Schema { attrs: &["mode", "hostname", "mbits", "device", "cidr", "ip"], blocks: &["port", "reserved_ports", "dns", "cni"] };
+const NETWORK: Schema =
+    Schema { attrs: &["mode", "hostname", "mbits", "device", "cidr", "ip"], blocks: &["port", "reserved_ports", "dns", "cni"] };
 const PORT: Schema = Schema { attrs: &["static", "to", "host_network", "ignore_collision"], blocks: &[] };
 const DNS: Schema = Schema { attrs: &["servers", "searches", "options"], blocks: &[] };
 

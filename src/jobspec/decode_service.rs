@@ -137,14 +137,20 @@ fn headers(cx: &mut Cx<'_>, r: &Reader<'_>) -> BTreeMap<String, Vec<String>> {
     let hr = Reader { view: v, path };
     for s in hr.view.body.iter() {
         match s {
-            Structure::Block(b) => cx.error(span_start(b.span()), &hr.path, ErrorKind::Invalid("a header block holds only attributes".into())),
+            Structure::Block(b) => {
+                cx.error(span_start(b.span()), &hr.path, ErrorKind::Invalid("a header block holds only attributes".into()))
+            }
             Structure::Attribute(a) => {
                 let name = a.key.as_str();
                 match hr.value(cx, name) {
                     Some((Value::Array(items), _)) if items.iter().all(Value::is_string) => {
                         out.insert(name.to_string(), items.into_iter().filter_map(|i| i.as_str().map(str::to_string)).collect());
                     }
-                    Some((_, at)) => cx.error(at, &hr.path, ErrorKind::Value { name: name.into(), message: "a header value must be a list of strings".into() }),
+                    Some((_, at)) => cx.error(
+                        at,
+                        &hr.path,
+                        ErrorKind::Value { name: name.into(), message: "a header value must be a list of strings".into() },
+                    ),
                     None => {}
                 }
             }

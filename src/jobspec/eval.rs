@@ -111,7 +111,9 @@ impl<'a> Env<'a> {
                 }
                 let base = self.eval_at(&t.expr, d)?;
                 let ops: Vec<&TraversalOperator> = t.operators.iter().map(|o| o.value()).collect();
-                if let (Expression::Variable(root), Some(TraversalOperator::GetAttr(name)), Value::Object(o)) = (&t.expr, ops.first(), &base) {
+                if let (Expression::Variable(root), Some(TraversalOperator::GetAttr(name)), Value::Object(o)) =
+                    (&t.expr, ops.first(), &base)
+                {
                     let kind = match root.as_str() {
                         "var" => Some("variable"),
                         "local" => Some("local"),
@@ -137,7 +139,8 @@ impl<'a> Env<'a> {
                     "convert" => {
                         let [value, ty] = args.as_slice() else { return err("convert() takes a value and a type", expr.span()) };
                         let ty = Ty::parse(ty).map_err(|m| EvalError { message: format!("convert(): {m}"), span: ty.span() })?;
-                        convert(self.eval_at(value, d)?, &ty).map_err(|m| EvalError { message: format!("convert(): {m}"), span: expr.span() })
+                        convert(self.eval_at(value, d)?, &ty)
+                            .map_err(|m| EvalError { message: format!("convert(): {m}"), span: expr.span() })
                     }
                     "can" => {
                         if args.len() != 1 {
@@ -176,7 +179,9 @@ impl<'a> Env<'a> {
                         None => err(format!("\"!\" needs a bool, got {}", describe(&v)), expr.span()),
                     },
                     UnaryOperator::Neg => match to_number(&v) {
-                        Some(n) => arith(Number::from(0), n, BinaryOperator::Minus).map_err(|m| EvalError { message: m, span: expr.span() }),
+                        Some(n) => {
+                            arith(Number::from(0), n, BinaryOperator::Minus).map_err(|m| EvalError { message: m, span: expr.span() })
+                        }
                         None => err(format!("\"-\" needs a number, got {}", describe(&v)), expr.span()),
                     },
                 }
@@ -237,8 +242,12 @@ impl<'a> Env<'a> {
                     let out = items.into_iter().map(|v| self.traverse(v, rest, d, whole)).collect::<EvalResult<Vec<_>>>()?;
                     return Ok(Value::Array(out));
                 }
-                TraversalOperator::GetAttr(name) => cur = get_attr(cur, name.as_str()).map_err(|m| EvalError { message: m, span: whole.span() })?,
-                TraversalOperator::LegacyIndex(n) => cur = index(cur, &Value::from(*n.value())).map_err(|m| EvalError { message: m, span: whole.span() })?,
+                TraversalOperator::GetAttr(name) => {
+                    cur = get_attr(cur, name.as_str()).map_err(|m| EvalError { message: m, span: whole.span() })?
+                }
+                TraversalOperator::LegacyIndex(n) => {
+                    cur = index(cur, &Value::from(*n.value())).map_err(|m| EvalError { message: m, span: whole.span() })?
+                }
                 TraversalOperator::Index(e) => {
                     let key = self.eval_at(e, d)?;
                     cur = index(cur, &key).map_err(|m| EvalError { message: m, span: e.span().or_else(|| whole.span()) })?;
@@ -254,12 +263,16 @@ impl<'a> Env<'a> {
         match op {
             And | Or => {
                 let lv = self.eval_at(l, d)?;
-                let Some(lb) = to_bool(&lv) else { return err(format!("\"{}\" needs bools, got {}", op.as_str(), describe(&lv)), l.span()) };
+                let Some(lb) = to_bool(&lv) else {
+                    return err(format!("\"{}\" needs bools, got {}", op.as_str(), describe(&lv)), l.span());
+                };
                 if (op == And && !lb) || (op == Or && lb) {
                     return Ok(Value::Bool(lb));
                 }
                 let rv = self.eval_at(r, d)?;
-                to_bool(&rv).map(Value::Bool).map_or_else(|| err(format!("\"{}\" needs bools, got {}", op.as_str(), describe(&rv)), r.span()), Ok)
+                to_bool(&rv)
+                    .map(Value::Bool)
+                    .map_or_else(|| err(format!("\"{}\" needs bools, got {}", op.as_str(), describe(&rv)), r.span()), Ok)
             }
             Eq => Ok(Value::Bool(self.eval_at(l, d)? == self.eval_at(r, d)?)),
             NotEq => Ok(Value::Bool(self.eval_at(l, d)? != self.eval_at(r, d)?)),
@@ -286,7 +299,9 @@ impl<'a> Env<'a> {
         let pairs: Vec<(Value, Value)> = match coll {
             Value::Array(a) => a.into_iter().enumerate().map(|(i, v)| (Value::from(i), v)).collect(),
             Value::Object(o) => o.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
-            other => return err(format!("a for expression needs a list or an object, got {}", describe(&other)), f.intro.collection_expr.span()),
+            other => {
+                return err(format!("a for expression needs a list or an object, got {}", describe(&other)), f.intro.collection_expr.span())
+            }
         };
         let key_var = f.intro.key_var.as_ref().map(|k| k.as_str().to_string());
         let value_var = f.intro.value_var.as_str().to_string();
@@ -311,14 +326,19 @@ impl<'a> Env<'a> {
                 None => list.push(value),
                 Some(ke) => {
                     let kv = scope.eval_at(ke, d)?;
-                    let Some(key) = to_string(&kv) else { return err(format!("a for key must be a string, got a {}", kind_of(&kv)), ke.span()) };
+                    let Some(key) = to_string(&kv) else {
+                        return err(format!("a for key must be a string, got a {}", kind_of(&kv)), ke.span());
+                    };
                     if f.grouping {
                         match obj.entry(key).or_insert_with(|| Value::Array(Vec::new())) {
                             Value::Array(group) => group.push(value),
                             _ => return err("internal: grouped value is not a list", ke.span()),
                         }
                     } else if obj.contains_key(&key) {
-                        return err(format!("duplicate key \"{key}\" in for expression; add \"...\" after the value to group them"), ke.span());
+                        return err(
+                            format!("duplicate key \"{key}\" in for expression; add \"...\" after the value to group them"),
+                            ke.span(),
+                        );
                     } else {
                         obj.insert(key, value);
                     }
@@ -340,7 +360,8 @@ fn is_static(ops: &[hcl::edit::Decorated<TraversalOperator>]) -> bool {
 fn get_attr(v: Value, name: &str) -> Result<Value, String> {
     match v {
         Value::Object(mut o) => o.swap_remove(name).ok_or_else(|| {
-            let hint = super::error::suggest(name, o.keys().map(String::as_str)).map(|s| format!("; did you mean \"{s}\"?")).unwrap_or_default();
+            let hint =
+                super::error::suggest(name, o.keys().map(String::as_str)).map(|s| format!("; did you mean \"{s}\"?")).unwrap_or_default();
             format!("no attribute \"{name}\"{hint}")
         }),
         other => Err(format!("cannot read attribute \"{name}\" of {}", describe(&other))),
@@ -350,7 +371,9 @@ fn get_attr(v: Value, name: &str) -> Result<Value, String> {
 fn index(v: Value, key: &Value) -> Result<Value, String> {
     match v {
         Value::Array(mut a) => {
-            let n = to_number(key).and_then(|n| n.as_u64()).ok_or_else(|| format!("a list index must be a whole number, got {}", describe(key)))?;
+            let n = to_number(key)
+                .and_then(|n| n.as_u64())
+                .ok_or_else(|| format!("a list index must be a whole number, got {}", describe(key)))?;
             let len = a.len();
             match usize::try_from(n) {
                 Ok(i) if i < len => Ok(a.swap_remove(i)),

@@ -46,7 +46,8 @@ pub(crate) fn call(name: &str, args: Vec<Value>) -> FnResult {
 }
 
 fn unknown(name: &str) -> String {
-    let hint = super::error::suggest(name, funcs_data::NAMES.iter().copied()).map(|s| format!("; did you mean \"{s}\"?")).unwrap_or_default();
+    let hint =
+        super::error::suggest(name, funcs_data::NAMES.iter().copied()).map(|s| format!("; did you mean \"{s}\"?")).unwrap_or_default();
     format!("unknown function \"{name}\"{hint}")
 }
 
@@ -66,7 +67,9 @@ pub(crate) fn str_arg(a: &[Value], i: usize) -> Result<String, String> {
 pub(crate) fn int_arg(a: &[Value], i: usize) -> Result<i64, String> {
     let v = a.get(i).ok_or_else(|| format!("missing argument {}", i + 1))?;
     let n = to_number(v).ok_or_else(|| format!("argument {} must be a number, got {}", i + 1, describe(v)))?;
-    n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64)).ok_or_else(|| format!("argument {} must be a whole number", i + 1))
+    n.as_i64()
+        .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
+        .ok_or_else(|| format!("argument {} must be a whole number", i + 1))
 }
 
 pub(crate) fn list_arg(a: &[Value], i: usize) -> Result<Vec<Value>, String> {
@@ -198,7 +201,9 @@ fn indent(a: &[Value]) -> FnResult {
     let n = usize::try_from(int_arg(a, 0)?).map_err(|_| "the indent must not be negative".to_string())?.min(1024);
     let s = str_arg(a, 1)?;
     let pad = " ".repeat(n);
-    Ok(Value::String(s.split('\n').enumerate().map(|(i, l)| if i == 0 { l.to_string() } else { format!("{pad}{l}") }).collect::<Vec<_>>().join("\n")))
+    Ok(Value::String(
+        s.split('\n').enumerate().map(|(i, l)| if i == 0 { l.to_string() } else { format!("{pad}{l}") }).collect::<Vec<_>>().join("\n"),
+    ))
 }
 
 fn formatlist(a: &[Value]) -> FnResult {
@@ -315,7 +320,9 @@ fn format_verb(verb: char, flags: &str, prec: Option<usize>, arg: &Value) -> Res
                 }
             }
         },
-        'q' => serde_json::to_string(&to_string(arg).ok_or_else(|| format!("%q needs a string, got a {}", kind_of(arg)))?).unwrap_or_default(),
+        'q' => {
+            serde_json::to_string(&to_string(arg).ok_or_else(|| format!("%q needs a string, got a {}", kind_of(arg)))?).unwrap_or_default()
+        }
         't' => match arg {
             Value::Bool(b) => b.to_string(),
             other => return Err(format!("%t needs a bool, got {}", describe(other))),
@@ -376,7 +383,10 @@ mod tests {
     #[test]
     fn string_functions() {
         assert_eq!(call("format", vec![s("%s-%03d"), s("web"), Value::from(7)]), Ok(s("web-007")));
-        assert_eq!(call("format", vec![s("%v %q %t %.2f"), Value::from(1), s("x"), Value::Bool(true), Value::from(1)]), Ok(s("1 \"x\" true 1.00")));
+        assert_eq!(
+            call("format", vec![s("%v %q %t %.2f"), Value::from(1), s("x"), Value::Bool(true), Value::from(1)]),
+            Ok(s("1 \"x\" true 1.00"))
+        );
         assert_eq!(call("join", vec![s(","), Value::Array(vec![s("a"), s("b")])]), Ok(s("a,b")));
         assert_eq!(call("split", vec![s(","), s("a,b")]), Ok(Value::Array(vec![s("a"), s("b")])));
         assert_eq!(call("replace", vec![s("a-b-c"), s("-"), s("_")]), Ok(s("a_b_c")));

@@ -7,11 +7,68 @@ use super::types::{describe, from_json, kind_of, to_json, to_number, to_string};
 
 /// Every function name, for "did you mean" hints.
 pub(crate) const NAMES: &[&str] = &[
-    "abs", "base64decode", "base64encode", "can", "ceil", "chomp", "chunklist", "coalesce", "coalescelist", "compact", "concat", "contains",
-    "convert", "distinct", "element", "flatten", "floor", "format", "formatlist", "indent", "index", "join", "jsondecode", "jsonencode",
-    "keys", "length", "log", "lookup", "lower", "max", "merge", "min", "parseint", "pow", "range", "regex_replace", "replace", "reverse",
-    "setintersection", "setproduct", "setunion", "sha1", "sha256", "sha512", "signum", "slice", "sort", "split", "strlen", "strrev",
-    "substr", "title", "trim", "trimprefix", "trimspace", "trimsuffix", "try", "upper", "urlencode", "values", "zipmap", "basename",
+    "abs",
+    "base64decode",
+    "base64encode",
+    "can",
+    "ceil",
+    "chomp",
+    "chunklist",
+    "coalesce",
+    "coalescelist",
+    "compact",
+    "concat",
+    "contains",
+    "convert",
+    "distinct",
+    "element",
+    "flatten",
+    "floor",
+    "format",
+    "formatlist",
+    "indent",
+    "index",
+    "join",
+    "jsondecode",
+    "jsonencode",
+    "keys",
+    "length",
+    "log",
+    "lookup",
+    "lower",
+    "max",
+    "merge",
+    "min",
+    "parseint",
+    "pow",
+    "range",
+    "regex_replace",
+    "replace",
+    "reverse",
+    "setintersection",
+    "setproduct",
+    "setunion",
+    "sha1",
+    "sha256",
+    "sha512",
+    "signum",
+    "slice",
+    "sort",
+    "split",
+    "strlen",
+    "strrev",
+    "substr",
+    "title",
+    "trim",
+    "trimprefix",
+    "trimspace",
+    "trimsuffix",
+    "try",
+    "upper",
+    "urlencode",
+    "values",
+    "zipmap",
+    "basename",
     "dirname",
 ];
 
@@ -39,7 +96,10 @@ pub(crate) fn call(name: &str, a: &[Value]) -> Option<FnResult> {
             Ok(out)
         }),
         "sort" => list1(a, |l| {
-            let mut s = l.iter().map(|v| to_string(v).ok_or_else(|| format!("sort needs strings, got a {}", kind_of(v)))).collect::<Result<Vec<_>, _>>()?;
+            let mut s = l
+                .iter()
+                .map(|v| to_string(v).ok_or_else(|| format!("sort needs strings, got a {}", kind_of(v))))
+                .collect::<Result<Vec<_>, _>>()?;
             s.sort();
             Ok(s.into_iter().map(Value::String).collect())
         }),
@@ -50,8 +110,12 @@ pub(crate) fn call(name: &str, a: &[Value]) -> Option<FnResult> {
         }),
         "slice" => slice(a),
         "chunklist" => chunklist(a),
-        "coalesce" => a.iter().find(|v| !v.is_null() && v.as_str() != Some("")).cloned().ok_or_else(|| "no non-null, non-empty argument".into()),
-        "coalescelist" => a.iter().find(|v| matches!(v, Value::Array(l) if !l.is_empty())).cloned().ok_or_else(|| "no non-empty list argument".into()),
+        "coalesce" => {
+            a.iter().find(|v| !v.is_null() && v.as_str() != Some("")).cloned().ok_or_else(|| "no non-null, non-empty argument".into())
+        }
+        "coalescelist" => {
+            a.iter().find(|v| matches!(v, Value::Array(l) if !l.is_empty())).cloned().ok_or_else(|| "no non-empty list argument".into())
+        }
         "range" => range(a),
         "zipmap" => zipmap(a),
         "setunion" => sets(a, |acc, l| acc.extend(l)),
@@ -358,7 +422,10 @@ mod tests {
         assert_eq!(call("merge", &[m1.clone(), m2]).unwrap().unwrap().as_object().map(|o| o.len()), Some(2));
         assert_eq!(call("lookup", &[m1.clone(), s("a")]).unwrap(), Ok(s("1")));
         assert_eq!(call("lookup", &[m1, s("z"), s("d")]).unwrap(), Ok(s("d")));
-        assert_eq!(call("concat", &[Value::Array(vec![s("a")]), Value::Array(vec![s("b")])]).unwrap(), Ok(Value::Array(vec![s("a"), s("b")])));
+        assert_eq!(
+            call("concat", &[Value::Array(vec![s("a")]), Value::Array(vec![s("b")])]).unwrap(),
+            Ok(Value::Array(vec![s("a"), s("b")]))
+        );
         assert_eq!(call("max", &[Value::from(3), Value::from(7)]).unwrap(), Ok(Value::from(7)));
         assert_eq!(call("floor", &[Value::from(7)]).unwrap(), Ok(Value::from(7)));
         assert_eq!(call("abs", &[Value::from(-7)]).unwrap(), Ok(Value::from(7)));

@@ -18,6 +18,7 @@ mod decode_task;
 mod duration;
 mod error;
 mod eval;
+mod format;
 mod funcs;
 mod funcs_data;
 mod opaque;
@@ -35,6 +36,7 @@ use crate::core::job::Job;
 
 pub use duration::parse_duration;
 pub use error::{ErrorKind, JobspecError, JobspecErrors, Pos};
+pub use format::format_hcl;
 pub use variables::Variables;
 
 use cx::{Cx, Path};
@@ -54,7 +56,12 @@ const TOP: Schema = Schema { attrs: &[], blocks: &["job", "variable", "variables
 pub fn parse(src: &str, filename: &str, vars: &Variables) -> Result<Parsed, JobspecErrors> {
     let body = hcl::edit::parser::parse_body(src).map_err(|e| {
         let pos = Some(Pos { line: e.location().line(), column: e.location().column() });
-        JobspecErrors(vec![JobspecError { file: filename.into(), pos, path: String::new(), kind: ErrorKind::Syntax(e.message().to_string()) }])
+        JobspecErrors(vec![JobspecError {
+            file: filename.into(),
+            pos,
+            path: String::new(),
+            kind: ErrorKind::Syntax(e.message().to_string()),
+        }])
     })?;
     let steps = Cell::new(0);
 

@@ -191,7 +191,9 @@ impl<'a> Reader<'a> {
         let mut out = BTreeMap::new();
         for s in view.body.iter() {
             match s {
-                Structure::Block(b) => cx.error(span_start(b.span()), &path, ErrorKind::Invalid(format!("\"{}\" cannot hold blocks", name))),
+                Structure::Block(b) => {
+                    cx.error(span_start(b.span()), &path, ErrorKind::Invalid(format!("\"{}\" cannot hold blocks", name)))
+                }
                 Structure::Attribute(a) => {
                     let r = Reader { view: view.clone(), path: path.clone() };
                     if let Some(v) = r.get::<String>(cx, a.key.as_str()) {
@@ -231,7 +233,13 @@ fn dynamic_target(b: &Block) -> (Option<&str>, Option<usize>) {
 }
 
 /// The blocks named `name` in a body, with `dynamic "name"` blocks expanded.
-pub(crate) fn expand_blocks<'a>(cx: &mut Cx<'_>, body: &'a Body, bindings: &[(String, Value)], path: &Path, name: &str) -> Vec<BlockView<'a>> {
+pub(crate) fn expand_blocks<'a>(
+    cx: &mut Cx<'_>,
+    body: &'a Body,
+    bindings: &[(String, Value)],
+    path: &Path,
+    name: &str,
+) -> Vec<BlockView<'a>> {
     let mut out = Vec::new();
     for b in body.blocks() {
         if b.ident.as_str() == name {
@@ -269,7 +277,11 @@ fn expand_dynamic<'a>(cx: &mut Cx<'_>, b: &'a Block, bindings: &[(String, Value)
         Value::Array(a) => a.into_iter().enumerate().map(|(i, v)| (Value::from(i), v)).collect(),
         Value::Object(o) => o.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
         other => {
-            cx.error(at, &r.path, ErrorKind::Value { name: "for_each".into(), message: format!("expected a list or a map, got {}", describe(&other)) });
+            cx.error(
+                at,
+                &r.path,
+                ErrorKind::Value { name: "for_each".into(), message: format!("expected a list or a map, got {}", describe(&other)) },
+            );
             return Vec::new();
         }
     };
@@ -344,7 +356,9 @@ impl FromHcl for BTreeMap<String, String> {
         match v {
             Value::Object(o) => o
                 .into_iter()
-                .map(|(k, x)| to_string(&x).map(|s| (k.clone(), s)).ok_or_else(|| format!("\"{k}\": expected a string, got a {}", kind_of(&x))))
+                .map(|(k, x)| {
+                    to_string(&x).map(|s| (k.clone(), s)).ok_or_else(|| format!("\"{k}\": expected a string, got a {}", kind_of(&x)))
+                })
                 .collect(),
             other => Err(format!("expected a map of strings, got {}", describe(&other))),
         }

@@ -1,6 +1,6 @@
 //! Evaluating HCL string templates: literals, `${…}` interpolations, `%{if}`/`%{for}` directives and `~` strip markers.
 
-use hcl::edit::template::{Directive, Element, Strip, StringTemplate, Template};
+use hcl::edit::template::{Directive, Element, StringTemplate, Strip, Template};
 use hcl::edit::Span;
 use hcl::Value;
 

@@ -95,13 +95,22 @@ pub(crate) fn resolve(cx: &mut Cx<'_>, top: &Body, src: &str, inputs: &Variables
         match b.ident.as_str() {
             "variable" => {
                 let view = BlockView::of(b, &[]);
-                let r = Reader::open(cx, view, root.child("variable", &b.labels.iter().map(|l| l.as_str().to_string()).collect::<Vec<_>>()), &VARIABLE);
+                let r = Reader::open(
+                    cx,
+                    view,
+                    root.child("variable", &b.labels.iter().map(|l| l.as_str().to_string()).collect::<Vec<_>>()),
+                    &VARIABLE,
+                );
                 if !r.labels(cx, 1) {
                     continue;
                 }
                 let name = r.view.labels[0].clone();
                 if !is_identifier(&name) {
-                    cx.error(r.view.start, &r.path, ErrorKind::Variable(format!("invalid variable name \"{name}\": use letters, digits, underscores and dashes")));
+                    cx.error(
+                        r.view.start,
+                        &r.path,
+                        ErrorKind::Variable(format!("invalid variable name \"{name}\": use letters, digits, underscores and dashes")),
+                    );
                 }
                 if decls.contains_key(&name) {
                     cx.error(r.view.start, &r.path, ErrorKind::Variable(format!("variable \"{name}\" is declared more than once")));
@@ -144,11 +153,17 @@ pub(crate) fn resolve(cx: &mut Cx<'_>, top: &Body, src: &str, inputs: &Variables
                 let path = root.child("variables", &[]);
                 for s in b.body.iter() {
                     match s {
-                        Structure::Block(inner) => cx.error(span_start(inner.span()), &path, ErrorKind::Invalid("a variables block holds only attributes".into())),
+                        Structure::Block(inner) => {
+                            cx.error(span_start(inner.span()), &path, ErrorKind::Invalid("a variables block holds only attributes".into()))
+                        }
                         Structure::Attribute(a) => {
                             let name = a.key.as_str().to_string();
                             if decls.contains_key(&name) {
-                                cx.error(span_start(a.span()), &path, ErrorKind::Variable(format!("variable \"{name}\" is declared more than once")));
+                                cx.error(
+                                    span_start(a.span()),
+                                    &path,
+                                    ErrorKind::Variable(format!("variable \"{name}\" is declared more than once")),
+                                );
                                 continue;
                             }
                             let r = Reader { view: BlockView::of(b, &[]), path: path.clone() };
@@ -314,10 +329,16 @@ fn resolve_locals(cx: &mut Cx<'_>, top: &Body, src: &str, vars: &hcl::Map<String
     for b in top.blocks().filter(|b| b.ident.as_str() == "locals") {
         for s in b.body.iter() {
             match s {
-                Structure::Block(inner) => cx.error(span_start(inner.span()), &path, ErrorKind::Invalid("a locals block holds only attributes".into())),
+                Structure::Block(inner) => {
+                    cx.error(span_start(inner.span()), &path, ErrorKind::Invalid("a locals block holds only attributes".into()))
+                }
                 Structure::Attribute(a) => {
                     if pending.iter().any(|(n, _): &(&str, _)| *n == a.key.as_str()) {
-                        cx.error(span_start(a.span()), &path, ErrorKind::Variable(format!("local \"{}\" is defined more than once", a.key.as_str())));
+                        cx.error(
+                            span_start(a.span()),
+                            &path,
+                            ErrorKind::Variable(format!("local \"{}\" is defined more than once", a.key.as_str())),
+                        );
                     } else {
                         pending.push((a.key.as_str(), a));
                     }

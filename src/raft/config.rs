@@ -59,9 +59,7 @@ impl RaftConfig {
     /// The validated openraft configuration.
     pub fn openraft_config(&self) -> Result<openraft::Config, RaftError> {
         if self.snapshot_logs_since_last == 0 {
-            return Err(RaftError::Config(
-                "snapshot_logs_since_last must be positive".into(),
-            ));
+            return Err(RaftError::Config("snapshot_logs_since_last must be positive".into()));
         }
         let config = openraft::Config {
             cluster_name: "drover".into(),
@@ -74,9 +72,7 @@ impl RaftConfig {
             snapshot_max_chunk_size: 4 << 20,
             ..Default::default()
         };
-        config
-            .validate()
-            .map_err(|e| RaftError::Config(e.to_string()))
+        config.validate().map_err(|e| RaftError::Config(e.to_string()))
     }
 }
 
@@ -87,22 +83,11 @@ mod tests {
     #[test]
     fn defaults_are_valid_and_bad_timeouts_are_rejected() {
         assert!(RaftConfig::default().openraft_config().is_ok());
-        let bad = RaftConfig {
-            election_timeout_min_ms: 100,
-            heartbeat_interval_ms: 150,
-            ..Default::default()
-        };
+        let bad = RaftConfig { election_timeout_min_ms: 100, heartbeat_interval_ms: 150, ..Default::default() };
         assert!(matches!(bad.openraft_config(), Err(RaftError::Config(_))));
-        let bad = RaftConfig {
-            election_timeout_min_ms: 1000,
-            election_timeout_max_ms: 1000,
-            ..Default::default()
-        };
+        let bad = RaftConfig { election_timeout_min_ms: 1000, election_timeout_max_ms: 1000, ..Default::default() };
         assert!(matches!(bad.openraft_config(), Err(RaftError::Config(_))));
-        let bad = RaftConfig {
-            snapshot_logs_since_last: 0,
-            ..Default::default()
-        };
+        let bad = RaftConfig { snapshot_logs_since_last: 0, ..Default::default() };
         assert!(matches!(bad.openraft_config(), Err(RaftError::Config(_))));
     }
 }

@@ -8,9 +8,7 @@ use std::ops::Deref;
 use std::path::Path;
 use std::sync::Arc;
 
-use rocksdb::{
-    ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Options, WriteBatch, WriteOptions, DB,
-};
+use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Options, WriteBatch, WriteOptions, DB};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::watch;
@@ -54,18 +52,14 @@ pub fn open(path: &Path) -> Result<Arc<RaftDb>, StoreError> {
         cf_opts.set_compression_type(DBCompressionType::Lz4);
         ColumnFamilyDescriptor::new(name, cf_opts)
     });
-    let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(|source| StoreError::Open {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(|source| StoreError::Open { path: path.to_path_buf(), source })?;
     let (closed, _) = watch::channel(());
     Ok(Arc::new(RaftDb { db, closed }))
 }
 
 /// The handle of a column family created by [`open`].
 pub fn cf<'a>(db: &'a DB, name: &'static str) -> Result<&'a ColumnFamily, StoreError> {
-    db.cf_handle(name)
-        .ok_or(StoreError::MissingColumnFamily(name))
+    db.cf_handle(name).ok_or(StoreError::MissingColumnFamily(name))
 }
 
 pub fn log_key(index: u64) -> [u8; 8] {
@@ -73,9 +67,7 @@ pub fn log_key(index: u64) -> [u8; 8] {
 }
 
 pub fn decode_log_key(key: &[u8]) -> Result<u64, StoreError> {
-    let bytes: [u8; 8] = key
-        .try_into()
-        .map_err(|_| StoreError::BadLogKey(key.len()))?;
+    let bytes: [u8; 8] = key.try_into().map_err(|_| StoreError::BadLogKey(key.len()))?;
     Ok(u64::from_be_bytes(bytes))
 }
 
@@ -88,11 +80,7 @@ pub fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T
 }
 
 /// Reads a serde_json value from a column family.
-pub fn get_json<T: DeserializeOwned>(
-    db: &DB,
-    cf_name: &'static str,
-    key: &str,
-) -> Result<Option<T>, StoreError> {
+pub fn get_json<T: DeserializeOwned>(db: &DB, cf_name: &'static str, key: &str) -> Result<Option<T>, StoreError> {
     match db.get_cf(cf(db, cf_name)?, key)? {
         Some(bytes) => decode(cf_name, &bytes).map(Some),
         None => Ok(None),
@@ -118,15 +106,9 @@ mod tests {
 
     #[test]
     fn log_keys_sort_like_indexes() {
-        let mut keys: Vec<[u8; 8]> = [300u64, 2, 1 << 40, 0, 255, 256]
-            .iter()
-            .map(|i| log_key(*i))
-            .collect();
+        let mut keys: Vec<[u8; 8]> = [300u64, 2, 1 << 40, 0, 255, 256].iter().map(|i| log_key(*i)).collect();
         keys.sort();
-        let indexes: Vec<u64> = keys
-            .iter()
-            .map(|k| decode_log_key(k).unwrap_or(u64::MAX))
-            .collect();
+        let indexes: Vec<u64> = keys.iter().map(|k| decode_log_key(k).unwrap_or(u64::MAX)).collect();
         assert_eq!(indexes, vec![0, 2, 255, 256, 300, 1 << 40]);
         assert!(decode_log_key(&[1, 2, 3]).is_err());
     }

@@ -26,10 +26,7 @@ pub enum RaftError {
 pub enum ProposeError {
     /// This node is not the leader; send the request to the leader if one is known.
     #[error("not the leader; leader is {leader_id:?} at {leader_addr:?}")]
-    ForwardToLeader {
-        leader_id: Option<u64>,
-        leader_addr: Option<String>,
-    },
+    ForwardToLeader { leader_id: Option<u64>, leader_addr: Option<String> },
     /// The leader could not reach a quorum to confirm its leadership.
     #[error("no quorum: {0}")]
     NoQuorum(String),
@@ -116,10 +113,7 @@ impl From<openraft::error::Fatal<u64>> for ProposeError {
 
 impl From<ForwardToLeader> for ProposeError {
     fn from(e: ForwardToLeader) -> Self {
-        ProposeError::ForwardToLeader {
-            leader_id: e.leader_id,
-            leader_addr: e.leader_node.map(|n| n.addr),
-        }
+        ProposeError::ForwardToLeader { leader_id: e.leader_id, leader_addr: e.leader_node.map(|n| n.addr) }
     }
 }
 
@@ -127,9 +121,7 @@ impl From<OpenRaftError<ClientWriteError>> for ProposeError {
     fn from(e: OpenRaftError<ClientWriteError>) -> Self {
         match e {
             OpenRaftError::APIError(ClientWriteError::ForwardToLeader(f)) => f.into(),
-            OpenRaftError::APIError(ClientWriteError::ChangeMembershipError(e)) => {
-                ProposeError::Membership(e.to_string())
-            }
+            OpenRaftError::APIError(ClientWriteError::ChangeMembershipError(e)) => ProposeError::Membership(e.to_string()),
             OpenRaftError::Fatal(f) => f.into(),
         }
     }
@@ -139,9 +131,7 @@ impl From<OpenRaftError<CheckIsLeaderError>> for ProposeError {
     fn from(e: OpenRaftError<CheckIsLeaderError>) -> Self {
         match e {
             OpenRaftError::APIError(CheckIsLeaderError::ForwardToLeader(f)) => f.into(),
-            OpenRaftError::APIError(CheckIsLeaderError::QuorumNotEnough(q)) => {
-                ProposeError::NoQuorum(q.to_string())
-            }
+            OpenRaftError::APIError(CheckIsLeaderError::QuorumNotEnough(q)) => ProposeError::NoQuorum(q.to_string()),
             OpenRaftError::Fatal(f) => f.into(),
         }
     }

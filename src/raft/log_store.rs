@@ -49,10 +49,7 @@ impl LogStore {
         };
         let cf = db::cf(&self.db, CF_LOGS)?;
         let mut entries = Vec::new();
-        for item in self.db.iterator_cf(
-            cf,
-            IteratorMode::From(&db::log_key(start), Direction::Forward),
-        ) {
+        for item in self.db.iterator_cf(cf, IteratorMode::From(&db::log_key(start), Direction::Forward)) {
             let (key, value) = item?;
             if !range.contains(&db::decode_log_key(&key)?) {
                 break;
@@ -77,35 +74,20 @@ impl LogStore {
     fn log_state(&self) -> Result<LogState, StoreError> {
         let last_purged_log_id: Option<LogId> = db::get_json(&self.db, CF_META, KEY_LAST_PURGED)?;
         let last_log_id = self.last_log_id()?.or(last_purged_log_id);
-        Ok(LogState {
-            last_purged_log_id,
-            last_log_id,
-        })
+        Ok(LogState { last_purged_log_id, last_log_id })
     }
 
-    async fn put_meta<T: Serialize>(
-        &self,
-        key: &str,
-        value: &T,
-        sync: bool,
-    ) -> Result<(), StoreError> {
+    async fn put_meta<T: Serialize>(&self, key: &str, value: &T, sync: bool) -> Result<(), StoreError> {
         let mut batch = WriteBatch::default();
         batch.put_cf(db::cf(&self.db, CF_META)?, key, db::encode(CF_META, value)?);
         db::write(self.db.clone(), batch, sync).await
     }
 
-    fn append_batch<I: IntoIterator<Item = Entry>>(
-        &self,
-        entries: I,
-    ) -> Result<WriteBatch, StoreError> {
+    fn append_batch<I: IntoIterator<Item = Entry>>(&self, entries: I) -> Result<WriteBatch, StoreError> {
         let cf = db::cf(&self.db, CF_LOGS)?;
         let mut batch = WriteBatch::default();
         for entry in entries {
-            batch.put_cf(
-                cf,
-                db::log_key(entry.log_id.index),
-                db::encode("log entry", &entry)?,
-            );
+            batch.put_cf(cf, db::log_key(entry.log_id.index), db::encode("log entry", &entry)?);
         }
         Ok(batch)
     }
@@ -122,11 +104,7 @@ impl LogStore {
     /// Records `log_id` as purged and deletes every entry up to and including it.
     fn purge_batch(&self, log_id: &LogId) -> Result<WriteBatch, StoreError> {
         let mut batch = WriteBatch::default();
-        batch.put_cf(
-            db::cf(&self.db, CF_META)?,
-            KEY_LAST_PURGED,
-            db::encode(CF_META, log_id)?,
-        );
+        batch.put_cf(db::cf(&self.db, CF_META)?, KEY_LAST_PURGED, db::encode(CF_META, log_id)?);
         let logs = db::cf(&self.db, CF_LOGS)?;
         match log_id.index.checked_add(1) {
             Some(end) => batch.delete_range_cf(logs, db::log_key(0), db::log_key(end)),
@@ -144,8 +122,7 @@ impl RaftLogReader<TypeConfig> for LogStore {
         &mut self,
         range: RB,
     ) -> Result<Vec<Entry>, StorageError> {
-        self.read_entries(range)
-            .map_err(|e| StorageIOError::read_logs(&e).into())
+        self.read_entries(range).map_err(|e| StorageIOError::read_logs(&e).into())
     }
 }
 
@@ -153,8 +130,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     type LogReader = LogStore;
 
     async fn get_log_state(&mut self) -> Result<LogState, StorageError> {
-        self.log_state()
-            .map_err(|e| StorageIOError::read_logs(&e).into())
+        self.log_state().map_err(|e| StorageIOError::read_logs(&e).into())
     }
 
     async fn get_log_reader(&mut self) -> Self::LogReader {
@@ -162,9 +138,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_vote(&mut self, vote: &Vote) -> Result<(), StorageError> {
-        self.put_meta(KEY_VOTE, vote, true)
-            .await
-            .map_err(|e| StorageIOError::write_vote(&e).into())
+        self.put_meta(KEY_VOTE, vote, true).await.map_err(|e| StorageIOError::write_vote(&e).into())
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote>, StorageError> {
@@ -172,53 +146,34 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
-        self.put_meta(KEY_COMMITTED, &committed, false)
-            .await
-            .map_err(|e| StorageIOError::write(&e).into())
+        self.put_meta(KEY_COMMITTED, &committed, false).await.map_err(|e| StorageIOError::write(&e).into())
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
-        let committed: Option<Option<LogId>> =
-            db::get_json(&self.db, CF_META, KEY_COMMITTED).map_err(|e| StorageIOError::read(&e))?;
+        let committed: Option<Option<LogId>> = db::get_json(&self.db, CF_META, KEY_COMMITTED).map_err(|e| StorageIOError::read(&e))?;
         Ok(committed.flatten())
     }
 
-    async fn append<I>(
-        &mut self,
-        entries: I,
-        callback: LogFlushed<TypeConfig>,
-    ) -> Result<(), StorageError>
+    async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> Result<(), StorageError>
     where
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let batch = self
-            .append_batch(entries)
-            .map_err(|e| StorageIOError::write_logs(&e))?;
-        db::write(self.db.clone(), batch, true)
-            .await
-            .map_err(|e| StorageIOError::write_logs(&e))?;
+        let batch = self.append_batch(entries).map_err(|e| StorageIOError::write_logs(&e))?;
+        db::write(self.db.clone(), batch, true).await.map_err(|e| StorageIOError::write_logs(&e))?;
         callback.log_io_completed(Ok(()));
         Ok(())
     }
 
     async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
         tracing::debug!(%log_id, "truncating raft log");
-        let batch = self
-            .truncate_batch(log_id.index)
-            .map_err(|e| StorageIOError::write_logs(&e))?;
-        db::write(self.db.clone(), batch, true)
-            .await
-            .map_err(|e| StorageIOError::write_logs(&e).into())
+        let batch = self.truncate_batch(log_id.index).map_err(|e| StorageIOError::write_logs(&e))?;
+        db::write(self.db.clone(), batch, true).await.map_err(|e| StorageIOError::write_logs(&e).into())
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
         tracing::debug!(%log_id, "purging raft log");
-        let batch = self
-            .purge_batch(&log_id)
-            .map_err(|e| StorageIOError::write_logs(&e))?;
-        db::write(self.db.clone(), batch, false)
-            .await
-            .map_err(|e| StorageIOError::write_logs(&e).into())
+        let batch = self.purge_batch(&log_id).map_err(|e| StorageIOError::write_logs(&e))?;
+        db::write(self.db.clone(), batch, false).await.map_err(|e| StorageIOError::write_logs(&e).into())
     }
 }

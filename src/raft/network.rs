@@ -12,13 +12,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use openraft::error::{
-    InstallSnapshotError, NetworkError, PayloadTooLarge, RPCError, RaftError as OpenRaftError,
-    RemoteError, Timeout, Unreachable,
+    InstallSnapshotError, NetworkError, PayloadTooLarge, RPCError, RaftError as OpenRaftError, RemoteError, Timeout, Unreachable,
 };
 use openraft::network::RPCOption;
 use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
-    VoteRequest, VoteResponse,
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, VoteRequest, VoteResponse,
 };
 use openraft::{BasicNode, RPCTypes, RaftNetwork, RaftNetworkFactory};
 use serde::de::DeserializeOwned;
@@ -32,8 +30,7 @@ use super::pb::{RaftReply, RaftRequest, SnapshotChunk, MAX_MESSAGE_BYTES};
 use super::types::{NodeId, TypeConfig};
 
 type Client = RaftRpcClient<Channel>;
-type RpcResult<T, E = openraft::error::Infallible> =
-    Result<T, RPCError<NodeId, BasicNode, OpenRaftError<NodeId, E>>>;
+type RpcResult<T, E = openraft::error::Infallible> = Result<T, RPCError<NodeId, BasicNode, OpenRaftError<NodeId, E>>>;
 
 /// Creates peer clients; channels are cached per address and shared by all clients of a peer.
 #[derive(Clone)]
@@ -48,27 +45,19 @@ impl Network {
     /// `connect_timeout` bounds establishing a connection, `request_timeout` any one request
     /// (openraft additionally bounds each request by its own TTL).
     pub fn new(id: NodeId, connect_timeout: Duration, request_timeout: Duration) -> Self {
-        Self {
-            id,
-            connect_timeout,
-            request_timeout,
-            channels: Arc::new(Mutex::new(HashMap::new())),
-        }
+        Self { id, connect_timeout, request_timeout, channels: Arc::new(Mutex::new(HashMap::new())) }
     }
 
     fn client(&self, addr: &str) -> Result<Client, RpcError> {
-        let mut channels = self.channels.lock().map_err(|_| RpcError::InvalidAddress {
-            addr: addr.to_string(),
-            reason: "channel cache lock is poisoned".into(),
-        })?;
+        let mut channels = self
+            .channels
+            .lock()
+            .map_err(|_| RpcError::InvalidAddress { addr: addr.to_string(), reason: "channel cache lock is poisoned".into() })?;
         let channel = match channels.get(addr) {
             Some(channel) => channel.clone(),
             None => {
                 let endpoint = Endpoint::from_shared(format!("http://{addr}"))
-                    .map_err(|e| RpcError::InvalidAddress {
-                        addr: addr.to_string(),
-                        reason: e.to_string(),
-                    })?
+                    .map_err(|e| RpcError::InvalidAddress { addr: addr.to_string(), reason: e.to_string() })?
                     .connect_timeout(self.connect_timeout)
                     .timeout(self.request_timeout)
                     .tcp_nodelay(true);
@@ -77,9 +66,7 @@ impl Network {
                 channel
             }
         };
-        Ok(RaftRpcClient::new(channel)
-            .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_MESSAGE_BYTES))
+        Ok(RaftRpcClient::new(channel).max_decoding_message_size(MAX_MESSAGE_BYTES).max_encoding_message_size(MAX_MESSAGE_BYTES))
     }
 }
 
@@ -91,12 +78,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             tracing::warn!(target, addr = %node.addr, error = %e, "cannot create raft client");
             e.to_string()
         });
-        PeerClient {
-            id: self.id,
-            target,
-            node: node.clone(),
-            client,
-        }
+        PeerClient { id: self.id, target, node: node.clone(), client }
     }
 }
 
@@ -111,12 +93,7 @@ pub struct PeerClient {
 
 impl PeerClient {
     fn client(&self) -> Result<Client, RpcError> {
-        self.client
-            .clone()
-            .map_err(|reason| RpcError::InvalidAddress {
-                addr: self.node.addr.clone(),
-                reason,
-            })
+        self.client.clone().map_err(|reason| RpcError::InvalidAddress { addr: self.node.addr.clone(), reason })
     }
 
     fn encode<T: Serialize>(what: &'static str, value: &T) -> Result<Vec<u8>, RpcError> {
@@ -132,42 +109,20 @@ impl PeerClient {
     {
         let reply = match tokio::time::timeout(ttl, call).await {
             Err(_) => {
-                return Err(RPCError::Timeout(Timeout {
-                    action,
-                    id: self.id,
-                    target: self.target,
-                    timeout: ttl,
-                }));
+                return Err(RPCError::Timeout(Timeout { action, id: self.id, target: self.target, timeout: ttl }));
             }
             Ok(Err(status)) => return Err(self.transport_error(status)),
             Ok(Ok(reply)) => reply.into_inner(),
         };
-        let result: Result<T, OpenRaftError<NodeId, E>> = serde_json::from_slice(&reply.result)
-            .map_err(|source| {
-                network_error(RpcError::Decode {
-                    what: "raft reply",
-                    source,
-                })
-            })?;
-        result.map_err(|e| {
-            RPCError::RemoteError(RemoteError::new_with_node(
-                self.target,
-                self.node.clone(),
-                e,
-            ))
-        })
+        let result: Result<T, OpenRaftError<NodeId, E>> =
+            serde_json::from_slice(&reply.result).map_err(|source| network_error(RpcError::Decode { what: "raft reply", source }))?;
+        result.map_err(|e| RPCError::RemoteError(RemoteError::new_with_node(self.target, self.node.clone(), e)))
     }
 
-    fn transport_error<E: std::error::Error>(
-        &self,
-        status: tonic::Status,
-    ) -> RPCError<NodeId, BasicNode, E> {
+    fn transport_error<E: std::error::Error>(&self, status: tonic::Status) -> RPCError<NodeId, BasicNode, E> {
         tracing::debug!(target = self.target, addr = %self.node.addr, %status, "raft rpc failed");
         let code = status.code();
-        let error = RpcError::Transport {
-            target: self.target,
-            status,
-        };
+        let error = RpcError::Transport { target: self.target, status };
         match code {
             Code::InvalidArgument | Code::Internal | Code::DataLoss => network_error(error),
             _ => unreachable_peer(error),
@@ -194,14 +149,11 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         let entries = rpc.entries.len() as u64;
         let payload = Self::encode("append entries request", &rpc).map_err(network_error)?;
         if payload.len() > MAX_MESSAGE_BYTES && entries > 1 {
-            return Err(RPCError::PayloadTooLarge(
-                PayloadTooLarge::new_entries_hint(entries / 2),
-            ));
+            return Err(RPCError::PayloadTooLarge(PayloadTooLarge::new_entries_hint(entries / 2)));
         }
         let mut client = self.client().map_err(unreachable_peer)?;
         let call = client.append_entries(RaftRequest { payload });
-        self.finish(RPCTypes::AppendEntries, option.hard_ttl(), call)
-            .await
+        self.finish(RPCTypes::AppendEntries, option.hard_ttl(), call).await
     }
 
     async fn install_snapshot(
@@ -213,15 +165,10 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         let payload = Self::encode("install snapshot request", &rpc).map_err(network_error)?;
         let mut client = self.client().map_err(unreachable_peer)?;
         let call = client.install_snapshot(SnapshotChunk { payload, data });
-        self.finish(RPCTypes::InstallSnapshot, option.hard_ttl(), call)
-            .await
+        self.finish(RPCTypes::InstallSnapshot, option.hard_ttl(), call).await
     }
 
-    async fn vote(
-        &mut self,
-        rpc: VoteRequest<NodeId>,
-        option: RPCOption,
-    ) -> RpcResult<VoteResponse<NodeId>> {
+    async fn vote(&mut self, rpc: VoteRequest<NodeId>, option: RPCOption) -> RpcResult<VoteResponse<NodeId>> {
         let payload = Self::encode("vote request", &rpc).map_err(network_error)?;
         let mut client = self.client().map_err(unreachable_peer)?;
         let call = client.vote(RaftRequest { payload });

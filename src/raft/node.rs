@@ -43,10 +43,7 @@ impl RaftNode {
         let config = cfg.openraft_config()?;
         let dir = cfg.raft_dir();
         let (db, state_machine) = tokio::task::spawn_blocking(move || -> Result<_, RaftError> {
-            std::fs::create_dir_all(&dir).map_err(|source| RaftError::DataDir {
-                path: dir.clone(),
-                source,
-            })?;
+            std::fs::create_dir_all(&dir).map_err(|source| RaftError::DataDir { path: dir.clone(), source })?;
             let db = db::open(&dir)?;
             let state_machine = StateMachine::open(db.clone())?;
             Ok((db, state_machine))
@@ -57,30 +54,13 @@ impl RaftNode {
         let state = state_machine.state();
         let applied = state_machine.applied_index();
         let db_closed = db.closed();
-        let network = Network::new(
-            cfg.node_id,
-            cfg.connect_timeout(),
-            cfg.install_snapshot_timeout(),
-        );
-        let raft = openraft::Raft::new(
-            cfg.node_id,
-            Arc::new(config),
-            network,
-            LogStore::new(db),
-            state_machine,
-        )
-        .await
-        .map_err(|e| RaftError::Fatal(e.to_string()))?;
+        let network = Network::new(cfg.node_id, cfg.connect_timeout(), cfg.install_snapshot_timeout());
+        let raft = openraft::Raft::new(cfg.node_id, Arc::new(config), network, LogStore::new(db), state_machine)
+            .await
+            .map_err(|e| RaftError::Fatal(e.to_string()))?;
         let leadership = watch_leadership(&raft);
         tracing::info!(node_id = cfg.node_id, rpc_addr = %cfg.rpc_addr, applied = *applied.borrow(), "raft node started");
-        Ok(RaftNode {
-            id: cfg.node_id,
-            raft,
-            state,
-            applied,
-            leadership,
-            db_closed,
-        })
+        Ok(RaftNode { id: cfg.node_id, raft, state, applied, leadership, db_closed })
     }
 
     /// Initializes the cluster with `members` (id → gRPC address) unless this node already has
@@ -90,19 +70,11 @@ impl RaftNode {
         if members.is_empty() {
             return Err(RaftError::Bootstrap("no members given".into()));
         }
-        if self
-            .raft
-            .is_initialized()
-            .await
-            .map_err(|e| RaftError::Fatal(e.to_string()))?
-        {
+        if self.raft.is_initialized().await.map_err(|e| RaftError::Fatal(e.to_string()))? {
             tracing::info!("raft already initialized; not bootstrapping");
             return Ok(());
         }
-        let nodes: BTreeMap<u64, BasicNode> = members
-            .into_iter()
-            .map(|(id, addr)| (id, BasicNode::new(addr)))
-            .collect();
+        let nodes: BTreeMap<u64, BasicNode> = members.into_iter().map(|(id, addr)| (id, BasicNode::new(addr))).collect();
         tracing::info!(members = ?nodes, "bootstrapping raft cluster");
         match self.raft.initialize(nodes).await {
             Ok(()) => Ok(()),
@@ -110,9 +82,7 @@ impl RaftNode {
                 tracing::info!(reason = %e, "raft already initialized; not bootstrapping");
                 Ok(())
             }
-            Err(OpenRaftError::APIError(InitializeError::NotInMembers(e))) => {
-                Err(RaftError::Bootstrap(e.to_string()))
-            }
+            Err(OpenRaftError::APIError(InitializeError::NotInMembers(e))) => Err(RaftError::Bootstrap(e.to_string())),
             Err(OpenRaftError::Fatal(e)) => Err(RaftError::Fatal(e.to_string())),
         }
     }
@@ -162,12 +132,7 @@ impl RaftNode {
     pub fn members(&self) -> BTreeMap<u64, String> {
         let metrics = self.raft.metrics();
         let metrics = metrics.borrow();
-        metrics
-            .membership_config
-            .membership()
-            .nodes()
-            .map(|(id, node)| (*id, node.addr.clone()))
-            .collect()
+        metrics.membership_config.membership().nodes().map(|(id, node)| (*id, node.addr.clone())).collect()
     }
 
     /// True while this node is the leader; false after shutdown.
@@ -186,25 +151,14 @@ impl RaftNode {
     }
 
     /// Adds a non-voting member that receives the log; with `blocking`, returns once it caught up.
-    pub async fn add_learner(
-        &self,
-        id: u64,
-        addr: String,
-        blocking: bool,
-    ) -> Result<(), ProposeError> {
-        self.raft
-            .add_learner(id, BasicNode::new(addr), blocking)
-            .await?;
+    pub async fn add_learner(&self, id: u64, addr: String, blocking: bool) -> Result<(), ProposeError> {
+        self.raft.add_learner(id, BasicNode::new(addr), blocking).await?;
         Ok(())
     }
 
     /// Makes `voters` the voting members; other members stay learners when `retain_removed`
     /// is set and are removed otherwise. Voters must already be members (add them as learners first).
-    pub async fn change_membership(
-        &self,
-        voters: BTreeSet<u64>,
-        retain_removed: bool,
-    ) -> Result<(), ProposeError> {
+    pub async fn change_membership(&self, voters: BTreeSet<u64>, retain_removed: bool) -> Result<(), ProposeError> {
         self.raft.change_membership(voters, retain_removed).await?;
         Ok(())
     }
@@ -216,10 +170,7 @@ impl RaftNode {
         }
         let mut closed = self.db_closed.clone();
         let released = async move { while closed.changed().await.is_ok() {} };
-        if tokio::time::timeout(RELEASE_TIMEOUT, released)
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(RELEASE_TIMEOUT, released).await.is_err() {
             tracing::warn!("raft storage still open after shutdown");
             return;
         }

@@ -53,10 +53,7 @@ pub struct SnapshotStore {
 
 impl SnapshotStore {
     pub fn new(db: Arc<RaftDb>) -> Self {
-        Self {
-            db,
-            write_lock: Arc::new(Mutex::new(())),
-        }
+        Self { db, write_lock: Arc::new(Mutex::new(())) }
     }
 
     /// The latest snapshot's meta and bytes, if one was ever saved.
@@ -73,10 +70,7 @@ impl SnapshotStore {
     /// (a snapshot installed from the leader while this one was being built). Blocking: fsyncs.
     /// Returns whether the snapshot was saved.
     pub fn save(&self, meta: &SnapshotMeta, data: &[u8]) -> Result<bool, StoreError> {
-        let _guard = self
-            .write_lock
-            .lock()
-            .map_err(|_| StoreError::Poisoned("snapshot store"))?;
+        let _guard = self.write_lock.lock().map_err(|_| StoreError::Poisoned("snapshot store"))?;
         let current: Option<SnapshotMeta> = db::get_json(&self.db, CF_SNAPSHOT, KEY_META)?;
         if let Some(current) = current {
             if current.last_log_id > meta.last_log_id {

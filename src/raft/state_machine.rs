@@ -15,9 +15,7 @@ use tokio::sync::watch;
 use super::db::RaftDb;
 use super::error::StoreError;
 use super::snapshot::{snapshot_id, SnapshotPayload, SnapshotStore};
-use super::types::{
-    Entry, LogId, Snapshot, SnapshotMeta, StorageError, StoredMembership, TypeConfig,
-};
+use super::types::{Entry, LogId, Snapshot, SnapshotMeta, StorageError, StoredMembership, TypeConfig};
 use crate::core::command::CommandResponse;
 use crate::core::state::ClusterState;
 
@@ -42,13 +40,7 @@ impl StateMachine {
             None => (ClusterState::default(), None, StoredMembership::default()),
         };
         let (applied_tx, _) = watch::channel(last_applied.as_ref().map_or(0, |l| l.index));
-        Ok(Self {
-            state: Arc::new(RwLock::new(state)),
-            last_applied,
-            last_membership,
-            applied_tx,
-            snapshots,
-        })
+        Ok(Self { state: Arc::new(RwLock::new(state)), last_applied, last_membership, applied_tx, snapshots })
     }
 
     pub fn state(&self) -> Arc<RwLock<ClusterState>> {
@@ -61,14 +53,8 @@ impl StateMachine {
     }
 
     /// Applies a batch under one write lock, so readers see whole batches.
-    fn apply_entries<I: IntoIterator<Item = Entry>>(
-        &mut self,
-        entries: I,
-    ) -> Result<Vec<CommandResponse>, StoreError> {
-        let mut state = self
-            .state
-            .write()
-            .map_err(|_| StoreError::Poisoned("cluster state"))?;
+    fn apply_entries<I: IntoIterator<Item = Entry>>(&mut self, entries: I) -> Result<Vec<CommandResponse>, StoreError> {
+        let mut state = self.state.write().map_err(|_| StoreError::Poisoned("cluster state"))?;
         let mut responses = Vec::new();
         for entry in entries {
             let index = entry.log_id.index;
@@ -81,8 +67,7 @@ impl StateMachine {
                     response
                 }
                 EntryPayload::Membership(membership) => {
-                    self.last_membership =
-                        StoredMembership::new(Some(entry.log_id), membership.clone());
+                    self.last_membership = StoredMembership::new(Some(entry.log_id), membership.clone());
                     CommandResponse { index, error: None }
                 }
                 EntryPayload::Blank => CommandResponse { index, error: None },
@@ -112,9 +97,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let responses = self
-            .apply_entries(entries)
-            .map_err(|e| StorageIOError::write_state_machine(&e))?;
+        let responses = self.apply_entries(entries).map_err(|e| StorageIOError::write_state_machine(&e))?;
         self.publish_applied();
         Ok(responses)
     }
@@ -125,44 +108,31 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             Ok(state) => Some(state.clone()),
             Err(_) => None,
         };
-        let payload = state.map(|state| SnapshotPayload {
-            last_applied: self.last_applied,
-            last_membership: self.last_membership.clone(),
-            state,
-        });
-        SnapshotBuilder {
-            payload,
-            snapshots: self.snapshots.clone(),
-        }
+        let payload =
+            state.map(|state| SnapshotPayload { last_applied: self.last_applied, last_membership: self.last_membership.clone(), state });
+        SnapshotBuilder { payload, snapshots: self.snapshots.clone() }
     }
 
     async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError> {
         Ok(Box::new(Cursor::new(Vec::new())))
     }
 
-    async fn install_snapshot(
-        &mut self,
-        meta: &SnapshotMeta,
-        snapshot: Box<Cursor<Vec<u8>>>,
-    ) -> Result<(), StorageError> {
+    async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: Box<Cursor<Vec<u8>>>) -> Result<(), StorageError> {
         let data = snapshot.into_inner();
         let snapshots = self.snapshots.clone();
         let stored_meta = meta.clone();
         let signature = Some(meta.signature());
-        let payload =
-            tokio::task::spawn_blocking(move || -> Result<SnapshotPayload, StoreError> {
-                let payload = SnapshotPayload::decode(&data)?;
-                snapshots.save(&stored_meta, &data)?;
-                Ok(payload)
-            })
-            .await
-            .map_err(|e| StoreError::Task(e.to_string()))
-            .and_then(|r| r)
-            .map_err(|e| StorageIOError::write_snapshot(signature, &e))?;
+        let payload = tokio::task::spawn_blocking(move || -> Result<SnapshotPayload, StoreError> {
+            let payload = SnapshotPayload::decode(&data)?;
+            snapshots.save(&stored_meta, &data)?;
+            Ok(payload)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))
+        .and_then(|r| r)
+        .map_err(|e| StorageIOError::write_snapshot(signature, &e))?;
 
-        let mut state = self.state.write().map_err(|_| {
-            StorageIOError::write_state_machine(&StoreError::Poisoned("cluster state"))
-        })?;
+        let mut state = self.state.write().map_err(|_| StorageIOError::write_state_machine(&StoreError::Poisoned("cluster state")))?;
         *state = payload.state;
         drop(state);
         self.last_applied = meta.last_log_id;
@@ -173,14 +143,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, StorageError> {
-        let stored = self
-            .snapshots
-            .load()
-            .map_err(|e| StorageIOError::read_snapshot(None, &e))?;
-        Ok(stored.map(|(meta, data)| Snapshot {
-            meta,
-            snapshot: Box::new(Cursor::new(data)),
-        }))
+        let stored = self.snapshots.load().map_err(|e| StorageIOError::read_snapshot(None, &e))?;
+        Ok(stored.map(|(meta, data)| Snapshot { meta, snapshot: Box::new(Cursor::new(data)) }))
     }
 }
 
@@ -193,29 +157,23 @@ pub struct SnapshotBuilder {
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot, StorageError> {
-        let payload = self.payload.take().ok_or_else(|| {
-            StorageIOError::read_state_machine(&StoreError::Poisoned("cluster state"))
-        })?;
+        let payload = self.payload.take().ok_or_else(|| StorageIOError::read_state_machine(&StoreError::Poisoned("cluster state")))?;
         let snapshots = self.snapshots.clone();
-        let (meta, data) =
-            tokio::task::spawn_blocking(move || -> Result<(SnapshotMeta, Vec<u8>), StoreError> {
-                let data = payload.encode()?;
-                let meta = SnapshotMeta {
-                    snapshot_id: snapshot_id(payload.last_applied.as_ref()),
-                    last_log_id: payload.last_applied,
-                    last_membership: payload.last_membership,
-                };
-                snapshots.save(&meta, &data)?;
-                Ok((meta, data))
-            })
-            .await
-            .map_err(|e| StoreError::Task(e.to_string()))
-            .and_then(|r| r)
-            .map_err(|e| StorageIOError::write_snapshot(None, &e))?;
-        tracing::info!(snapshot = %meta.snapshot_id, bytes = data.len(), "built raft snapshot");
-        Ok(Snapshot {
-            meta,
-            snapshot: Box::new(Cursor::new(data)),
+        let (meta, data) = tokio::task::spawn_blocking(move || -> Result<(SnapshotMeta, Vec<u8>), StoreError> {
+            let data = payload.encode()?;
+            let meta = SnapshotMeta {
+                snapshot_id: snapshot_id(payload.last_applied.as_ref()),
+                last_log_id: payload.last_applied,
+                last_membership: payload.last_membership,
+            };
+            snapshots.save(&meta, &data)?;
+            Ok((meta, data))
         })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))
+        .and_then(|r| r)
+        .map_err(|e| StorageIOError::write_snapshot(None, &e))?;
+        tracing::info!(snapshot = %meta.snapshot_id, bytes = data.len(), "built raft snapshot");
+        Ok(Snapshot { meta, snapshot: Box::new(Cursor::new(data)) })
     }
 }

@@ -87,7 +87,12 @@ impl ServerClient {
     }
 
     /// Blocks until the node's allocations change past `min_index` (or `wait` elapses).
-    pub async fn watch_allocations(&mut self, node_id: &str, min_index: u64, wait: Duration) -> Result<(u64, Vec<(Allocation, Option<Job>)>), RpcError> {
+    pub async fn watch_allocations(
+        &mut self,
+        node_id: &str,
+        min_index: u64,
+        wait: Duration,
+    ) -> Result<(u64, Vec<(Allocation, Option<Job>)>), RpcError> {
         let (addr, mut c) = self.conn()?;
         let req = pb::WatchAllocationsRequest { node_id: node_id.into(), min_index, max_wait_ms: wait.as_millis() as u64 };
         let reply = match c.watch_allocations(req).await {

@@ -130,8 +130,12 @@ pub fn update_to_pb(u: &ClientAllocUpdate) -> Result<pb::AllocStatus, ConvertErr
 }
 
 pub fn update_from_pb(s: pb::AllocStatus) -> Result<ClientAllocUpdate, ConvertError> {
-    let client_status = ClientStatus::parse(&s.client_status).ok_or_else(|| field("client_status", format!("unknown status \"{}\"", s.client_status)))?;
-    let task_states: BTreeMap<String, TaskState> =
-        if s.task_states_json.is_empty() { BTreeMap::new() } else { serde_json::from_slice(&s.task_states_json).map_err(|e| field("task_states_json", e))? };
+    let client_status =
+        ClientStatus::parse(&s.client_status).ok_or_else(|| field("client_status", format!("unknown status \"{}\"", s.client_status)))?;
+    let task_states: BTreeMap<String, TaskState> = if s.task_states_json.is_empty() {
+        BTreeMap::new()
+    } else {
+        serde_json::from_slice(&s.task_states_json).map_err(|e| field("task_states_json", e))?
+    };
     Ok(ClientAllocUpdate { id: s.id, client_status, client_description: s.client_description, task_states })
 }

@@ -29,11 +29,7 @@ impl Heartbeats {
     fn expired(&self, node_ids: &[String], since: Instant, now: Instant) -> Vec<String> {
         let limit = HEARTBEAT_TTL + HEARTBEAT_GRACE;
         let last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        node_ids
-            .iter()
-            .filter(|id| now.duration_since(last.get(*id).copied().unwrap_or(since).max(since)) > limit)
-            .cloned()
-            .collect()
+        node_ids.iter().filter(|id| now.duration_since(last.get(*id).copied().unwrap_or(since).max(since)) > limit).cloned().collect()
     }
 }
 

@@ -101,18 +101,25 @@ impl Server {
     }
 
     fn check_drivers(&self, job: &Job) -> Result<(), ServerError> {
+        match self.driver_problems(job).into_iter().next() {
+            Some(p) => Err(ServerError::Invalid(p)),
+            None => Ok(()),
+        }
+    }
+
+    /// Tasks whose driver Drover does not have, one sentence each.
+    pub fn driver_problems(&self, job: &Job) -> Vec<String> {
         const KNOWN: [&str; 5] = ["container", "docker", "exec", "raw_exec", "mock"];
+        let mut out = Vec::new();
         for g in &job.task_groups {
-            for t in &g.tasks {
-                if !KNOWN.contains(&t.driver.as_str()) {
-                    return Err(ServerError::Invalid(format!(
-                        "group \"{}\" > task \"{}\": unknown driver \"{}\" (drivers: container, docker, exec, raw_exec)",
-                        g.name, t.name, t.driver
-                    )));
-                }
+            for t in g.tasks.iter().filter(|t| !KNOWN.contains(&t.driver.as_str())) {
+                out.push(format!(
+                    "group \"{}\" > task \"{}\": unknown driver \"{}\" (drivers: container, docker, exec, raw_exec)",
+                    g.name, t.name, t.driver
+                ));
             }
         }
-        Ok(())
+        out
     }
 
     fn eval_for(&self, job: &Job, triggered_by: &str) -> Evaluation {
@@ -195,7 +202,8 @@ impl Server {
     /// Marks a node down and creates evaluations for every job with allocations on it.
     pub async fn mark_node_down(&self, node_id: &str) -> Result<(), ServerError> {
         let evals = self.read(|s| {
-            let mut jobs: Vec<JobKey> = s.allocs_on_node(node_id).filter(|a| !a.terminal()).map(|a| JobKey::new(&a.namespace, &a.job_id)).collect();
+            let mut jobs: Vec<JobKey> =
+                s.allocs_on_node(node_id).filter(|a| !a.terminal()).map(|a| JobKey::new(&a.namespace, &a.job_id)).collect();
             jobs.dedup();
             jobs.iter()
                 .filter_map(|k| s.jobs.get(k))

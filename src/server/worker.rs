@@ -69,7 +69,8 @@ fn finish(server: &Server, eval: &Evaluation, plan: &Plan, mut result: PlanResul
     if !plan.failed_tg_allocs.is_empty() {
         // at most one blocked evaluation per job
         let key = JobKey::new(&eval.namespace, &eval.job_id);
-        let existing = server.read(|s| s.evals_of_job(&key).find(|e| e.status == EvalStatus::Blocked && e.id != eval.id).map(|e| e.id.clone()));
+        let existing =
+            server.read(|s| s.evals_of_job(&key).find(|e| e.status == EvalStatus::Blocked && e.id != eval.id).map(|e| e.id.clone()));
         let blocked = Evaluation {
             id: existing.unwrap_or_else(new_id),
             status: EvalStatus::Blocked,

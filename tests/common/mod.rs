@@ -30,7 +30,10 @@ pub fn job(id: &str, count: u32, cpu: u64, mem: u64) -> Job {
         task_groups: vec![TaskGroup {
             name: "web".into(),
             count,
-            networks: vec![NetworkResource { dynamic_ports: vec![Port { label: "http".into(), ..Default::default() }], ..Default::default() }],
+            networks: vec![NetworkResource {
+                dynamic_ports: vec![Port { label: "http".into(), ..Default::default() }],
+                ..Default::default()
+            }],
             tasks: vec![Task {
                 name: "srv".into(),
                 driver: "container".into(),

@@ -110,10 +110,8 @@ pub fn allocate(node: &Node, used: &Usage, group: &TaskGroup, rng: &mut SeededRn
     };
     for t in &group.tasks {
         let r = &t.resources;
-        res.tasks.insert(
-            t.name.clone(),
-            TaskResources { cpu: r.cpu, cores: r.cores, memory_mb: r.memory_mb, memory_max_mb: r.memory_max_mb },
-        );
+        res.tasks
+            .insert(t.name.clone(), TaskResources { cpu: r.cpu, cores: r.cores, memory_mb: r.memory_mb, memory_max_mb: r.memory_max_mb });
     }
     let mut taken: BTreeSet<u16> = used.ports.iter().chain(&node.reserved.ports).copied().collect();
     let (lo, hi) = (node.resources.min_dynamic_port, node.resources.max_dynamic_port);
@@ -126,10 +124,7 @@ pub fn allocate(node: &Node, used: &Usage, group: &TaskGroup, rng: &mut SeededRn
         for p in &n.dynamic_ports {
             let span = u64::from(hi.saturating_sub(lo)) + 1;
             let start = rng.below(span);
-            let value = (0..span)
-                .map(|i| lo + ((start + i) % span) as u16)
-                .find(|v| !taken.contains(v))
-                .ok_or(DIM_PORT_EXHAUSTED)?;
+            let value = (0..span).map(|i| lo + ((start + i) % span) as u16).find(|v| !taken.contains(v)).ok_or(DIM_PORT_EXHAUSTED)?;
             taken.insert(value);
             res.ports.push(AllocatedPort { label: p.label.clone(), value, to: p.to, host_ip: node.resources.ip.clone() });
         }

@@ -37,7 +37,8 @@ pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut
         let mut place: Vec<(u32, Option<&Allocation>)> = Vec::new();
         let mine = state.allocs_of_job(key).filter(|a| a.task_group == group.name);
         for a in mine {
-            let done = job.job_type == JobType::Batch && a.client_status == ClientStatus::Complete && a.desired_status == DesiredStatus::Run;
+            let done =
+                job.job_type == JobType::Batch && a.client_status == ClientStatus::Complete && a.desired_status == DesiredStatus::Run;
             if done {
                 keep.insert(a.index(), a);
                 continue;
@@ -60,7 +61,9 @@ pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut
             keep.insert(a.index(), a);
         }
         // Allocations of an older version: unchanged group → in place, otherwise replaced.
-        for a in keep.values().filter(|a| a.job_version != job.version && a.desired_status == DesiredStatus::Run && !a.client_status.terminal()) {
+        for a in
+            keep.values().filter(|a| a.job_version != job.version && a.desired_status == DesiredStatus::Run && !a.client_status.terminal())
+        {
             let old = state.job_version(key, a.job_version).and_then(|j| j.group(&group.name));
             if old.is_some_and(|old| !needs_replacement(old, group)) {
                 let mut updated = (*a).clone();

@@ -28,7 +28,8 @@ pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut
         // existing allocation of this group per node (live, or complete for sysbatch)
         let mut on_node: BTreeMap<&str, &Allocation> = BTreeMap::new();
         for a in state.allocs_of_job(key).filter(|a| a.task_group == group.name) {
-            let done = job.job_type == JobType::Sysbatch && a.client_status == ClientStatus::Complete && a.desired_status == DesiredStatus::Run;
+            let done =
+                job.job_type == JobType::Sysbatch && a.client_status == ClientStatus::Complete && a.desired_status == DesiredStatus::Run;
             if a.terminal() && !done {
                 continue;
             }
