@@ -12,7 +12,9 @@ use crate::client::ClientConfig;
 use crate::http::{self, HttpState};
 use crate::raft::config::RaftConfig;
 use crate::raft::node::RaftNode;
+use crate::rpc::peer_service::PeerService;
 use crate::rpc::service::ClientRpcService;
+use crate::server::cluster::{self, ServerIdentity};
 use crate::server::{leader, Server};
 
 #[derive(Debug, Clone)]
@@ -34,6 +36,10 @@ pub struct AgentConfig {
     pub min_dynamic_port: u16,
     pub max_dynamic_port: u16,
     pub node_meta: BTreeMap<String, String>,
+    /// Servers to wait for before bootstrapping the cluster (1 with -dev).
+    pub bootstrap_expect: u32,
+    /// Other servers' RPC addresses (`host:port`) to find the cluster through.
+    pub retry_join: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,18 +70,25 @@ pub async fn run(cfg: AgentConfig) -> Result<(), AgentError> {
     if !cfg.server {
         return run_client_only(cfg, http_addr, tasks).await;
     }
-    let raft = RaftNode::open(RaftConfig {
-        node_id: 1,
-        rpc_addr: rpc_addr.to_string(),
-        data_dir: cfg.data_dir.join("server"),
-        ..Default::default()
-    })
-    .await
-    .map_err(|e| AgentError::Raft(e.to_string()))?;
+    let node_id = server_node_id(&cfg.data_dir.join("server"))?;
+    let raft = RaftNode::open(RaftConfig { node_id, rpc_addr: rpc_addr.to_string(), data_dir: cfg.data_dir.join("server"), ..Default::default() })
+        .await
+        .map_err(|e| AgentError::Raft(e.to_string()))?;
     let raft = Arc::new(raft);
     let grpc_raft = raft.grpc_service();
-    let server = Server::new(raft.clone(), vec![rpc_addr.to_string()]);
+    let identity = ServerIdentity {
+        node_id,
+        rpc_addr: rpc_addr.to_string(),
+        http_addr: http_addr.to_string(),
+        name: cfg.node_name.clone(),
+        region: cfg.region.clone(),
+        datacenter: cfg.datacenter.clone(),
+        bootstrap_expect: if cfg.dev { 1 } else { cfg.bootstrap_expect },
+        retry_join: cfg.retry_join.clone(),
+    };
+    let server = Server::new(raft.clone(), identity);
     let client_rpc = ClientRpcService::new(server.clone());
+    let peer_rpc = PeerService::new(server.clone());
     let listener = tokio::net::TcpListener::bind(rpc_addr).await.map_err(|e| AgentError::Listen {
         role: "rpc",
         addr: rpc_addr,
@@ -85,14 +98,21 @@ pub async fn run(cfg: AgentConfig) -> Result<(), AgentError> {
         tonic::transport::Server::builder()
             .add_service(grpc_raft)
             .add_service(client_rpc)
+            .add_service(peer_rpc)
             .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
             .await
             .map_err(|e| AgentError::Listen { role: "rpc", addr: rpc_addr, message: e.to_string() })
     });
-    info!(%rpc_addr, "rpc listening");
-    let mut members = BTreeMap::new();
-    members.insert(1u64, rpc_addr.to_string());
-    raft.bootstrap(members).await.map_err(|e| AgentError::Raft(e.to_string()))?;
+    info!(%rpc_addr, node_id, "rpc listening");
+    tasks.spawn({
+        let server = server.clone();
+        async move {
+            cluster::form(server).await;
+            // Formation is done; this task has nothing more to do but must not end the agent.
+            std::future::pending::<()>().await;
+            Ok(())
+        }
+    });
     tasks.spawn({
         let server = server.clone();
         async move {
@@ -120,6 +140,25 @@ pub async fn run(cfg: AgentConfig) -> Result<(), AgentError> {
         tasks.spawn(async move { crate::client::run(ccfg).await.map_err(|e| AgentError::Client(e.to_string())) });
     }
     wait(cfg, tasks, Some(raft)).await
+}
+
+/// This server's Raft node id: random on first start, then kept in `dir/node-id`. A data dir from
+/// before ids were stored (Raft state but no file) keeps the id it was created with, 1.
+fn server_node_id(dir: &std::path::Path) -> Result<u64, AgentError> {
+    let file = dir.join("node-id");
+    let io = |source| AgentError::DataDir { path: file.display().to_string(), source };
+    if let Ok(text) = std::fs::read_to_string(&file) {
+        return text.trim().parse().map_err(|_| io(std::io::Error::new(std::io::ErrorKind::InvalidData, "not a node id")));
+    }
+    let id = if dir.join("raft").exists() {
+        1
+    } else {
+        // The low 63 bits of a random UUID: never 0.
+        (uuid::Uuid::new_v4().as_u128() as u64 >> 1).max(2)
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    std::fs::write(&file, format!("{id}\n")).map_err(io)?;
+    Ok(id)
 }
 
 fn client_config(cfg: &AgentConfig, servers: Vec<String>, http_addr: SocketAddr) -> Result<ClientConfig, AgentError> {

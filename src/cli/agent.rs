@@ -40,6 +40,12 @@ pub struct AgentArgs {
     /// Client: server RPC addresses (host:port)
     #[arg(long = "servers", value_delimiter = ',')]
     pub servers: Vec<String>,
+    /// Server: how many servers to wait for before bootstrapping the cluster
+    #[arg(long = "bootstrap-expect", default_value_t = 1)]
+    pub bootstrap_expect: u32,
+    /// Server: another server's RPC address (host:port) to join through (repeatable)
+    #[arg(long = "retry-join")]
+    pub retry_join: Vec<String>,
     /// Client node metadata, key=value (repeatable)
     #[arg(long = "meta")]
     pub meta: Vec<String>,
@@ -102,6 +108,8 @@ pub async fn run(a: AgentArgs) -> i32 {
         min_dynamic_port: 20000,
         max_dynamic_port: 32000,
         node_meta: meta,
+        bootstrap_expect: a.bootstrap_expect,
+        retry_join: a.retry_join.clone(),
     };
     match agent::run(cfg).await {
         Ok(()) => 0,

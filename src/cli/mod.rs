@@ -11,6 +11,7 @@ pub mod job;
 pub mod job_file;
 pub mod job_run;
 pub mod node;
+pub mod server;
 
 use clap::{Parser, Subcommand};
 
@@ -56,6 +57,13 @@ pub enum Cmd {
     Node {
         #[command(subcommand)]
         cmd: node::NodeCmd,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Inspect the cluster's servers
+    Server {
+        #[command(subcommand)]
+        cmd: server::ServerCmd,
         #[command(flatten)]
         global: Global,
     },
@@ -120,6 +128,7 @@ pub fn run(args: Vec<String>) -> i32 {
             Cmd::Job { cmd, global } => job::run(cmd, &global).await,
             Cmd::Alloc { cmd, global } => alloc::run(cmd, &global).await,
             Cmd::Node { cmd, global } => node::run(cmd, &global).await,
+            Cmd::Server { cmd, global } => server::run(cmd, &global).await,
             Cmd::Fmt(a) => fmt::run(&a),
             Cmd::Version => {
                 println!("Drover v{}", env!("CARGO_PKG_VERSION"));

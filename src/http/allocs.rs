@@ -9,11 +9,11 @@ use crate::core::job::JobKey;
 use crate::core::state::{table, ClusterState};
 
 use super::error::ApiError;
-use super::query::{with_index, QueryOptions};
+use super::query::{with_index, QueryOptions, query_index};
 use super::HttpState;
 
-pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) -> Response {
-    let index = st.server.block_on(table::ALLOCS, q.index, q.wait()).await;
+pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
+    let index = query_index(&st, table::ALLOCS, &q).await?;
     let allocs: Vec<_> = st.server.read(|s| s.allocs.values().filter(|a| q.matches_prefix(&a.id)).map(alloc_stub).collect());
     with_index(index, true, allocs)
 }
@@ -28,11 +28,11 @@ pub fn find_alloc_id(s: &ClusterState, id: &str) -> Result<String, ApiError> {
         [one] => Ok((*one).clone()),
         [] => Err(ApiError::not_found(format!("alloc not found: {id}"))),
         _ => Err(ApiError::bad_request(format!("alloc id prefix \"{id}\" matches {} allocations; use more characters", matches.len()))),
-    }
+    Ok(})
 }
 
 pub async fn read(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
-    let index = st.server.block_on(table::ALLOCS, q.index, q.wait()).await;
+    let index = query_index(&st, table::ALLOCS, &q).await?;
     let alloc = st.server.read(|s| {
         let id = find_alloc_id(s, &id)?;
         let a = &s.allocs[&id];

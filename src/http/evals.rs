@@ -8,17 +8,17 @@ use crate::api::eval::eval_out;
 use crate::core::state::table;
 
 use super::error::ApiError;
-use super::query::{with_index, QueryOptions};
+use super::query::{with_index, QueryOptions, query_index};
 use super::HttpState;
 
-pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) -> Response {
-    let index = st.server.block_on(table::EVALS, q.index, q.wait()).await;
+pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
+    let index = query_index(&st, table::EVALS, &q).await?;
     let evals: Vec<_> = st.server.read(|s| s.evals.values().filter(|e| q.matches_prefix(&e.id)).map(eval_out).collect());
-    with_index(index, true, evals)
+    Ok(with_index(index, true, evals))
 }
 
 pub async fn read(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
-    let index = st.server.block_on(table::EVALS, q.index, q.wait()).await;
+    let index = query_index(&st, table::EVALS, &q).await?;
     let eval = st.server.read(|s| {
         s.evals
             .get(&id)
@@ -35,8 +35,8 @@ pub async fn read(State(st): State<HttpState>, Path(id): Path<String>, Query(q):
     Ok(with_index(index, true, eval))
 }
 
-pub async fn allocations(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Response {
-    let index = st.server.block_on(table::ALLOCS, q.index, q.wait()).await;
+pub async fn allocations(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
+    let index = query_index(&st, table::ALLOCS, &q).await?;
     let allocs: Vec<_> = st.server.read(|s| s.allocs.values().filter(|a| a.eval_id == id).map(alloc_stub).collect());
-    with_index(index, true, allocs)
+    Ok(with_index(index, true, allocs))
 }

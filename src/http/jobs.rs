@@ -12,11 +12,11 @@ use crate::core::job::JobKey;
 use crate::core::state::table;
 
 use super::error::ApiError;
-use super::query::{with_index, QueryOptions};
+use super::query::{with_index, QueryOptions, query_index};
 use super::HttpState;
 
-pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) -> Response {
-    let index = st.server.block_on(table::JOBS, q.index, q.wait()).await;
+pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
+    let index = query_index(&st, table::JOBS, &q).await?;
     let ns = q.namespace().to_string();
     let jobs: Vec<_> = st.server.read(|s| {
         s.jobs
@@ -47,7 +47,7 @@ async fn do_register(st: &HttpState, body: &[u8], path_id: Option<&str>) -> Resu
     let jmi = st.server.read(|s| s.jobs.get(&job.key()).map(|j| j.job_modify_index).unwrap_or(index));
     let resp =
         JobRegisterResponse { eval_id, eval_create_index: index, job_modify_index: jmi, index, known_leader: true, ..Default::default() };
-    Ok(with_index(index, true, resp))
+    Ok(Ok(with_index(index, true, resp)))
 }
 
 pub async fn register(State(st): State<HttpState>, body: Bytes) -> Result<Response, ApiError> {
@@ -59,7 +59,7 @@ pub async fn register_one(State(st): State<HttpState>, Path(id): Path<String>, b
 }
 
 pub async fn read(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
-    let index = st.server.block_on(table::JOBS, q.index, q.wait()).await;
+    let index = query_index(&st, table::JOBS, &q).await?;
     let key = JobKey::new(q.namespace(), &id);
     let job: Option<ApiJob> = st.server.read(|s| s.jobs.get(&key).map(|j| job_to_api(j, s.job_status(j).as_str())));
     let job = job.ok_or_else(|| ApiError::not_found("job not found"))?;
@@ -85,15 +85,15 @@ pub async fn deregister(
     Ok(with_index(index, true, resp))
 }
 
-pub async fn allocations(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Response {
-    let index = st.server.block_on(table::ALLOCS, q.index, q.wait()).await;
+pub async fn allocations(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
+    let index = query_index(&st, table::ALLOCS, &q).await?;
     let key = JobKey::new(q.namespace(), &id);
     let allocs: Vec<_> = st.server.read(|s| s.allocs_of_job(&key).map(alloc_stub).collect());
-    with_index(index, true, allocs)
+    Ok(with_index(index, true, allocs))
 }
 
-pub async fn evaluations(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Response {
-    let index = st.server.block_on(table::EVALS, q.index, q.wait()).await;
+pub async fn evaluations(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
+    let index = query_index(&st, table::EVALS, &q).await?;
     let key = JobKey::new(q.namespace(), &id);
     let evals: Vec<_> = st.server.read(|s| s.evals_of_job(&key).map(eval_out).collect());
     with_index(index, true, evals)
@@ -106,10 +106,11 @@ pub struct ParseRequest {
     pub job_hcl: String,
     /// The text of a variables file (`name = value` lines), as `-var-file` takes.
     pub variables: String,
-    pub canonicalize: bool,
+    Ok(pub canonicalize: bool,)
 }
 
 /// `/v1/jobs/parse`: HCL in, Nomad job JSON out.
+
 pub async fn parse(body: Bytes) -> Result<Response, ApiError> {
     let req: ParseRequest = decode(&body)?;
     let vars = crate::jobspec::Variables::from_var_file_text("Variables", &req.variables);

@@ -6,13 +6,14 @@ pub mod evals;
 pub mod jobs;
 pub mod logs;
 pub mod nodes;
+pub mod members;
 pub mod query;
 pub mod status;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use axum::routing::{get, put};
+use axum::routing::{delete, get, put};
 use axum::Router;
 use tracing::info;
 
@@ -46,6 +47,9 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/agent/health", get(status::health))
         .route("/v1/client/fs/logs/{alloc}", get(logs::logs))
         .route("/v1/regions", get(status::regions))
+        .route("/v1/operator/raft/configuration", get(members::configuration))
+        .route("/v1/operator/raft/peer", delete(members::remove_peer))
+        .route("/v1/agent/members", get(members::members))
         .route("/v1/jobs/parse", put(jobs::parse).post(jobs::parse))
         .route("/v1/validate/job", put(jobs::validate).post(jobs::validate))
         .fallback(error::not_found)

@@ -8,11 +8,11 @@ use crate::api::node::{node_out, node_stub};
 use crate::core::state::{table, ClusterState};
 
 use super::error::ApiError;
-use super::query::{with_index, QueryOptions};
+use super::query::{with_index, QueryOptions, query_index};
 use super::HttpState;
 
-pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) -> Response {
-    let index = st.server.block_on(table::NODES, q.index, q.wait()).await;
+pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
+    let index = query_index(&st, table::NODES, &q).await?;
     let nodes: Vec<_> = st.server.read(|s| s.nodes.values().filter(|n| q.matches_prefix(&n.id)).map(node_stub).collect());
     with_index(index, true, nodes)
 }
@@ -26,17 +26,17 @@ fn find_node_id(s: &ClusterState, id: &str) -> Result<String, ApiError> {
         [one] => Ok((*one).clone()),
         [] => Err(ApiError::not_found(format!("node not found: {id}"))),
         _ => Err(ApiError::bad_request(format!("node id prefix \"{id}\" matches {} nodes", m.len()))),
-    }
+    Ok(})
 }
 
 pub async fn read(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
-    let index = st.server.block_on(table::NODES, q.index, q.wait()).await;
+    let index = query_index(&st, table::NODES, &q).await?;
     let node = st.server.read(|s| find_node_id(s, &id).map(|id| node_out(&s.nodes[&id])))?;
     Ok(with_index(index, true, node))
 }
 
 pub async fn allocations(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
-    let index = st.server.block_on(table::ALLOCS, q.index, q.wait()).await;
+    let index = query_index(&st, table::ALLOCS, &q).await?;
     let allocs = st.server.read(|s| find_node_id(s, &id).map(|id| s.allocs_on_node(&id).map(alloc_stub).collect::<Vec<_>>()))?;
     Ok(with_index(index, true, allocs))
 }

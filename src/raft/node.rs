@@ -119,6 +119,18 @@ impl RaftNode {
         self.raft.metrics().borrow().state.is_leader()
     }
 
+    /// Whether this node has Raft state: a log, a vote, or a membership (it belongs to a cluster).
+    pub async fn is_initialized(&self) -> bool {
+        self.raft.is_initialized().await.unwrap_or(true)
+    }
+
+    /// The voting members of the effective membership.
+    pub fn voters(&self) -> BTreeSet<u64> {
+        let metrics = self.raft.metrics();
+        let metrics = metrics.borrow();
+        metrics.membership_config.membership().voter_ids().collect()
+    }
+
     /// The current leader's id and gRPC address, if one is known.
     pub fn leader(&self) -> Option<(u64, String)> {
         let metrics = self.raft.metrics();

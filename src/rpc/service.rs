@@ -23,7 +23,7 @@ impl ClientRpcService {
     fn reply(&self) -> pb::HeartbeatReply {
         pb::HeartbeatReply {
             ttl_ms: crate::server::ops::HEARTBEAT_TTL.as_millis() as u64,
-            servers: self.server.servers.clone(),
+            servers: self.server.server_addrs(),
             leader_rpc_addr: self.server.raft.leader().map(|(_, a)| a).unwrap_or_default(),
             index: self.server.read(|s| s.index),
         }

@@ -3,6 +3,7 @@
 
 pub mod broker;
 pub mod clock;
+pub mod cluster;
 pub mod error;
 pub mod heartbeat;
 pub mod leader;

@@ -11,10 +11,11 @@ use crate::core::eval::{EvalStatus, Evaluation};
 use crate::core::job::{Job, JobKey, JobType};
 use crate::core::node::{Node, NodeStatus};
 use crate::core::state::{same_spec, ClusterState};
-use crate::raft::error::ProposeError;
 use crate::raft::node::RaftNode;
 
 use super::clock::{new_id, now_ns};
+use super::cluster::ServerIdentity;
+use crate::rpc::peer_client::PeerClient;
 use super::error::ServerError;
 use super::heartbeat::Heartbeats;
 
@@ -25,13 +26,14 @@ pub const HEARTBEAT_TTL: Duration = Duration::from_secs(10);
 pub struct Server {
     pub raft: Arc<RaftNode>,
     pub heartbeats: Arc<Heartbeats>,
-    /// gRPC addresses of the known servers, handed to clients in heartbeat replies.
-    pub servers: Vec<String>,
+    pub identity: ServerIdentity,
+    /// Calls to other servers (forwarded writes, read indexes, joins).
+    pub peers: PeerClient,
 }
 
 impl Server {
-    pub fn new(raft: Arc<RaftNode>, servers: Vec<String>) -> Self {
-        Self { raft, heartbeats: Arc::new(Heartbeats::default()), servers }
+    pub fn new(raft: Arc<RaftNode>, identity: ServerIdentity) -> Self {
+        Self { raft, heartbeats: Arc::new(Heartbeats::default()), identity, peers: PeerClient::default() }
     }
 
     pub fn state(&self) -> Arc<RwLock<ClusterState>> {
@@ -43,20 +45,6 @@ impl Server {
         let state = self.raft.state();
         let guard = state.read().unwrap_or_else(|e| e.into_inner());
         f(&guard)
-    }
-
-    /// Proposes a command through Raft; a state-machine rejection becomes `ServerError::Rejected`.
-    pub async fn propose(&self, cmd: Command) -> Result<CommandResponse, ServerError> {
-        let name = cmd.name();
-        let resp = self.raft.propose(cmd).await.map_err(|e| match e {
-            ProposeError::ForwardToLeader { .. } => ServerError::NoLeader,
-            other => ServerError::Raft(other.to_string()),
-        })?;
-        debug!(command = name, index = resp.index, "applied");
-        match resp.error {
-            Some(e) => Err(ServerError::Rejected(e)),
-            None => Ok(resp),
-        }
     }
 
     /// Waits until the state's `table` index passes `min_index` or `wait` elapses; returns the index.
@@ -180,6 +168,17 @@ impl Server {
 
     /// A heartbeat: refreshes the node's TTL; writes to Raft only if the node was not ready.
     pub async fn heartbeat(&self, node_id: &str) -> Result<(), ServerError> {
+        if !self.raft.is_leader() {
+            // Heartbeat timers live on the leader: pass the beat on.
+            let leader = self.raft.leader().map(|(_, a)| a).ok_or(ServerError::NoLeader)?;
+            return self.peers.heartbeat(&leader, node_id, Duration::from_secs(5)).await.map_err(|e| {
+                if e.is_unavailable() {
+                    ServerError::NoLeader
+                } else {
+                    ServerError::Rejected(e.message())
+                }
+            });
+        }
         let status = self
             .read(|s| s.nodes.get(node_id).map(|n| n.status))
             .ok_or_else(|| ServerError::NotFound(format!("node {node_id} not registered")))?;

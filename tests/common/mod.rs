@@ -57,3 +57,4 @@ pub fn apply_all(state: &mut ClusterState, cmds: &[Command]) {
     }
 }
 pub mod agent;
+pub mod cluster;

@@ -1,0 +1,173 @@
+//! Real multi-process server clusters: formation from `-bootstrap-expect`/`-retry-join`, writes through
+//! any server, `kill -9` of the leader under a stream of registrations, minority and majority loss.
+//! Each test uses its own 127.0.x.0/24 addresses, ports 4646 (HTTP) and 4647 (RPC) on each.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::agent::{http, is_root, wait_until};
+use common::cluster::{job_body, job_ids, Cluster};
+
+fn register(url: &str, id: &str) -> Result<(), String> {
+    match http("PUT", url, Some(&job_body(id))) {
+        Ok((200, _)) => Ok(()),
+        Ok((code, body)) => Err(format!("{code}: {body}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[test]
+fn three_servers_survive_kill_of_the_leader_under_writes() {
+    if !is_root() {
+        eprintln!("skipping: needs root (as CI runs it)");
+        return;
+    }
+    let mut c = Cluster::start("cluster3", 71, 3);
+    let leader = c.wait_leader_everywhere(Duration::from_secs(30));
+    let conf: serde_json::Value = serde_json::from_str(&c.servers[0].get("/v1/operator/raft/configuration").1).unwrap();
+    assert_eq!(conf["Servers"].as_array().unwrap().len(), 3, "{conf}");
+    assert!(conf["Servers"].as_array().unwrap().iter().all(|s| s["Voter"] == true), "{conf}");
+
+    // A writer registers jobs through every server in turn and records what was acknowledged.
+    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let urls: Vec<String> = c.servers.iter().map(|s| s.url("/v1/jobs")).collect();
+    let writer = {
+        let (acked, stop) = (acked.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut i = 0usize;
+            let mut failures = 0usize;
+            while !stop.load(Ordering::Relaxed) {
+                let id = format!("job-{i}");
+                match register(&urls[i % urls.len()], &id) {
+                    Ok(()) => acked.lock().unwrap().push(id),
+                    Err(_) => failures += 1,
+                }
+                i += 1;
+            }
+            failures
+        })
+    };
+    wait_until("some writes to be acknowledged", Duration::from_secs(20), || acked.lock().unwrap().len() >= 30);
+    let old = c.servers[leader].rpc_addr();
+    let killed_at = Instant::now();
+    c.servers[leader].kill9();
+
+    // A new leader among the survivors, and writes acknowledged again.
+    let new_leader = c.wait_leader_everywhere(Duration::from_secs(20));
+    let elected = killed_at.elapsed();
+    assert_ne!(c.servers[new_leader].rpc_addr(), old);
+    let before = acked.lock().unwrap().len();
+    wait_until("writes to resume after the failover", Duration::from_secs(20), || acked.lock().unwrap().len() >= before + 30);
+    let resumed = killed_at.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let failures = writer.join().unwrap();
+    let acked = acked.lock().unwrap().clone();
+    println!("leader killed: new leader after {elected:?}, writes resumed after {resumed:?}; {} acknowledged, {failures} failed", acked.len());
+
+    // Every acknowledged registration is on every live server, read consistently and locally.
+    for (i, s) in c.servers.iter().enumerate() {
+        if i == leader {
+            continue;
+        }
+        let ids = job_ids(s, false).unwrap_or_else(|| panic!("consistent read failed on {}\n{}", s.ip, c.logs()));
+        let missing: Vec<&String> = acked.iter().filter(|id| !ids.contains(id)).collect();
+        assert!(missing.is_empty(), "{} is missing {} acknowledged jobs: {:?}", s.ip, missing.len(), &missing[..missing.len().min(5)]);
+    }
+
+    // The killed server restarts on its data dir and catches up.
+    c.servers[leader].start();
+    let s = &c.servers[leader];
+    wait_until("the restarted server to catch up", Duration::from_secs(30), || {
+        job_ids(s, true).is_some_and(|ids| acked.iter().all(|id| ids.contains(id)))
+    });
+    c.wait_leader_everywhere(Duration::from_secs(20));
+    assert!(!c.logs().contains("panicked"), "{}", c.logs());
+}
+
+#[test]
+fn five_servers_tolerate_two_failures_and_refuse_writes_without_quorum() {
+    if !is_root() {
+        eprintln!("skipping: needs root (as CI runs it)");
+        return;
+    }
+    let mut c = Cluster::start("cluster5", 72, 5);
+    let leader = c.wait_leader_everywhere(Duration::from_secs(30));
+    // Kill the leader and one follower: three of five remain.
+    let follower = (leader + 1) % 5;
+    c.servers[leader].kill9();
+    c.servers[follower].kill9();
+    let live: Vec<usize> = (0..5).filter(|i| *i != leader && *i != follower).collect();
+    c.wait_leader_everywhere(Duration::from_secs(20));
+    for (n, i) in live.iter().enumerate() {
+        register(&c.servers[*i].url("/v1/jobs"), &format!("after-two-{n}")).unwrap_or_else(|e| panic!("write with 3 of 5 failed: {e}\n{}", c.logs()));
+    }
+
+    // A third failure: no quorum. Writes fail with a clear error within the leader wait.
+    c.servers[live[0]].kill9();
+    let survivor = &c.servers[live[1]];
+    let t = Instant::now();
+    let err = register(&survivor.url("/v1/jobs"), "without-quorum").expect_err("a write without quorum must fail");
+    println!("write without quorum failed after {:?}: {err}", t.elapsed());
+    assert!(err.starts_with("500") && err.to_lowercase().contains("no cluster leader"), "{err}");
+    assert!(t.elapsed() < Duration::from_secs(15), "took {:?}", t.elapsed());
+    let (code, body) = survivor.get("/v1/jobs");
+    assert_eq!(code, 500, "a consistent read without quorum must fail: {body}");
+
+    // Quorum back: the refused write was applied entirely or not at all; the others are all there.
+    c.servers[leader].start();
+    c.servers[follower].start();
+    c.wait_leader_everywhere(Duration::from_secs(30));
+    let s = &c.servers[live[1]];
+    let mut ids = Vec::new();
+    wait_until("consistent reads to work again", Duration::from_secs(20), || {
+        ids = job_ids(s, false).unwrap_or_default();
+        !ids.is_empty()
+    });
+    for n in 0..3 {
+        assert!(ids.contains(&format!("after-two-{n}")), "{ids:?}");
+    }
+    if ids.contains(&"without-quorum".to_string()) {
+        let (code, body) = s.get("/v1/job/without-quorum/evaluations");
+        assert_eq!(code, 200);
+        assert!(body.contains("job-register"), "a registered job comes with its evaluation: {body}");
+    }
+    assert!(!c.logs().contains("panicked"), "{}", c.logs());
+}
+
+#[test]
+fn kill_of_every_server_at_once_loses_nothing_acknowledged() {
+    if !is_root() {
+        eprintln!("skipping: needs root (as CI runs it)");
+        return;
+    }
+    let mut c = Cluster::start("cluster-all", 73, 3);
+    let mut acked = Vec::new();
+    for i in 0..60 {
+        let id = format!("durable-{i}");
+        let s = &c.servers[i % 3];
+        register(&s.url("/v1/jobs"), &id).unwrap_or_else(|e| panic!("write {id}: {e}\n{}", c.logs()));
+        acked.push(id);
+    }
+    for s in &mut c.servers {
+        s.kill9();
+    }
+    for s in &mut c.servers {
+        s.start();
+    }
+    c.wait_leader_everywhere(Duration::from_secs(60));
+    for s in &c.servers {
+        let mut ids = Vec::new();
+        wait_until("every server to serve its state again", Duration::from_secs(30), || {
+            ids = job_ids(s, false).unwrap_or_default();
+            !ids.is_empty()
+        });
+        let missing: Vec<&String> = acked.iter().filter(|id| !ids.contains(id)).collect();
+        assert!(missing.is_empty(), "{} lost acknowledged jobs after kill -9 of all servers: {missing:?}", s.ip);
+    }
+    // and the cluster takes writes again
+    register(&c.servers[0].url("/v1/jobs"), "after-restart").unwrap();
+}
