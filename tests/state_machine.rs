@@ -1,12 +1,40 @@
-//! The state machine is deterministic: the same commands give the same state, and a snapshot round-trips.
+//! The state machine is deterministic: the same commands give the same state, and a snapshot round-trips;
+//! variables follow check-and-set; a restore command replaces the state.
 
 mod common;
 
 use common::{apply_all, job, node};
 use drover::core::command::Command;
+use drover::core::command::CommandResponse;
 use drover::core::eval::{EvalStatus, Evaluation};
 use drover::core::scheduler::{schedule, verify::verify};
-use drover::core::state::ClusterState;
+use drover::core::state::{table, ClusterState};
+use drover::core::var::{VarKey, Variable};
+
+fn var(path: &str, items: &[(&str, &str)]) -> Variable {
+    Variable {
+        namespace: "default".into(),
+        path: path.into(),
+        items: items.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        ..Default::default()
+    }
+}
+
+fn upsert(s: &mut ClusterState, v: Variable, cas: Option<u64>, now: i64) -> CommandResponse {
+    let r = s.apply(s.index + 1, &Command::UpsertVar { var: v, cas, now });
+    assert!(r.error.is_none(), "{:?}", r.error);
+    r
+}
+
+fn delete(s: &mut ClusterState, path: &str, cas: Option<u64>) -> CommandResponse {
+    let r = s.apply(s.index + 1, &Command::DeleteVar { namespace: "default".into(), path: path.into(), cas });
+    assert!(r.error.is_none(), "{:?}", r.error);
+    r
+}
+
+fn stored(s: &ClusterState, path: &str) -> Option<Variable> {
+    s.vars.get(&VarKey::new("default", path)).cloned()
+}
 
 fn history() -> Vec<Command> {
     // Build a realistic history: nodes, jobs, plans and client updates, computed once.
@@ -48,6 +76,18 @@ fn history() -> Vec<Command> {
     let mine: Vec<_> = updates.into_iter().filter(|u| s.allocs[&u.id].node_id == node_id).collect();
     push(&mut s, Command::UpdateAllocsFromClient { node_id, updates: mine, evals: vec![], now: 300 });
     push(&mut s, Command::DeregisterJob { namespace: "default".into(), job_id: "job1".into(), purge: false, eval: None, now: 400 });
+    for (i, path) in ["app/web", "app/db", "other"].iter().enumerate() {
+        push(&mut s, Command::UpsertVar { var: var(path, &[("k", "v1")]), cas: Some(0), now: 500 + i as i64 });
+    }
+    let idx = s.vars[&VarKey::new("default", "app/web")].modify_index;
+    push(&mut s, Command::UpsertVar { var: var("app/web", &[("k", "v2")]), cas: Some(idx), now: 510 });
+    // a conflict: the check-and-set index is stale
+    push(&mut s, Command::UpsertVar { var: var("app/web", &[("k", "lost")]), cas: Some(idx), now: 511 });
+    push(&mut s, Command::DeleteVar { namespace: "default".into(), path: "other".into(), cas: None });
+    let saved = s.clone();
+    push(&mut s, Command::UpsertVar { var: var("after", &[("k", "v")]), cas: None, now: 600 });
+    push(&mut s, Command::RestoreState { state: Box::new(saved) });
+    push(&mut s, Command::UpsertVar { var: var("after-restore", &[("k", "v")]), cas: None, now: 700 });
     cmds
 }
 
@@ -61,6 +101,9 @@ fn same_commands_same_state() {
     assert_eq!(a, b);
     assert_eq!(serde_json::to_string(&a).unwrap(), serde_json::to_string(&b).unwrap());
     assert_eq!(a.allocs.len(), 12);
+    let paths: Vec<&str> = a.vars.values().map(|v| v.path.as_str()).collect();
+    assert_eq!(paths, ["after-restore", "app/db", "app/web"]);
+    assert_eq!(a.vars[&VarKey::new("default", "app/web")].items["k"], "v2");
 }
 
 #[test]
@@ -87,4 +130,145 @@ fn rejected_command_changes_nothing_but_the_index() {
     assert!(r.error.unwrap().contains("nope"));
     assert_eq!(s.jobs, before.jobs);
     assert_eq!(s.allocs, before.allocs);
+}
+
+#[test]
+fn cas_zero_creates_only_once() {
+    let mut s = ClusterState::default();
+    let r = upsert(&mut s, var("a/b", &[("k", "1")]), Some(0), 100);
+    assert!(!r.conflict);
+    let created = r.var.unwrap();
+    assert_eq!((created.create_index, created.modify_index, created.create_time, created.modify_time), (1, 1, 100, 100));
+    assert_eq!(stored(&s, "a/b"), Some(created.clone()));
+    assert_eq!(s.table_index(table::VARS), 1);
+
+    let r = upsert(&mut s, var("a/b", &[("k", "2")]), Some(0), 200);
+    assert!(r.conflict, "a second create with cas=0 must conflict");
+    assert_eq!(r.var, Some(created.clone()), "the conflict returns the current variable");
+    assert_eq!(stored(&s, "a/b"), Some(created));
+    assert_eq!(s.table_index(table::VARS), 1, "a conflict writes nothing");
+}
+
+#[test]
+fn update_with_a_stale_index_conflicts() {
+    let mut s = ClusterState::default();
+    let first = upsert(&mut s, var("p", &[("k", "1")]), None, 100).var.unwrap();
+    let second = upsert(&mut s, var("p", &[("k", "2")]), Some(first.modify_index), 200).var.unwrap();
+    assert!(second.modify_index > first.modify_index);
+    assert_eq!((second.create_index, second.create_time, second.modify_time), (first.create_index, 100, 200));
+    assert_eq!(second.items["k"], "2");
+
+    let r = upsert(&mut s, var("p", &[("k", "3")]), Some(first.modify_index), 300);
+    assert!(r.conflict);
+    assert_eq!(r.var, Some(second.clone()));
+    assert_eq!(stored(&s, "p"), Some(second.clone()));
+
+    // without cas the write is unconditional
+    let third = upsert(&mut s, var("p", &[("k", "3")]), None, 400).var.unwrap();
+    assert_eq!(third.items["k"], "3");
+
+    // cas=N on a variable that does not exist conflicts with an empty variable
+    let r = upsert(&mut s, var("nope", &[("k", "1")]), Some(7), 500);
+    assert!(r.conflict);
+    assert_eq!(r.var, Some(Variable { namespace: "default".into(), path: "nope".into(), ..Default::default() }));
+    assert_eq!(stored(&s, "nope"), None);
+}
+
+#[test]
+fn delete_with_cas() {
+    let mut s = ClusterState::default();
+    let v1 = upsert(&mut s, var("d", &[("k", "1")]), None, 100).var.unwrap();
+    let v2 = upsert(&mut s, var("d", &[("k", "2")]), None, 200).var.unwrap();
+
+    let r = delete(&mut s, "d", Some(v1.modify_index));
+    assert!(r.conflict);
+    assert_eq!(r.var, Some(v2.clone()));
+    let r = delete(&mut s, "d", Some(0));
+    assert!(r.conflict, "cas=0 means 'must not exist'");
+    assert_eq!(stored(&s, "d"), Some(v2.clone()));
+
+    let before = s.table_index(table::VARS);
+    let r = delete(&mut s, "d", Some(v2.modify_index));
+    assert!(!r.conflict && r.var.is_none());
+    assert_eq!(stored(&s, "d"), None);
+    assert_eq!(s.table_index(table::VARS), r.index);
+    assert!(r.index > before);
+
+    // deleting a missing variable is not an error and writes nothing; cas=N on it conflicts
+    let r = delete(&mut s, "d", None);
+    assert!(!r.conflict);
+    assert_eq!(s.table_index(table::VARS), r.index - 1);
+    assert!(!delete(&mut s, "d", Some(0)).conflict);
+    assert!(delete(&mut s, "d", Some(v2.modify_index)).conflict);
+}
+
+#[test]
+fn restore_replaces_the_state_and_rebuilds_indexes() {
+    let mut s = ClusterState::default();
+    apply_all(&mut s, &history());
+    let saved: ClusterState = serde_json::from_slice(&serde_json::to_vec(&s).unwrap()).unwrap();
+    let mut replica = s.clone();
+
+    // more history after the save: a new variable, a deleted one, a purged job
+    let more = vec![
+        Command::UpsertVar { var: var("later", &[("k", "v")]), cas: None, now: 900 },
+        Command::DeleteVar { namespace: "default".into(), path: "app/db".into(), cas: None },
+        Command::DeregisterJob { namespace: "default".into(), job_id: "job2".into(), purge: true, eval: None, now: 901 },
+    ];
+    apply_all(&mut s, &more);
+    apply_all(&mut replica, &more);
+    assert!(stored(&s, "later").is_some() && stored(&s, "app/db").is_none());
+
+    let restore = Command::RestoreState { state: Box::new(saved.clone()) };
+    let index = s.index + 1;
+    let r = s.apply(index, &restore);
+    assert!(r.error.is_none());
+    replica.apply(index, &restore);
+    assert_eq!(s, replica, "every server converges on the restored state");
+
+    assert_eq!(s.vars, saved.vars);
+    assert_eq!(s.jobs, saved.jobs);
+    assert_eq!(s.allocs, saved.allocs);
+    assert_eq!(s.evals, saved.evals);
+    assert_eq!(s.index, index);
+    for t in table::ALL {
+        assert_eq!(s.table_index(t), index, "table {t} is touched so blocking queries wake");
+    }
+    // secondary indexes are rebuilt from the restored tables
+    let node = saved.allocs.values().next().unwrap().node_id.clone();
+    assert_eq!(s.allocs_on_node(&node).count(), saved.allocs.values().filter(|a| a.node_id == node).count());
+    let key = drover::core::job::JobKey::new("default", "job2");
+    assert_eq!(s.allocs_of_job(&key).count(), 3);
+    // (`saved` was decoded without `after_restore`, so its own secondary indexes are empty)
+    let mut pending: Vec<&String> = s.pending_evals().iter().map(|e| &e.id).collect();
+    pending.sort();
+    let expected: Vec<&String> = saved.evals.values().filter(|e| e.status == EvalStatus::Pending).map(|e| &e.id).collect();
+    assert!(!expected.is_empty());
+    assert_eq!(pending, expected);
+
+    // writes after the restore take indexes above it
+    let r = upsert(&mut s, var("new", &[("k", "v")]), Some(0), 1000);
+    assert_eq!(r.var.unwrap().create_index, index + 1);
+}
+
+#[test]
+fn formats_change_only_additively() {
+    // a snapshot written before variables existed still decodes
+    let mut s = ClusterState::default();
+    apply_all(&mut s, &history());
+    let mut v = serde_json::to_value(&s).unwrap();
+    v.as_object_mut().unwrap().remove("vars");
+    let old: ClusterState = serde_json::from_value(v).unwrap();
+    assert!(old.vars.is_empty());
+    assert_eq!(old.jobs, s.jobs);
+
+    // the variable commands' encoding
+    let cmd = Command::UpsertVar { var: var("p", &[("k", "v")]), cas: Some(0), now: 5 };
+    let v = serde_json::to_value(&cmd).unwrap();
+    assert_eq!(v["upsert_var"]["var"]["path"], "p");
+    assert_eq!(v["upsert_var"]["cas"], 0);
+    let back: Command = serde_json::from_value(v).unwrap();
+    assert_eq!(back, cmd);
+    let del: Command = serde_json::from_str(r#"{"delete_var":{"namespace":"default","path":"p","cas":null}}"#).unwrap();
+    assert_eq!(del, Command::DeleteVar { namespace: "default".into(), path: "p".into(), cas: None });
 }

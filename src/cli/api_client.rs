@@ -53,6 +53,23 @@ impl ApiClient {
         resp.json().await.map_err(|e| ApiClientError::Decode { path: path.into(), message: e.to_string() })
     }
 
+    /// The raw body of a GET (a file download).
+    pub async fn get_bytes(&self, path: &str) -> Result<Vec<u8>, ApiClientError> {
+        let resp = self.send(self.http.get(format!("{}{path}", self.base)), path).await?;
+        let bytes = resp.bytes().await.map_err(|e| ApiClientError::Decode { path: path.into(), message: root_cause(&e) })?;
+        Ok(bytes.to_vec())
+    }
+
+    /// PUTs a raw body (a file upload); the reply's body is not read.
+    pub async fn put_bytes(&self, path: &str, body: Vec<u8>) -> Result<(), ApiClientError> {
+        self.send(self.http.put(format!("{}{path}", self.base)).body(body), path).await.map(drop)
+    }
+
+    /// A DELETE whose reply has no body.
+    pub async fn delete_empty(&self, path: &str) -> Result<(), ApiClientError> {
+        self.send(self.http.delete(format!("{}{path}", self.base)), path).await.map(drop)
+    }
+
     pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiClientError> {
         let resp = self.send(self.http.delete(format!("{}{path}", self.base)), path).await?;
         resp.json().await.map_err(|e| ApiClientError::Decode { path: path.into(), message: e.to_string() })

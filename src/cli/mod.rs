@@ -1,4 +1,5 @@
-//! The command line: `drover agent`, `drover job …`, `drover alloc …`, `drover node …`, speaking the HTTP API.
+//! The command line: `drover agent`, `drover job …`, `drover alloc …`, `drover node …`, `drover var …`,
+//! `drover operator …`, speaking the HTTP API.
 //!
 //! Flags are accepted Nomad-style with one dash (`-address`, `-dev`) as well as with two.
 
@@ -11,7 +12,9 @@ pub mod job;
 pub mod job_file;
 pub mod job_run;
 pub mod node;
+pub mod operator;
 pub mod server;
+pub mod var;
 
 use clap::{Parser, Subcommand};
 
@@ -64,6 +67,20 @@ pub enum Cmd {
     Server {
         #[command(subcommand)]
         cmd: server::ServerCmd,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Read and write variables
+    Var {
+        #[command(subcommand)]
+        cmd: var::VarCmd,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Cluster administration: snapshots of the cluster state
+    Operator {
+        #[command(subcommand)]
+        cmd: operator::OperatorCmd,
         #[command(flatten)]
         global: Global,
     },
@@ -129,6 +146,8 @@ pub fn run(args: Vec<String>) -> i32 {
             Cmd::Alloc { cmd, global } => alloc::run(cmd, &global).await,
             Cmd::Node { cmd, global } => node::run(cmd, &global).await,
             Cmd::Server { cmd, global } => server::run(cmd, &global).await,
+            Cmd::Var { cmd, global } => var::run(cmd, &global).await,
+            Cmd::Operator { cmd, global } => operator::run(cmd, &global).await,
             Cmd::Fmt(a) => fmt::run(&a),
             Cmd::Version => {
                 println!("Drover v{}", env!("CARGO_PKG_VERSION"));

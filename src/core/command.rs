@@ -8,6 +8,8 @@ use super::alloc::{Allocation, ClientAllocUpdate, ClientStatus, DesiredStatus};
 use super::eval::Evaluation;
 use super::job::Job;
 use super::node::{Node, NodeStatus};
+use super::state::ClusterState;
+use super::var::Variable;
 
 /// A stop (or eviction) of an existing allocation decided by a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -50,6 +52,13 @@ pub enum Command {
     ApplyPlan { result: PlanResult, now: i64 },
     /// Task states and client status reported by a client.
     UpdateAllocsFromClient { node_id: String, updates: Vec<ClientAllocUpdate>, evals: Vec<Evaluation>, now: i64 },
+    /// Creates or replaces a variable (its namespace, path and items; indexes and times are set by apply).
+    /// With `cas`, only if the stored variable's modify index is `cas` (`Some(0)`: only if it does not exist).
+    UpsertVar { var: Variable, cas: Option<u64>, now: i64 },
+    /// Deletes a variable; with `cas`, only if its modify index is `cas`.
+    DeleteVar { namespace: String, path: String, cas: Option<u64> },
+    /// Replaces the whole cluster state with a restored operator snapshot.
+    RestoreState { state: Box<ClusterState> },
 }
 
 impl Command {
@@ -62,15 +71,24 @@ impl Command {
             Command::UpsertEvals { .. } => "upsert_evals",
             Command::ApplyPlan { .. } => "apply_plan",
             Command::UpdateAllocsFromClient { .. } => "update_allocs_from_client",
+            Command::UpsertVar { .. } => "upsert_var",
+            Command::DeleteVar { .. } => "delete_var",
+            Command::RestoreState { .. } => "restore_state",
         }
     }
 }
 
 /// The result of applying one command: the Raft index it was applied at and, for a command
 /// that was rejected by the state machine's own rules, why.
+///
+/// A check-and-set conflict is an outcome, not an error: `conflict` is set, nothing changed, and
+/// `var` holds the current variable (an empty one with indexes 0 if it does not exist).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct CommandResponse {
     pub index: u64,
     pub error: Option<String>,
+    /// Variable commands: the variable as stored by an upsert, or the current one on a conflict.
+    pub var: Option<Variable>,
+    pub conflict: bool,
 }

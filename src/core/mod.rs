@@ -13,3 +13,4 @@ pub mod resources;
 pub mod rng;
 pub mod scheduler;
 pub mod state;
+pub mod var;

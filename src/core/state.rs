@@ -12,6 +12,7 @@ use super::command::{AllocStop, Command, CommandResponse, PlanResult};
 use super::eval::{EvalStatus, Evaluation};
 use super::job::{Job, JobKey, JobStatus, JobType};
 use super::node::Node;
+use super::var::{VarKey, Variable};
 
 /// Table names, for per-table modify indexes (blocking queries wait on these).
 pub mod table {
@@ -19,6 +20,9 @@ pub mod table {
     pub const NODES: &str = "nodes";
     pub const EVALS: &str = "evals";
     pub const ALLOCS: &str = "allocs";
+    pub const VARS: &str = "vars";
+    /// Every table, touched together when a snapshot is restored.
+    pub const ALL: [&str; 5] = [JOBS, NODES, EVALS, ALLOCS, VARS];
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -35,6 +39,9 @@ pub struct ClusterState {
     pub nodes: BTreeMap<String, Node>,
     pub evals: BTreeMap<String, Evaluation>,
     pub allocs: BTreeMap<String, Allocation>,
+    /// Variables by (namespace, path).
+    #[serde(with = "vars_as_list")]
+    pub vars: BTreeMap<VarKey, Variable>,
     #[serde(skip)]
     allocs_by_node: BTreeMap<String, BTreeSet<String>>,
     #[serde(skip)]
@@ -73,11 +80,28 @@ mod jobs_as_list {
     }
 }
 
+/// Variables are keyed by (namespace, path), which is not a JSON object key: stored as a list.
+mod vars_as_list {
+    use super::*;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(map: &BTreeMap<VarKey, Variable>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.values())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<VarKey, Variable>, D::Error> {
+        let list: Vec<Variable> = Vec::deserialize(d)?;
+        Ok(list.into_iter().map(|v| (v.key(), v)).collect())
+    }
+}
+
 impl ClusterState {
     /// Applies one command at Raft index `index`. Deterministic: the same commands in the same
     /// order give the same state on every server.
     pub fn apply(&mut self, index: u64, cmd: &Command) -> CommandResponse {
         self.index = index;
+        let mut var = None;
+        let mut conflict = false;
         let error = match cmd {
             Command::RegisterJob { job, eval, now } => {
                 self.register_job(index, job, *now);
@@ -126,8 +150,83 @@ impl ClusterState {
                 self.upsert_evals(index, evals.iter(), *now);
                 r
             }
+            Command::UpsertVar { var: v, cas, now } => {
+                match self.cas_conflict(&v.key(), *cas) {
+                    Some(current) => {
+                        var = Some(current);
+                        conflict = true;
+                    }
+                    None => var = Some(self.upsert_var(index, v, *now)),
+                }
+                None
+            }
+            Command::DeleteVar { namespace, path, cas } => {
+                let key = VarKey::new(namespace, path);
+                match self.cas_conflict(&key, *cas) {
+                    Some(current) => {
+                        var = Some(current);
+                        conflict = true;
+                    }
+                    None => {
+                        if self.vars.remove(&key).is_some() {
+                            self.touch(table::VARS, index);
+                        }
+                    }
+                }
+                None
+            }
+            Command::RestoreState { state } => {
+                self.restore(index, state);
+                None
+            }
         };
-        CommandResponse { index, error }
+        CommandResponse { index, error, var, conflict }
+    }
+
+    /// The current variable when a check-and-set index does not match it: `cas` 0 requires that the
+    /// variable does not exist, `cas` N that its modify index is N. A missing variable is returned
+    /// empty, with indexes 0, as Nomad does.
+    fn cas_conflict(&self, key: &VarKey, cas: Option<u64>) -> Option<Variable> {
+        let cas = cas?;
+        match self.vars.get(key) {
+            Some(v) if v.modify_index == cas => None,
+            Some(v) => Some(v.clone()),
+            None if cas == 0 => None,
+            None => Some(Variable { namespace: key.namespace.clone(), path: key.path.clone(), ..Default::default() }),
+        }
+    }
+
+    fn upsert_var(&mut self, index: u64, var: &Variable, now: i64) -> Variable {
+        let mut v = Variable { namespace: var.namespace.clone(), path: var.path.clone(), items: var.items.clone(), ..Default::default() };
+        match self.vars.get(&v.key()) {
+            Some(old) => {
+                v.create_index = old.create_index;
+                v.create_time = old.create_time;
+            }
+            None => {
+                v.create_index = index;
+                v.create_time = now;
+            }
+        }
+        v.modify_index = index;
+        v.modify_time = now;
+        self.vars.insert(v.key(), v.clone());
+        self.touch(table::VARS, index);
+        v
+    }
+
+    /// Replaces the state with a restored one. Objects keep their indexes; every table is touched at
+    /// `index`, so blocking queries see the change.
+    fn restore(&mut self, index: u64, state: &ClusterState) {
+        let mut tables: BTreeSet<String> = table::ALL.iter().map(|t| t.to_string()).collect();
+        tables.extend(self.table_index.keys().cloned());
+        *self = state.clone();
+        tables.extend(self.table_index.keys().cloned());
+        self.after_restore();
+        self.index = index;
+        for t in tables {
+            self.table_index.insert(t, index);
+        }
     }
 
     /// Rebuilds the secondary indexes after the state was deserialized.
@@ -332,6 +431,11 @@ impl ClusterState {
 
     pub fn blocked_evals(&self) -> impl Iterator<Item = &Evaluation> {
         self.evals.values().filter(|e| e.status == EvalStatus::Blocked)
+    }
+
+    /// Variables of a namespace (`*`: all) whose path starts with `prefix`, in (namespace, path) order.
+    pub fn vars_with_prefix<'a>(&'a self, namespace: &'a str, prefix: &'a str) -> impl Iterator<Item = &'a Variable> + 'a {
+        self.vars.values().filter(move |v| (namespace == "*" || v.namespace == namespace) && v.path.starts_with(prefix))
     }
 
     pub fn job_version(&self, key: &JobKey, version: u64) -> Option<&Job> {

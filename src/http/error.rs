@@ -28,7 +28,7 @@ impl From<ServerError> for ApiError {
         let code = match &e {
             ServerError::NotFound(_) => StatusCode::NOT_FOUND,
             ServerError::Invalid(_) | ServerError::Rejected(_) => StatusCode::BAD_REQUEST,
-            ServerError::NoLeader | ServerError::Raft(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ServerError::NoLeader | ServerError::Raft(_) | ServerError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         Self(code, e.to_string())
     }

@@ -7,12 +7,15 @@ pub mod jobs;
 pub mod logs;
 pub mod nodes;
 pub mod members;
+pub mod operator;
 pub mod query;
 pub mod status;
+pub mod vars;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, put};
 use axum::Router;
 use tracing::info;
@@ -52,8 +55,14 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/agent/members", get(members::members))
         .route("/v1/jobs/parse", put(jobs::parse).post(jobs::parse))
         .route("/v1/validate/job", put(jobs::validate).post(jobs::validate))
+        .route("/v1/vars", get(vars::list))
+        .route("/v1/var/{*path}", get(vars::read).put(vars::put).post(vars::put).delete(vars::delete))
+        .route(
+            "/v1/operator/snapshot",
+            get(operator::save).put(operator::restore).post(operator::restore).layer(DefaultBodyLimit::max(operator::MAX_UPLOAD_BYTES)),
+        )
         .fallback(error::not_found)
-        .layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024))
+        .layer(DefaultBodyLimit::max(8 * 1024 * 1024))
         .with_state(state)
 }
 

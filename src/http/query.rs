@@ -75,11 +75,16 @@ pub fn parse_go_duration(s: &str) -> Option<Duration> {
 
 /// A JSON body with `X-Nomad-Index`, `X-Nomad-KnownLeader` and `X-Nomad-LastContact`.
 pub fn with_index<T: Serialize>(index: u64, known_leader: bool, body: T) -> Response {
+    (index_headers(index, known_leader), Json(body)).into_response()
+}
+
+/// `X-Nomad-Index`, `X-Nomad-KnownLeader` and `X-Nomad-LastContact`, for responses that are not plain JSON.
+pub fn index_headers(index: u64, known_leader: bool) -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.insert("X-Nomad-Index", HeaderValue::from(index.max(1)));
     headers.insert("X-Nomad-KnownLeader", HeaderValue::from_static(if known_leader { "true" } else { "false" }));
     headers.insert("X-Nomad-LastContact", HeaderValue::from_static("0"));
-    (headers, Json(body)).into_response()
+    headers
 }
 
 #[cfg(test)]

@@ -68,9 +68,9 @@ impl StateMachine {
                 }
                 EntryPayload::Membership(membership) => {
                     self.last_membership = StoredMembership::new(Some(entry.log_id), membership.clone());
-                    CommandResponse { index, error: None }
+                    CommandResponse { index, ..Default::default() }
                 }
-                EntryPayload::Blank => CommandResponse { index, error: None },
+                EntryPayload::Blank => CommandResponse { index, ..Default::default() },
             };
             self.last_applied = Some(entry.log_id);
             responses.push(response);

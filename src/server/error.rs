@@ -12,4 +12,6 @@ pub enum ServerError {
     Raft(String),
     #[error("{0}")]
     Rejected(String),
+    #[error("internal error: {0}")]
+    Internal(String),
 }

@@ -8,6 +8,9 @@ pub mod error;
 pub mod heartbeat;
 pub mod leader;
 pub mod ops;
+pub mod snapshot;
+pub mod snapshot_file;
+pub mod vars;
 pub mod worker;
 
 pub use error::ServerError;

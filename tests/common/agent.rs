@@ -53,6 +53,32 @@ pub fn http(method: &str, url: &str, body: Option<&str>) -> std::io::Result<(u16
     Ok((status, if chunked { dechunk(payload) } else { payload.to_string() }))
 }
 
+/// `(status, response head, body)` of an HTTP request to 127.0.0.1 with a binary body.
+pub fn http_bytes(method: &str, url: &str, body: &[u8]) -> std::io::Result<(u16, String, Vec<u8>)> {
+    let rest = url.strip_prefix("http://").unwrap_or(url);
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let mut s = TcpStream::connect(host)?;
+    s.set_read_timeout(Some(Duration::from_secs(60)))?;
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n", body.len())?;
+    s.write_all(body)?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf)?;
+    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(buf.len());
+    let head = String::from_utf8_lossy(&buf[..split]).to_string();
+    let payload = buf.get(split + 4..).unwrap_or_default().to_vec();
+    let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    assert!(!head.to_ascii_lowercase().contains("transfer-encoding: chunked"), "http_bytes does not decode chunked replies");
+    Ok((status, head, payload))
+}
+
+/// A header's value in a response head (case-insensitive name).
+pub fn header(head: &str, name: &str) -> Option<String> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+    })
+}
+
 fn dechunk(mut s: &str) -> String {
     let mut out = String::new();
     while let Some((len, rest)) = s.split_once("\r\n") {
