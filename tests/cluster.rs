@@ -57,7 +57,7 @@ fn three_servers_survive_kill_of_the_leader_under_writes() {
     c.servers[leader].kill9();
 
     // A new leader among the survivors, and writes acknowledged again.
-    let new_leader = c.wait_leader_everywhere(Duration::from_secs(20));
+    let new_leader = c.wait_leader_other_than(Some(&old), Duration::from_secs(20));
     let elected = killed_at.elapsed();
     assert_ne!(c.servers[new_leader].rpc_addr(), old);
     let before = acked.lock().unwrap().len();
@@ -101,7 +101,8 @@ fn five_servers_tolerate_two_failures_and_refuse_writes_without_quorum() {
     c.servers[leader].kill9();
     c.servers[follower].kill9();
     let live: Vec<usize> = (0..5).filter(|i| *i != leader && *i != follower).collect();
-    c.wait_leader_everywhere(Duration::from_secs(20));
+    let old = c.servers[leader].rpc_addr();
+    c.wait_leader_other_than(Some(&old), Duration::from_secs(20));
     for (n, i) in live.iter().enumerate() {
         register(&c.servers[*i].url("/v1/jobs"), &format!("after-two-{n}")).unwrap_or_else(|e| panic!("write with 3 of 5 failed: {e}\n{}", c.logs()));
     }

@@ -13,6 +13,7 @@ pub mod job_file;
 pub mod job_run;
 pub mod node;
 pub mod operator;
+pub mod operator_raft;
 pub mod server;
 pub mod var;
 
@@ -77,7 +78,7 @@ pub enum Cmd {
         #[command(flatten)]
         global: Global,
     },
-    /// Cluster administration: snapshots of the cluster state
+    /// Cluster administration: snapshots of the cluster state, the Raft configuration
     Operator {
         #[command(subcommand)]
         cmd: operator::OperatorCmd,

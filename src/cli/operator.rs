@@ -1,4 +1,5 @@
-//! `drover operator snapshot save|restore|inspect`: the whole cluster state to a file and back.
+//! `drover operator snapshot save|restore|inspect`: the whole cluster state to a file and back; and
+//! `drover operator raft …` (in `operator_raft`).
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +18,11 @@ pub enum OperatorCmd {
         #[command(subcommand)]
         cmd: SnapshotCmd,
     },
+    /// Inspect and change the servers' Raft configuration
+    Raft {
+        #[command(subcommand)]
+        cmd: super::operator_raft::RaftCmd,
+    },
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -31,11 +37,11 @@ pub enum SnapshotCmd {
 
 pub async fn run(cmd: OperatorCmd, g: &Global) -> i32 {
     let api = ApiClient::new(&g.address);
-    let OperatorCmd::Snapshot { cmd } = cmd;
     let r = match cmd {
-        SnapshotCmd::Save { file } => save(&api, &file).await,
-        SnapshotCmd::Restore { file } => restore(&api, &file).await,
-        SnapshotCmd::Inspect { file } => inspect(&file),
+        OperatorCmd::Snapshot { cmd: SnapshotCmd::Save { file } } => save(&api, &file).await,
+        OperatorCmd::Snapshot { cmd: SnapshotCmd::Restore { file } } => restore(&api, &file).await,
+        OperatorCmd::Snapshot { cmd: SnapshotCmd::Inspect { file } } => inspect(&file),
+        OperatorCmd::Raft { cmd } => super::operator_raft::run(cmd, &api).await,
     };
     match r {
         Ok(()) => 0,

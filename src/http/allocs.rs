@@ -15,7 +15,7 @@ use super::HttpState;
 pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
     let index = query_index(&st, table::ALLOCS, &q).await?;
     let allocs: Vec<_> = st.server.read(|s| s.allocs.values().filter(|a| q.matches_prefix(&a.id)).map(alloc_stub).collect());
-    with_index(index, true, allocs)
+    Ok(with_index(index, true, allocs))
 }
 
 /// Finds an allocation by full id or unique prefix (as the CLI accepts short ids).
@@ -28,7 +28,7 @@ pub fn find_alloc_id(s: &ClusterState, id: &str) -> Result<String, ApiError> {
         [one] => Ok((*one).clone()),
         [] => Err(ApiError::not_found(format!("alloc not found: {id}"))),
         _ => Err(ApiError::bad_request(format!("alloc id prefix \"{id}\" matches {} allocations; use more characters", matches.len()))),
-    Ok(})
+    }
 }
 
 pub async fn read(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {

@@ -25,7 +25,7 @@ pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) ->
             .map(|j| job_stub(j, s.job_status(j).as_str()))
             .collect()
     });
-    with_index(index, st.server.raft.leader().is_some(), jobs)
+    Ok(with_index(index, st.server.raft.leader().is_some(), jobs))
 }
 
 fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
@@ -47,7 +47,7 @@ async fn do_register(st: &HttpState, body: &[u8], path_id: Option<&str>) -> Resu
     let jmi = st.server.read(|s| s.jobs.get(&job.key()).map(|j| j.job_modify_index).unwrap_or(index));
     let resp =
         JobRegisterResponse { eval_id, eval_create_index: index, job_modify_index: jmi, index, known_leader: true, ..Default::default() };
-    Ok(Ok(with_index(index, true, resp)))
+    Ok(with_index(index, true, resp))
 }
 
 pub async fn register(State(st): State<HttpState>, body: Bytes) -> Result<Response, ApiError> {
@@ -96,7 +96,7 @@ pub async fn evaluations(State(st): State<HttpState>, Path(id): Path<String>, Qu
     let index = query_index(&st, table::EVALS, &q).await?;
     let key = JobKey::new(q.namespace(), &id);
     let evals: Vec<_> = st.server.read(|s| s.evals_of_job(&key).map(eval_out).collect());
-    with_index(index, true, evals)
+    Ok(with_index(index, true, evals))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -106,11 +106,10 @@ pub struct ParseRequest {
     pub job_hcl: String,
     /// The text of a variables file (`name = value` lines), as `-var-file` takes.
     pub variables: String,
-    Ok(pub canonicalize: bool,)
+    pub canonicalize: bool,
 }
 
 /// `/v1/jobs/parse`: HCL in, Nomad job JSON out.
-
 pub async fn parse(body: Bytes) -> Result<Response, ApiError> {
     let req: ParseRequest = decode(&body)?;
     let vars = crate::jobspec::Variables::from_var_file_text("Variables", &req.variables);

@@ -14,7 +14,7 @@ use super::HttpState;
 pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
     let index = query_index(&st, table::NODES, &q).await?;
     let nodes: Vec<_> = st.server.read(|s| s.nodes.values().filter(|n| q.matches_prefix(&n.id)).map(node_stub).collect());
-    with_index(index, true, nodes)
+    Ok(with_index(index, true, nodes))
 }
 
 fn find_node_id(s: &ClusterState, id: &str) -> Result<String, ApiError> {
@@ -26,7 +26,7 @@ fn find_node_id(s: &ClusterState, id: &str) -> Result<String, ApiError> {
         [one] => Ok((*one).clone()),
         [] => Err(ApiError::not_found(format!("node not found: {id}"))),
         _ => Err(ApiError::bad_request(format!("node id prefix \"{id}\" matches {} nodes", m.len()))),
-    Ok(})
+    }
 }
 
 pub async fn read(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {

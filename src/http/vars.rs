@@ -12,7 +12,7 @@ use crate::core::var::VarKey;
 use crate::server::vars::VarWrite;
 
 use super::error::ApiError;
-use super::query::{index_headers, with_index, QueryOptions};
+use super::query::{index_headers, query_index, with_index, QueryOptions};
 use super::HttpState;
 
 /// `?cas=&namespace=` of a write.
@@ -36,21 +36,21 @@ impl WriteOptions {
     }
 }
 
-pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) -> Response {
-    let index = st.server.block_on(table::VARS, q.index, q.wait()).await;
+pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
+    let index = query_index(&st, table::VARS, &q).await?;
     let prefix = q.prefix.as_deref().unwrap_or("");
     let vars: Vec<ApiVariableMetadata> = st.server.read(|s| s.vars_with_prefix(q.namespace(), prefix).map(var_metadata).collect());
-    with_index(index, st.server.raft.leader().is_some(), vars)
+    Ok(with_index(index, st.server.raft.leader().is_some(), vars))
 }
 
-pub async fn read(State(st): State<HttpState>, Path(path): Path<String>, Query(q): Query<QueryOptions>) -> Response {
-    let index = st.server.block_on(table::VARS, q.index, q.wait()).await;
+pub async fn read(State(st): State<HttpState>, Path(path): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
+    let index = query_index(&st, table::VARS, &q).await?;
     let known_leader = st.server.raft.leader().is_some();
     let key = VarKey::new(q.namespace(), &path);
-    match st.server.read(|s| s.vars.get(&key).map(var_to_api)) {
+    Ok(match st.server.read(|s| s.vars.get(&key).map(var_to_api)) {
         Some(v) => with_index(index, known_leader, v),
         None => (StatusCode::NOT_FOUND, index_headers(index, known_leader), "variable not found").into_response(),
-    }
+    })
 }
 
 pub async fn put(

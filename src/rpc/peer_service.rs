@@ -27,6 +27,7 @@ fn status(e: ServerError) -> Status {
         ServerError::Invalid(m) | ServerError::Rejected(m) => Status::invalid_argument(m),
         ServerError::NoLeader => Status::unavailable("no cluster leader"),
         ServerError::Raft(m) => Status::unavailable(m),
+        ServerError::Internal(m) => Status::internal(m),
     }
 }
 

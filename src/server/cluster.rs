@@ -10,7 +10,6 @@ use tracing::{debug, info, warn};
 
 use crate::core::command::{Command, CommandResponse};
 use crate::raft::error::ProposeError;
-use crate::rpc::peer_client::PeerError;
 
 use super::error::ServerError;
 use super::ops::Server;
@@ -61,7 +60,7 @@ impl Server {
     pub async fn propose(&self, cmd: Command) -> Result<CommandResponse, ServerError> {
         let name = cmd.name();
         let deadline = Instant::now() + LEADER_WAIT;
-        let mut last = String::from("no cluster leader");
+        let mut last: String;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match timeout(left, self.raft.propose(cmd.clone())).await {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tracing::{debug, info};
 
 use crate::core::alloc::{ClientAllocUpdate, ClientStatus};
-use crate::core::command::{Command, CommandResponse};
+use crate::core::command::Command;
 use crate::core::eval::{EvalStatus, Evaluation};
 use crate::core::job::{Job, JobKey, JobType};
 use crate::core::node::{Node, NodeStatus};

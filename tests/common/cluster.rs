@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::agent::{bin, http, temp_dir, wait_until};
 
@@ -99,12 +99,16 @@ impl Cluster {
 
     /// Waits until every live server names the same leader, and returns its index in `servers`.
     pub fn wait_leader_everywhere(&self, timeout: Duration) -> usize {
+        self.wait_leader_other_than(None, timeout)
+    }
+
+    /// As [`Cluster::wait_leader_everywhere`], for a leader other than `old` (after `old` was killed).
+    pub fn wait_leader_other_than(&self, old: Option<&str>, timeout: Duration) -> usize {
         let mut found = None;
-        let start = Instant::now();
         wait_until("every live server to agree on a leader", timeout, || {
             let seen: Vec<Option<String>> = self.servers.iter().filter(|s| s.child.is_some()).map(|s| s.leader()).collect();
             let first = seen.first().cloned().flatten();
-            let agreed = first.is_some() && seen.iter().all(|l| *l == first);
+            let agreed = first.is_some() && seen.iter().all(|l| *l == first) && first.as_deref() != old;
             if agreed {
                 found = first;
             }
