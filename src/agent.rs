@@ -4,11 +4,14 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::task::JoinSet;
 use tracing::{error, info};
 
+use crate::client::config::HostVolume;
 use crate::client::ClientConfig;
+use crate::core::node::NodeReserved;
 use crate::http::{self, HttpState};
 use crate::raft::config::RaftConfig;
 use crate::raft::node::RaftNode;
@@ -17,29 +20,77 @@ use crate::rpc::service::ClientRpcService;
 use crate::server::cluster::{self, ServerIdentity};
 use crate::server::{leader, Server};
 
+/// Everything an agent runs with, resolved from `-dev`, configuration files and flags (`crate::agent_config`).
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
     pub server: bool,
     pub client: bool,
     pub dev: bool,
     pub data_dir: PathBuf,
+    /// `bind_addr`: the default address of every listener.
     pub bind_addr: IpAddr,
+    /// Where the HTTP API listens (`addresses.http`, else `bind_addr`).
+    pub http_bind: IpAddr,
+    /// Where gRPC listens (`addresses.rpc`, else `bind_addr`).
+    pub rpc_bind: IpAddr,
     pub http_port: u16,
     pub rpc_port: u16,
+    /// `advertise.http` as `host:port`: how others reach this agent's HTTP API; `None` = the bound address.
+    pub advertise_http: Option<String>,
+    /// `advertise.rpc` as `host:port`: how other servers and clients reach this agent's RPC (needed when
+    /// binding 0.0.0.0); `None` = the bound address.
+    pub advertise_rpc: Option<String>,
     pub node_name: String,
     pub datacenter: String,
     pub region: String,
     pub image_dir: PathBuf,
-    /// Client only: servers' RPC addresses.
+    /// trace, debug, info, warn or error.
+    pub log_level: String,
+    pub log_json: bool,
+    /// Server: the number of servers to wait for before bootstrapping Raft; 0 = unset (1 with `-dev`).
+    pub bootstrap_expect: u32,
+    /// Server: other servers' addresses to join, as written (`server_join.retry_join`, `-retry-join`, or
+    /// the older `server.retry_join`).
+    pub retry_join: Vec<String>,
+    /// Server: join attempts before giving up; 0 = no limit.
+    pub retry_max: u32,
+    /// Server: wait between join attempts (default 30s).
+    pub retry_interval: Duration,
+    /// Server: grace after a missed heartbeat TTL before a node is marked down.
+    pub heartbeat_grace: Duration,
+    /// Server: scheduler workers while leader.
+    pub num_schedulers: usize,
+    /// Server: Raft timing scale, 1 (fastest) to 10.
+    pub raft_multiplier: u32,
+    /// Client only: servers' RPC addresses (`host:port`), from `servers`, `client.server_join.retry_join`
+    /// and `-servers`.
     pub servers: Vec<String>,
     pub raw_exec_enabled: bool,
+    pub node_class: String,
+    pub node_pool: String,
+    pub node_meta: BTreeMap<String, String>,
+    /// `client { options { … } }`.
+    pub client_options: BTreeMap<String, String>,
+    /// Client capacity held back from scheduling (cpu MHz, memory MB, disk MB, host ports).
+    pub reserved: NodeReserved,
     pub min_dynamic_port: u16,
     pub max_dynamic_port: u16,
-    pub node_meta: BTreeMap<String, String>,
-    /// Servers to wait for before bootstrapping the cluster (1 with -dev).
-    pub bootstrap_expect: u32,
-    /// Other servers' RPC addresses (`host:port`) to find the cluster through.
-    pub retry_join: Vec<String>,
+    /// The interface whose address tasks' ports are published on (default: the bind address).
+    pub network_interface: Option<String>,
+    /// Total CPU MHz and memory MB to report instead of the fingerprinted values.
+    pub cpu_total_compute: Option<u64>,
+    pub memory_total_mb: Option<u64>,
+    pub host_volumes: BTreeMap<String, HostVolume>,
+}
+
+impl AgentConfig {
+    pub fn http_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.http_bind, self.http_port)
+    }
+
+    pub fn rpc_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.rpc_bind, self.rpc_port)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,28 +114,43 @@ pub async fn run(cfg: AgentConfig) -> Result<(), AgentError> {
     if !cfg.server && !cfg.client {
         return Err(AgentError::NoRole);
     }
-    std::fs::create_dir_all(&cfg.data_dir).map_err(|source| AgentError::DataDir { path: cfg.data_dir.display().to_string(), source })?;
-    let http_addr = SocketAddr::new(cfg.bind_addr, cfg.http_port);
-    let rpc_addr = SocketAddr::new(cfg.bind_addr, cfg.rpc_port);
-    let mut tasks: JoinSet<Result<(), AgentError>> = JoinSet::new();
-    if !cfg.server {
-        return run_client_only(cfg, http_addr, tasks).await;
+    if !cfg.server && cfg.servers.is_empty() {
+        return Err(AgentError::Client(
+            "a client needs servers: -servers host:port[,…], or client { servers = [...] } in a config file".into(),
+        ));
     }
+    let (http_addr, rpc_addr) = (cfg.http_addr(), cfg.rpc_addr());
+    // The client's configuration is checked (network interface, …) before anything starts.
+    let servers = if cfg.server { vec![rpc_addr.to_string()] } else { cfg.servers.clone() };
+    let ccfg = if cfg.client { Some(client_config(&cfg, servers, http_addr)?) } else { None };
+    std::fs::create_dir_all(&cfg.data_dir).map_err(|source| AgentError::DataDir { path: cfg.data_dir.display().to_string(), source })?;
+    let mut tasks: JoinSet<Result<(), AgentError>> = JoinSet::new();
+    let ccfg = match (cfg.server, ccfg) {
+        (false, Some(ccfg)) => return run_client_only(cfg, ccfg, http_addr, tasks).await,
+        (_, ccfg) => ccfg,
+    };
     let node_id = server_node_id(&cfg.data_dir.join("server"))?;
-    let raft = RaftNode::open(RaftConfig { node_id, rpc_addr: rpc_addr.to_string(), data_dir: cfg.data_dir.join("server"), ..Default::default() })
-        .await
-        .map_err(|e| AgentError::Raft(e.to_string()))?;
+    // What other servers and clients dial: the advertised address, else the bound one.
+    let advertised_rpc = cfg.advertise_rpc.clone().unwrap_or_else(|| rpc_addr.to_string());
+    let raft = RaftNode::open(RaftConfig {
+        node_id,
+        rpc_addr: advertised_rpc.clone(),
+        data_dir: cfg.data_dir.join("server"),
+        ..RaftConfig::default().scaled(cfg.raft_multiplier)
+    })
+    .await
+    .map_err(|e| AgentError::Raft(e.to_string()))?;
     let raft = Arc::new(raft);
     let grpc_raft = raft.grpc_service();
     let identity = ServerIdentity {
         node_id,
-        rpc_addr: rpc_addr.to_string(),
+        rpc_addr: advertised_rpc,
         http_addr: http_addr.to_string(),
         name: cfg.node_name.clone(),
         region: cfg.region.clone(),
         datacenter: cfg.datacenter.clone(),
         bootstrap_expect: if cfg.dev { 1 } else { cfg.bootstrap_expect },
-        retry_join: cfg.retry_join.clone(),
+        retry_join: cfg.retry_join.iter().map(|a| if a.contains(':') { a.clone() } else { format!("{a}:4647") }).collect(),
     };
     let server = Server::new(raft.clone(), identity);
     let client_rpc = ClientRpcService::new(server.clone());
@@ -115,8 +181,9 @@ pub async fn run(cfg: AgentConfig) -> Result<(), AgentError> {
     });
     tasks.spawn({
         let server = server.clone();
+        let settings = leader::Settings { workers: cfg.num_schedulers, heartbeat_grace: cfg.heartbeat_grace };
         async move {
-            leader::run(server).await;
+            leader::run(server, settings).await;
             Ok(())
         }
     });
@@ -135,8 +202,7 @@ pub async fn run(cfg: AgentConfig) -> Result<(), AgentError> {
             message: e.to_string(),
         })
     });
-    if cfg.client {
-        let ccfg = client_config(&cfg, vec![rpc_addr.to_string()], http_addr)?;
+    if let Some(ccfg) = ccfg {
         tasks.spawn(async move { crate::client::run(ccfg).await.map_err(|e| AgentError::Client(e.to_string())) });
     }
     wait(cfg, tasks, Some(raft)).await
@@ -162,32 +228,40 @@ fn server_node_id(dir: &std::path::Path) -> Result<u64, AgentError> {
 }
 
 fn client_config(cfg: &AgentConfig, servers: Vec<String>, http_addr: SocketAddr) -> Result<ClientConfig, AgentError> {
+    let network_ip = match &cfg.network_interface {
+        Some(name) => crate::client::interface::interface_ip(name).map_err(AgentError::Client)?,
+        None => cfg.bind_addr,
+    };
     Ok(ClientConfig {
         data_dir: cfg.data_dir.join("client"),
         node_name: cfg.node_name.clone(),
         datacenter: cfg.datacenter.clone(),
-        node_class: String::new(),
-        node_pool: "default".into(),
+        node_class: cfg.node_class.clone(),
+        node_pool: cfg.node_pool.clone(),
         meta: cfg.node_meta.clone(),
+        options: cfg.client_options.clone(),
         servers,
-        http_addr: http_addr.to_string(),
-        network_ip: cfg.bind_addr.to_string(),
+        http_addr: cfg.advertise_http.clone().unwrap_or_else(|| http_addr.to_string()),
+        network_ip: network_ip.to_string(),
         image_dir: cfg.image_dir.clone(),
         raw_exec_enabled: cfg.raw_exec_enabled,
         min_dynamic_port: cfg.min_dynamic_port,
         max_dynamic_port: cfg.max_dynamic_port,
-        reserved_cpu: 0,
-        reserved_memory_mb: 0,
+        reserved: cfg.reserved.clone(),
+        cpu_total_compute: cfg.cpu_total_compute,
+        memory_total_mb: cfg.memory_total_mb,
+        host_volumes: cfg.host_volumes.clone(),
         executor_bin: std::env::current_exe().map_err(AgentError::Exe)?,
     })
 }
 
-/// A client that joins servers given with `-servers`; its HTTP API serves its own allocations' logs.
-async fn run_client_only(cfg: AgentConfig, http_addr: SocketAddr, mut tasks: JoinSet<Result<(), AgentError>>) -> Result<(), AgentError> {
-    if cfg.servers.is_empty() {
-        return Err(AgentError::Client("-client needs -servers host:port[,host:port…] (the servers' RPC addresses)".into()));
-    }
-    let ccfg = client_config(&cfg, cfg.servers.clone(), http_addr)?;
+/// A client that joins the configured servers; its HTTP API serves its own allocations' logs.
+async fn run_client_only(
+    cfg: AgentConfig,
+    ccfg: ClientConfig,
+    http_addr: SocketAddr,
+    mut tasks: JoinSet<Result<(), AgentError>>,
+) -> Result<(), AgentError> {
     let router = http::client_router(ccfg.alloc_root());
     let listener = tokio::net::TcpListener::bind(http_addr).await.map_err(|e| AgentError::Listen {
         role: "http",

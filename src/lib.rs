@@ -7,9 +7,10 @@
 //! - IO adapters: [`raft`] (openraft on RocksDB), [`rpc`] (gRPC between agents), [`http`] (Nomad's HTTP API),
 //!   [`driver`] / [`executor`] / [`image`] (running tasks);
 //! - roles: [`server`] (leader machinery) and [`client`] (node agent);
-//! - the composition root [`agent`] and the [`cli`].
+//! - the composition root [`agent`], its configuration files [`agent_config`], and the [`cli`].
 
 pub mod agent;
+pub mod agent_config;
 pub mod api;
 pub mod cli;
 pub mod client;

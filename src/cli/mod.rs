@@ -42,7 +42,7 @@ pub struct Global {
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
     /// Run a Drover agent (server, client, or both with -dev)
-    Agent(agent::AgentArgs),
+    Agent(Box<agent::AgentArgs>),
     /// Submit, inspect and stop jobs
     Job {
         #[command(subcommand)]
@@ -142,7 +142,7 @@ pub fn run(args: Vec<String>) -> i32 {
     };
     rt.block_on(async move {
         match cli.cmd {
-            Cmd::Agent(a) => agent::run(a).await,
+            Cmd::Agent(a) => agent::run(*a).await,
             Cmd::Job { cmd, global } => job::run(cmd, &global).await,
             Cmd::Alloc { cmd, global } => alloc::run(cmd, &global).await,
             Cmd::Node { cmd, global } => node::run(cmd, &global).await,

@@ -1,7 +1,17 @@
-//! Client configuration: identity, servers, directories and the drivers it offers.
+//! Client configuration: identity, servers, directories, the drivers it offers, and the capacity it
+//! reports (overridden totals, reserved resources).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+
+use crate::core::node::NodeReserved;
+
+/// A host directory offered to jobs as a volume (`client { host_volume "name" { path, read_only } }`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostVolume {
+    pub path: PathBuf,
+    pub read_only: bool,
+}
 
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -11,6 +21,8 @@ pub struct ClientConfig {
     pub node_class: String,
     pub node_pool: String,
     pub meta: BTreeMap<String, String>,
+    /// `client { options { … } }`, Nomad's `namespace.option = value` settings.
+    pub options: BTreeMap<String, String>,
     /// gRPC addresses of servers (`ip:port`).
     pub servers: Vec<String>,
     /// This agent's HTTP address, advertised for log reads.
@@ -22,8 +34,14 @@ pub struct ClientConfig {
     pub raw_exec_enabled: bool,
     pub min_dynamic_port: u16,
     pub max_dynamic_port: u16,
-    pub reserved_cpu: u64,
-    pub reserved_memory_mb: u64,
+    /// Capacity held back from scheduling.
+    pub reserved: NodeReserved,
+    /// Total CPU in MHz, instead of the fingerprinted value.
+    pub cpu_total_compute: Option<u64>,
+    /// Total memory in MB, instead of the fingerprinted value.
+    pub memory_total_mb: Option<u64>,
+    /// Host volumes by name (not yet registered with the node: the node model has no volumes).
+    pub host_volumes: BTreeMap<String, HostVolume>,
     /// The `drover` binary that is started as `drover executor`.
     pub executor_bin: PathBuf,
 }

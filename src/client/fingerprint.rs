@@ -1,9 +1,10 @@
-//! Fingerprinting: what this machine is and has (cpu, memory, disk, kernel, drivers), as node attributes.
+//! Fingerprinting: what this machine is and has (cpu, memory, disk, kernel, drivers), as node attributes,
+//! with the configured totals and reservations applied.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::core::node::{DriverInfo, Node, NodeReserved, NodeResources};
+use crate::core::node::{DriverInfo, Node, NodeResources};
 
 use super::config::ClientConfig;
 
@@ -44,7 +45,9 @@ fn cgroup_version() -> &'static str {
 
 /// The node this client registers as.
 pub fn node(cfg: &ClientConfig, node_id: &str) -> Node {
-    let (cores, mhz) = cpu();
+    let (cores, detected_mhz) = cpu();
+    let mhz = cfg.cpu_total_compute.unwrap_or(detected_mhz);
+    let memory = cfg.memory_total_mb.unwrap_or_else(memory_mb);
     let uts = nix::sys::utsname::uname().ok();
     let field = |f: fn(&nix::sys::utsname::UtsName) -> &std::ffi::OsStr| {
         uts.as_ref().map(|u| f(u).to_string_lossy().to_string()).unwrap_or_default()
@@ -55,7 +58,7 @@ pub fn node(cfg: &ClientConfig, node_id: &str) -> Node {
     attrs.insert("cpu.arch".into(), std::env::consts::ARCH.into());
     attrs.insert("cpu.numcores".into(), cores.to_string());
     attrs.insert("cpu.totalcompute".into(), mhz.to_string());
-    attrs.insert("memory.totalbytes".into(), (memory_mb() * 1024 * 1024).to_string());
+    attrs.insert("memory.totalbytes".into(), (memory * 1024 * 1024).to_string());
     attrs.insert("unique.hostname".into(), field(|u| u.nodename()));
     attrs.insert("unique.network.ip-address".into(), cfg.network_ip.clone());
     attrs.insert("os.name".into(), os_release("ID"));
@@ -92,13 +95,13 @@ pub fn node(cfg: &ClientConfig, node_id: &str) -> Node {
         resources: NodeResources {
             cpu_mhz: mhz,
             cpu_cores: cores,
-            memory_mb: memory_mb(),
+            memory_mb: memory,
             disk_mb: disk_mb(&cfg.data_dir),
             min_dynamic_port: cfg.min_dynamic_port,
             max_dynamic_port: cfg.max_dynamic_port,
             ip: cfg.network_ip.clone(),
         },
-        reserved: NodeReserved { cpu_mhz: cfg.reserved_cpu, memory_mb: cfg.reserved_memory_mb, ..Default::default() },
+        reserved: cfg.reserved.clone(),
         drivers,
         http_addr: cfg.http_addr.clone(),
         ..Default::default()

@@ -5,6 +5,7 @@ pub mod alloc_runner;
 pub mod config;
 pub mod env;
 pub mod fingerprint;
+pub mod interface;
 pub mod interpolate;
 pub mod reporter;
 pub mod restart;

@@ -39,8 +39,14 @@ pub use error::{ErrorKind, JobspecError, JobspecErrors, Pos};
 pub use format::format_hcl;
 pub use variables::Variables;
 
-use cx::{Cx, Path};
-use eval::Env;
+// Shared with the agent configuration reader (`crate::agent_config`): positions, block paths, errors and
+// warnings, suggestions, expression evaluation and typed conversion.
+pub(crate) use cx::{Cx, Lines, Path};
+pub(crate) use error::suggest;
+pub(crate) use eval::Env;
+pub(crate) use reader::FromHcl;
+pub(crate) use types::describe;
+
 use reader::{BlockView, Reader, Schema};
 
 /// A parsed job and the warnings worth showing (blocks kept but not acted on, obsolete attributes, …).

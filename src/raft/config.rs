@@ -41,6 +41,17 @@ impl Default for RaftConfig {
 }
 
 impl RaftConfig {
+    /// Raft timing (heartbeats, elections) scaled by Nomad's `raft_multiplier` (1 = fastest).
+    pub fn scaled(self, multiplier: u32) -> Self {
+        let m = u64::from(multiplier.max(1));
+        Self {
+            heartbeat_interval_ms: self.heartbeat_interval_ms * m,
+            election_timeout_min_ms: self.election_timeout_min_ms * m,
+            election_timeout_max_ms: self.election_timeout_max_ms * m,
+            ..self
+        }
+    }
+
     /// Where the Raft database lives.
     pub fn raft_dir(&self) -> PathBuf {
         self.data_dir.join("raft")

@@ -8,7 +8,7 @@ use tracing::warn;
 
 use super::ops::{Server, HEARTBEAT_TTL};
 
-/// Grace added to the TTL before a node is declared down (also given after a leadership change).
+/// Default grace added to the TTL before a node is declared down (also given after a leadership change).
 pub const HEARTBEAT_GRACE: Duration = Duration::from_secs(10);
 
 #[derive(Default)]
@@ -26,22 +26,22 @@ impl Heartbeats {
         self.last.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
-    fn expired(&self, node_ids: &[String], since: Instant, now: Instant) -> Vec<String> {
-        let limit = HEARTBEAT_TTL + HEARTBEAT_GRACE;
+    fn expired(&self, node_ids: &[String], since: Instant, now: Instant, grace: Duration) -> Vec<String> {
+        let limit = HEARTBEAT_TTL + grace;
         let last = self.last.lock().unwrap_or_else(|e| e.into_inner());
         node_ids.iter().filter(|id| now.duration_since(last.get(*id).copied().unwrap_or(since).max(since)) > limit).cloned().collect()
     }
 }
 
-/// Leader loop: checks every second for ready nodes whose heartbeat expired.
-pub async fn run(server: Server) {
+/// Leader loop: checks every second for ready nodes whose heartbeat expired (TTL + `grace`).
+pub async fn run(server: Server, grace: Duration) {
     server.heartbeats.reset();
     let since = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
         let ready: Vec<String> = server.read(|s| s.nodes.values().filter(|n| n.ready()).map(|n| n.id.clone()).collect());
-        for node_id in server.heartbeats.expired(&ready, since, Instant::now()) {
+        for node_id in server.heartbeats.expired(&ready, since, Instant::now(), grace) {
             if let Err(e) = server.mark_node_down(&node_id).await {
                 warn!(node_id = %node_id, error = %e, "could not mark node down");
             }

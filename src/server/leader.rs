@@ -1,5 +1,7 @@
 //! Leadership: starts the leader-only machinery when this server becomes leader and stops it when it loses leadership.
 
+use std::time::Duration;
+
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tracing::info;
@@ -7,10 +9,20 @@ use tracing::info;
 use super::ops::Server;
 use super::{broker, heartbeat, worker};
 
+/// Scheduler workers by default (`server { num_schedulers }` overrides).
 pub const WORKERS: usize = 2;
 
+/// How the leader machinery runs, from the agent's configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Scheduler workers.
+    pub workers: usize,
+    /// Added to the heartbeat TTL before a node is marked down.
+    pub heartbeat_grace: Duration,
+}
+
 /// Runs for the life of the server.
-pub async fn run(server: Server) {
+pub async fn run(server: Server, settings: Settings) {
     let mut leadership = server.raft.leadership();
     let mut tasks: Option<JoinSet<()>> = None;
     loop {
@@ -18,7 +30,7 @@ pub async fn run(server: Server) {
         match (leader, tasks.is_some()) {
             (true, false) => {
                 info!("gained leadership: starting eval broker, workers and heartbeat timers");
-                tasks = Some(start(server.clone()));
+                tasks = Some(start(server.clone(), settings));
             }
             (false, true) => {
                 info!("lost leadership: stopping leader machinery");
@@ -34,14 +46,14 @@ pub async fn run(server: Server) {
     }
 }
 
-fn start(server: Server) -> JoinSet<()> {
+fn start(server: Server, settings: Settings) -> JoinSet<()> {
     let mut set = JoinSet::new();
     let (work_tx, work_rx) = broker::async_queue::channel(64);
     let (done_tx, done_rx) = mpsc::unbounded_channel();
     set.spawn(broker::run(server.clone(), work_tx, done_rx));
-    for _ in 0..WORKERS {
+    for _ in 0..settings.workers {
         set.spawn(worker::run(server.clone(), work_rx.clone(), done_tx.clone()));
     }
-    set.spawn(heartbeat::run(server));
+    set.spawn(heartbeat::run(server, settings.heartbeat_grace));
     set
 }

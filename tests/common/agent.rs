@@ -1,6 +1,7 @@
 //! A real `drover agent -dev` process for end-to-end tests, plus a minimal HTTP client.
 #![allow(dead_code)]
 
+use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -116,20 +117,33 @@ pub struct DevAgent {
 
 impl DevAgent {
     pub fn start(data_dir: &Path, image_dir: &Path, http_port: u16, rpc_port: u16) -> Self {
+        let args: Vec<OsString> = vec![
+            "agent".into(),
+            "-dev".into(),
+            "-data-dir".into(),
+            data_dir.into(),
+            "-image-dir".into(),
+            image_dir.into(),
+            "-http-port".into(),
+            http_port.to_string().into(),
+            "-rpc-port".into(),
+            rpc_port.to_string().into(),
+        ];
+        let mut a = Self::start_with(&args, data_dir, image_dir, http_port);
+        a.rpc_port = rpc_port;
+        a
+    }
+
+    /// Starts `drover ARGS` (an agent whose HTTP API is on `http_port`), logging into `data_dir/agent.log`,
+    /// and waits until it has registered a ready node.
+    pub fn start_with(args: &[OsString], data_dir: &Path, image_dir: &Path, http_port: u16) -> Self {
+        std::fs::create_dir_all(data_dir).unwrap();
         let log = std::fs::OpenOptions::new().create(true).append(true).open(data_dir.join("agent.log")).unwrap();
-        let child = Command::new(bin())
-            .args(["agent", "-dev", "-data-dir"])
-            .arg(data_dir)
-            .arg("-image-dir")
-            .arg(image_dir)
-            .args(["-http-port", &http_port.to_string(), "-rpc-port", &rpc_port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start drover agent -dev");
-        let a = Self { child, data_dir: data_dir.into(), image_dir: image_dir.into(), http_port, rpc_port };
+        let child =
+            Command::new(bin()).args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(log).spawn().expect("start drover agent");
+        let mut a = Self { child, data_dir: data_dir.into(), image_dir: image_dir.into(), http_port, rpc_port: 0 };
         wait_until("the agent to elect itself and register its node", Duration::from_secs(60), || {
+            assert!(a.alive(), "the agent exited:\n{}", a.log());
             http("GET", &a.url("/v1/nodes"), None).map(|(c, b)| c == 200 && b.contains("\"ready\"")).unwrap_or(false)
         });
         a
