@@ -66,7 +66,10 @@ fn three_servers_survive_kill_of_the_leader_under_writes() {
     stop.store(true, Ordering::Relaxed);
     let failures = writer.join().unwrap();
     let acked = acked.lock().unwrap().clone();
-    println!("leader killed: new leader after {elected:?}, writes resumed after {resumed:?}; {} acknowledged, {failures} failed", acked.len());
+    println!(
+        "leader killed: new leader after {elected:?}, writes resumed after {resumed:?}; {} acknowledged, {failures} failed",
+        acked.len()
+    );
 
     // Every acknowledged registration is on every live server, read consistently and locally.
     for (i, s) in c.servers.iter().enumerate() {
@@ -104,7 +107,8 @@ fn five_servers_tolerate_two_failures_and_refuse_writes_without_quorum() {
     let old = c.servers[leader].rpc_addr();
     c.wait_leader_other_than(Some(&old), Duration::from_secs(20));
     for (n, i) in live.iter().enumerate() {
-        register(&c.servers[*i].url("/v1/jobs"), &format!("after-two-{n}")).unwrap_or_else(|e| panic!("write with 3 of 5 failed: {e}\n{}", c.logs()));
+        register(&c.servers[*i].url("/v1/jobs"), &format!("after-two-{n}"))
+            .unwrap_or_else(|e| panic!("write with 3 of 5 failed: {e}\n{}", c.logs()));
     }
 
     // A third failure: no quorum. Writes fail with a clear error within the leader wait.

@@ -107,15 +107,31 @@ fn partitioned_leader_takes_no_writes_and_the_cluster_converges_after_healing() 
         std::fs::create_dir_all(&dir).unwrap();
         let log = std::fs::File::create(dir.join("agent.log")).unwrap();
         let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &format!("drvp{i}"), bin(), "agent", "-server", "-bootstrap-expect", "3", "-bind", &format!("{NET}.{i}")])
-            .arg("-data-dir")
-            .arg(&dir);
+        cmd.args([
+            "netns",
+            "exec",
+            &format!("drvp{i}"),
+            bin(),
+            "agent",
+            "-server",
+            "-bootstrap-expect",
+            "3",
+            "-bind",
+            &format!("{NET}.{i}"),
+        ])
+        .arg("-data-dir")
+        .arg(&dir);
         for p in &peers {
             cmd.args(["-retry-join", p]);
         }
         net.procs.push(Some(cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log).spawn().unwrap()));
     }
-    let logs = || (1..=n).map(|i| std::fs::read_to_string(root.join(format!("s{i}/agent.log"))).unwrap_or_default()).collect::<Vec<_>>().join("\n====\n");
+    let logs = || {
+        (1..=n)
+            .map(|i| std::fs::read_to_string(root.join(format!("s{i}/agent.log"))).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n====\n")
+    };
     let mut leader = String::new();
     wait_until("a leader all three agree on", Duration::from_secs(60), || {
         let seen: Vec<Option<String>> = (1..=n).map(leader_of).collect();
@@ -165,10 +181,11 @@ fn partitioned_leader_takes_no_writes_and_the_cluster_converges_after_healing() 
     wait_until("all three to converge", Duration::from_secs(30), || {
         let seen: Vec<Option<String>> = (1..=n).map(leader_of).collect();
         let agreed = seen[0].is_some() && seen.iter().all(|l| *l == seen[0]);
-        agreed && (1..=n).all(|i| {
-            let jobs = jobs_on(i);
-            jobs.contains(&"before".to_string()) && jobs.contains(&"majority-0".to_string()) && jobs.contains(&"majority-1".to_string())
-        })
+        agreed
+            && (1..=n).all(|i| {
+                let jobs = jobs_on(i);
+                jobs.contains(&"before".to_string()) && jobs.contains(&"majority-0".to_string()) && jobs.contains(&"majority-1".to_string())
+            })
     });
     for i in 1..=n {
         assert!(!jobs_on(i).contains(&"minority".to_string()), "server {i} applied the minority's write");

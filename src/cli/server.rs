@@ -24,7 +24,8 @@ pub async fn run(cmd: ServerCmd, g: &Global) -> i32 {
 
 async fn members(api: &ApiClient) -> Result<(), String> {
     let v: serde_json::Value = api.get("/v1/agent/members").await.map_err(|e| e.to_string())?;
-    let mut rows = vec![["Name", "Address", "Port", "Status", "Leader", "Raft Version", "Build", "Datacenter", "Region"].map(String::from).to_vec()];
+    let mut rows =
+        vec![["Name", "Address", "Port", "Status", "Leader", "Raft Version", "Build", "Datacenter", "Region"].map(String::from).to_vec()];
     for m in v["Members"].as_array().into_iter().flatten() {
         let tag = |k: &str| m["Tags"][k].as_str().unwrap_or("").to_string();
         rows.push(vec![

@@ -80,7 +80,9 @@ pub async fn remove_peer(State(st): State<HttpState>, Query(q): Query<PeerQuery>
     let (id, addr) = match (&q.id, &q.address) {
         (Some(id), _) => (id.parse::<u64>().map_err(|_| ApiError::bad_request(format!("invalid server id \"{id}\"")))?, String::new()),
         (None, Some(a)) => (0, a.clone()),
-        (None, None) => return Err(ApiError::bad_request("Must specify either ?id with the server's ID or ?address with IP:port of peer to remove")),
+        (None, None) => {
+            return Err(ApiError::bad_request("Must specify either ?id with the server's ID or ?address with IP:port of peer to remove"))
+        }
     };
     st.server.remove_server(id, &addr).await?;
     Ok(().into_response())

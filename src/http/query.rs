@@ -87,6 +87,13 @@ pub fn index_headers(index: u64, known_leader: bool) -> HeaderMap {
     headers
 }
 
+/// The read every list and read endpoint starts with: consistent unless `?stale` (this server first
+/// catches up with the leader's read index), then blocking until `table` passes `?index` or `?wait` ends.
+pub async fn query_index(st: &super::HttpState, table: &str, q: &QueryOptions) -> Result<u64, super::error::ApiError> {
+    st.server.read_barrier(q.stale.is_some()).await?;
+    Ok(st.server.block_on(table, q.index, q.wait()).await)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,11 +107,4 @@ mod tests {
         assert_eq!(parse_go_duration("5x"), None);
         assert_eq!(parse_go_duration("5s3"), None);
     }
-}
-
-/// The read every list and read endpoint starts with: consistent unless `?stale` (this server first
-/// catches up with the leader's read index), then blocking until `table` passes `?index` or `?wait` ends.
-pub async fn query_index(st: &super::HttpState, table: &str, q: &QueryOptions) -> Result<u64, super::error::ApiError> {
-    st.server.read_barrier(q.stale.is_some()).await?;
-    Ok(st.server.block_on(table, q.index, q.wait()).await)
 }

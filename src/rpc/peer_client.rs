@@ -28,7 +28,10 @@ impl PeerError {
     pub fn is_unavailable(&self) -> bool {
         match self {
             PeerError::Call { status, .. } => {
-                matches!(status.code(), tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Unknown | tonic::Code::Cancelled)
+                matches!(
+                    status.code(),
+                    tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Unknown | tonic::Code::Cancelled
+                )
             }
             _ => false,
         }
@@ -103,7 +106,9 @@ impl PeerClient {
 
     pub async fn remove_peer(&self, addr: &str, node_id: u64, rpc_addr: &str, timeout: Duration) -> Result<(), PeerError> {
         let mut c = self.client(addr)?;
-        c.remove_peer(Self::request(RemovePeerRequest { node_id, rpc_addr: rpc_addr.into() }, timeout)).await.map_err(Self::call_err(addr))?;
+        c.remove_peer(Self::request(RemovePeerRequest { node_id, rpc_addr: rpc_addr.into() }, timeout))
+            .await
+            .map_err(Self::call_err(addr))?;
         Ok(())
     }
 

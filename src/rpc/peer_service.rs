@@ -5,8 +5,8 @@ use tonic::{Request, Response, Status};
 
 use super::server_pb::server_rpc_server::{ServerRpc, ServerRpcServer};
 use super::server_pb::{
-    ForwardReply, ForwardRequest, InfoRequest, JoinReply, JoinRequest, NodeHeartbeat, NodeHeartbeatReply, ReadIndexReply, ReadIndexRequest, RemovePeerReply, RemovePeerRequest,
-    ServerInfo,
+    ForwardReply, ForwardRequest, InfoRequest, JoinReply, JoinRequest, NodeHeartbeat, NodeHeartbeatReply, ReadIndexReply, ReadIndexRequest,
+    RemovePeerReply, RemovePeerRequest, ServerInfo,
 };
 use crate::core::command::Command;
 use crate::server::{Server, ServerError};

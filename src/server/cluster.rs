@@ -181,7 +181,11 @@ impl Server {
     pub async fn remove_server(&self, node_id: u64, rpc_addr: &str) -> Result<(), ServerError> {
         if !self.raft.is_leader() {
             let leader = self.wait_leader().await?;
-            return self.peers.remove_peer(&leader, node_id, rpc_addr, LEADER_WAIT * 2).await.map_err(|e| ServerError::Rejected(e.message()));
+            return self
+                .peers
+                .remove_peer(&leader, node_id, rpc_addr, LEADER_WAIT * 2)
+                .await
+                .map_err(|e| ServerError::Rejected(e.message()));
         }
         let members = self.raft.members();
         let id = if node_id != 0 {

@@ -15,9 +15,9 @@ use crate::raft::node::RaftNode;
 
 use super::clock::{new_id, now_ns};
 use super::cluster::ServerIdentity;
-use crate::rpc::peer_client::PeerClient;
 use super::error::ServerError;
 use super::heartbeat::Heartbeats;
+use crate::rpc::peer_client::PeerClient;
 
 /// Heartbeat TTL handed to clients.
 pub const HEARTBEAT_TTL: Duration = Duration::from_secs(10);

@@ -28,9 +28,14 @@ impl ServerProc {
     pub fn start(&mut self) {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(self.data_dir.join("agent.log")).unwrap();
         let mut cmd = Command::new(bin());
-        cmd.args(["agent", "-server", "-data-dir"])
-            .arg(&self.data_dir)
-            .args(["-bind", &self.ip, "-node", &format!("server-{}", self.ip), "-bootstrap-expect", &self.expect.to_string()]);
+        cmd.args(["agent", "-server", "-data-dir"]).arg(&self.data_dir).args([
+            "-bind",
+            &self.ip,
+            "-node",
+            &format!("server-{}", self.ip),
+            "-bootstrap-expect",
+            &self.expect.to_string(),
+        ]);
         for p in &self.peers {
             cmd.args(["-retry-join", p]);
         }
