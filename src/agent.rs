@@ -62,6 +62,10 @@ pub struct AgentConfig {
     pub num_schedulers: usize,
     /// Server: Raft timing scale, 1 (fastest) to 10.
     pub raft_multiplier: u32,
+    /// Server: applied entries between Raft snapshots (`None`: Drover's default).
+    pub raft_snapshot_threshold: Option<u64>,
+    /// Server: entries kept behind a snapshot for lagging followers (`None`: Drover's default).
+    pub raft_trailing_logs: Option<u64>,
     /// Client only: servers' RPC addresses (`host:port`), from `servers`, `client.server_join.retry_join`
     /// and `-servers`.
     pub servers: Vec<String>,
@@ -136,7 +140,7 @@ pub async fn run(cfg: AgentConfig) -> Result<(), AgentError> {
         node_id,
         rpc_addr: advertised_rpc.clone(),
         data_dir: cfg.data_dir.join("server"),
-        ..RaftConfig::default().scaled(cfg.raft_multiplier)
+        ..raft_config(&cfg)
     })
     .await
     .map_err(|e| AgentError::Raft(e.to_string()))?;
@@ -206,6 +210,18 @@ pub async fn run(cfg: AgentConfig) -> Result<(), AgentError> {
         tasks.spawn(async move { crate::client::run(ccfg).await.map_err(|e| AgentError::Client(e.to_string())) });
     }
     wait(cfg, tasks, Some(raft)).await
+}
+
+/// Raft timing and log compaction from the agent configuration.
+fn raft_config(cfg: &AgentConfig) -> RaftConfig {
+    let mut r = RaftConfig::default().scaled(cfg.raft_multiplier);
+    if let Some(n) = cfg.raft_snapshot_threshold {
+        r.snapshot_logs_since_last = n;
+    }
+    if let Some(n) = cfg.raft_trailing_logs {
+        r.logs_to_keep_after_snapshot = n;
+    }
+    r
 }
 
 /// This server's Raft node id: random on first start, then kept in `dir/node-id`. A data dir from

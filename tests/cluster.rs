@@ -11,6 +11,13 @@ use std::time::{Duration, Instant};
 use common::agent::{http, is_root, wait_until};
 use common::cluster::{job_body, job_ids, Cluster};
 
+/// The tests here each run a whole cluster; one at a time, so they do not starve each other of CPU.
+static ONE_CLUSTER_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_CLUSTER_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn register(url: &str, id: &str) -> Result<(), String> {
     match http("PUT", url, Some(&job_body(id))) {
         Ok((200, _)) => Ok(()),
@@ -25,6 +32,7 @@ fn three_servers_survive_kill_of_the_leader_under_writes() {
         eprintln!("skipping: needs root (as CI runs it)");
         return;
     }
+    let _one = serial();
     let mut c = Cluster::start("cluster3", 71, 3);
     let leader = c.wait_leader_everywhere(Duration::from_secs(30));
     let conf: serde_json::Value = serde_json::from_str(&c.servers[0].get("/v1/operator/raft/configuration").1).unwrap();
@@ -39,19 +47,19 @@ fn three_servers_survive_kill_of_the_leader_under_writes() {
         let (acked, stop) = (acked.clone(), stop.clone());
         std::thread::spawn(move || {
             let mut i = 0usize;
-            let mut failures = 0usize;
+            let mut failures = Vec::new();
             while !stop.load(Ordering::Relaxed) {
                 let id = format!("job-{i}");
                 match register(&urls[i % urls.len()], &id) {
                     Ok(()) => acked.lock().unwrap().push(id),
-                    Err(_) => failures += 1,
+                    Err(e) => failures.push(e),
                 }
                 i += 1;
             }
             failures
         })
     };
-    wait_until("some writes to be acknowledged", Duration::from_secs(20), || acked.lock().unwrap().len() >= 30);
+    wait_until("some writes to be acknowledged", Duration::from_secs(60), || acked.lock().unwrap().len() >= 30);
     let old = c.servers[leader].rpc_addr();
     let killed_at = Instant::now();
     c.servers[leader].kill9();
@@ -61,7 +69,7 @@ fn three_servers_survive_kill_of_the_leader_under_writes() {
     let elected = killed_at.elapsed();
     assert_ne!(c.servers[new_leader].rpc_addr(), old);
     let before = acked.lock().unwrap().len();
-    wait_until("writes to resume after the failover", Duration::from_secs(20), || acked.lock().unwrap().len() >= before + 30);
+    wait_until("writes to resume after the failover", Duration::from_secs(60), || acked.lock().unwrap().len() >= before + 30);
     let resumed = killed_at.elapsed();
     stop.store(true, Ordering::Relaxed);
     let failures = writer.join().unwrap();
@@ -97,6 +105,7 @@ fn five_servers_tolerate_two_failures_and_refuse_writes_without_quorum() {
         eprintln!("skipping: needs root (as CI runs it)");
         return;
     }
+    let _one = serial();
     let mut c = Cluster::start("cluster5", 72, 5);
     let leader = c.wait_leader_everywhere(Duration::from_secs(30));
     // Kill the leader and one follower: three of five remain.
@@ -149,6 +158,7 @@ fn kill_of_every_server_at_once_loses_nothing_acknowledged() {
         eprintln!("skipping: needs root (as CI runs it)");
         return;
     }
+    let _one = serial();
     let mut c = Cluster::start("cluster-all", 73, 3);
     let mut acked = Vec::new();
     for i in 0..60 {
@@ -175,4 +185,32 @@ fn kill_of_every_server_at_once_loses_nothing_acknowledged() {
     }
     // and the cluster takes writes again
     register(&c.servers[0].url("/v1/jobs"), "after-restart").unwrap();
+}
+
+#[test]
+fn a_follower_far_behind_catches_up_through_a_snapshot() {
+    if !is_root() {
+        eprintln!("skipping: needs root (as CI runs it)");
+        return;
+    }
+    let _one = serial();
+    // Snapshots every 100 entries and 20 trailing entries: the log a stopped follower needs is gone quickly.
+    let config = "server {\n  raft_snapshot_threshold = 100\n  raft_trailing_logs = 20\n}\n";
+    let mut c = Cluster::start_with_config("cluster-snap", 74, 3, Some(config));
+    let leader = c.wait_leader_everywhere(Duration::from_secs(30));
+    let behind = (leader + 1) % 3;
+    c.servers[behind].kill9();
+    let url = |i: usize| c.servers[leader].url(&format!("/v1/var/catchup/{i}"));
+    for i in 0..400 {
+        let (code, body) = http("PUT", &url(i), Some("{\"Items\":{\"n\":\"x\"}}")).unwrap();
+        assert_eq!(code, 200, "{body}");
+    }
+    assert!(c.servers[leader].log().contains("built raft snapshot"), "the leader should have compacted its log");
+    c.servers[behind].start();
+    let s = &c.servers[behind];
+    wait_until("the lagging follower to catch up", Duration::from_secs(30), || {
+        let (code, body) = s.get("/v1/vars?stale&prefix=catchup");
+        code == 200 && serde_json::from_str::<serde_json::Value>(&body).ok().and_then(|v| v.as_array().map(|a| a.len())) == Some(400)
+    });
+    assert!(s.log().contains("installed raft snapshot from the leader"), "the follower caught up without a snapshot:\n{}", s.log());
 }

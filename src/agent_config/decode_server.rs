@@ -17,6 +17,8 @@ pub(crate) const SERVER: Keys = Keys {
         "heartbeat_grace",
         "num_schedulers",
         "raft_multiplier",
+        "raft_snapshot_threshold",
+        "raft_trailing_logs",
     ],
     ignored: &[
         "authoritative_region",
@@ -54,9 +56,7 @@ pub(crate) const SERVER: Keys = Keys {
         "search",
         "deploy_query_rate_limit",
         "raft_boltdb",
-        "raft_snapshot_threshold",
         "raft_snapshot_interval",
-        "raft_trailing_logs",
         "job_default_priority",
         "job_max_priority",
         "job_max_source_size",
@@ -84,6 +84,9 @@ pub(crate) fn server(cx: &mut Cx<'_>, b: &Block<'_>, s: &mut ServerFile) {
         RAFT_MULTIPLIER.contains(m).then_some(()).ok_or_else(|| format!("must be between {lo} and {hi}, got {m}"))
     };
     s.raft_multiplier = b.checked(cx, "raft_multiplier", multiplier).or(s.raft_multiplier);
+    let positive = |n: &u64| if *n > 0 { Ok(()) } else { Err("must be positive".to_string()) };
+    s.raft_snapshot_threshold = b.checked(cx, "raft_snapshot_threshold", positive).or(s.raft_snapshot_threshold);
+    s.raft_trailing_logs = b.checked(cx, "raft_trailing_logs", positive).or(s.raft_trailing_logs);
 }
 
 pub(crate) fn server_join(cx: &mut Cx<'_>, b: &Block<'_>, j: &mut ServerJoin) {

@@ -68,6 +68,10 @@ pub struct ServerFile {
     pub heartbeat_grace: Option<Duration>,
     pub num_schedulers: Option<u32>,
     pub raft_multiplier: Option<u32>,
+    /// Applied entries between Raft snapshots.
+    pub raft_snapshot_threshold: Option<u64>,
+    /// Entries kept in the log behind a snapshot for followers that lag a little.
+    pub raft_trailing_logs: Option<u64>,
 }
 
 /// `client { reserved { … } }`: capacity held back from scheduling.

@@ -113,6 +113,8 @@ pub fn resolve(c: FileConfig, cx: &Context) -> Result<AgentConfig, ConfigError> 
         heartbeat_grace: server.heartbeat_grace.unwrap_or(crate::server::heartbeat::HEARTBEAT_GRACE),
         num_schedulers: server.num_schedulers.map_or(crate::server::leader::WORKERS, |n| n as usize),
         raft_multiplier: server.raft_multiplier.unwrap_or(1),
+        raft_snapshot_threshold: server.raft_snapshot_threshold,
+        raft_trailing_logs: server.raft_trailing_logs,
         servers,
         raw_exec_enabled: raw_exec_plugin.or(raw_exec_option).unwrap_or(false),
         node_class: client.node_class.unwrap_or_default(),

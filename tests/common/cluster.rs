@@ -14,6 +14,8 @@ pub struct ServerProc {
     pub child: Option<Child>,
     pub peers: Vec<String>,
     pub expect: usize,
+    /// Extra flags (e.g. `-config FILE`).
+    pub extra: Vec<String>,
 }
 
 impl ServerProc {
@@ -39,6 +41,7 @@ impl ServerProc {
         for p in &self.peers {
             cmd.args(["-retry-join", p]);
         }
+        cmd.args(&self.extra);
         let child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log).spawn().expect("start drover agent -server");
         self.child = Some(child);
     }
@@ -86,6 +89,11 @@ pub struct Cluster {
 impl Cluster {
     /// `n` servers on 127.0.`net`.1 … 127.0.`net`.n, all expecting `n` and joining through each other.
     pub fn start(tag: &str, net: u8, n: usize) -> Cluster {
+        Self::start_with_config(tag, net, n, None)
+    }
+
+    /// As [`Cluster::start`], each server also reading `config` (agent configuration HCL) with `-config`.
+    pub fn start_with_config(tag: &str, net: u8, n: usize, config: Option<&str>) -> Cluster {
         let root = temp_dir(tag);
         let ips: Vec<String> = (1..=n).map(|i| format!("127.0.{net}.{i}")).collect();
         let peers: Vec<String> = ips.iter().map(|ip| format!("{ip}:4647")).collect();
@@ -93,7 +101,13 @@ impl Cluster {
         for ip in &ips {
             let data_dir = root.join(ip);
             std::fs::create_dir_all(&data_dir).unwrap();
-            let mut s = ServerProc { ip: ip.clone(), data_dir, child: None, peers: peers.clone(), expect: n };
+            let mut extra = Vec::new();
+            if let Some(text) = config {
+                let file = data_dir.join("agent.hcl");
+                std::fs::write(&file, text).unwrap();
+                extra = vec!["-config".to_string(), file.display().to_string()];
+            }
+            let mut s = ServerProc { ip: ip.clone(), data_dir, child: None, peers: peers.clone(), expect: n, extra };
             s.start();
             servers.push(s);
         }
