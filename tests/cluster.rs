@@ -74,9 +74,13 @@ fn three_servers_survive_kill_of_the_leader_under_writes() {
     stop.store(true, Ordering::Relaxed);
     let failures = writer.join().unwrap();
     let acked = acked.lock().unwrap().clone();
+    let mut kinds: Vec<String> = failures.iter().map(|f| f.chars().take(60).collect()).collect();
+    kinds.sort();
+    kinds.dedup();
     println!(
-        "leader killed: new leader after {elected:?}, writes resumed after {resumed:?}; {} acknowledged, {failures} failed",
-        acked.len()
+        "leader killed: new leader after {elected:?}, writes resumed after {resumed:?}; {} acknowledged, {} failed ({kinds:?})",
+        acked.len(),
+        failures.len()
     );
 
     // Every acknowledged registration is on every live server, read consistently and locally.
