@@ -218,3 +218,48 @@ fn a_follower_far_behind_catches_up_through_a_snapshot() {
     });
     assert!(s.log().contains("installed raft snapshot from the leader"), "the follower caught up without a snapshot:\n{}", s.log());
 }
+
+fn cli(addr: &str, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(common::agent::bin()).args(args).env("DROVER_ADDR", addr).output().unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn operators_list_transfer_and_remove_servers() {
+    if !is_root() {
+        eprintln!("skipping: needs root (as CI runs it)");
+        return;
+    }
+    let _one = serial();
+    let mut c = Cluster::start("cluster-ops", 75, 3);
+    let leader = c.wait_leader_everywhere(Duration::from_secs(30));
+    let addr = c.servers[0].url("");
+    let (ok, out) = cli(&addr, &["server", "members"]);
+    assert!(ok, "{out}");
+    assert_eq!(out.matches("alive").count(), 3, "{out}");
+    assert_eq!(out.matches("true").count(), 1, "exactly one leader: {out}");
+    let (ok, out) = cli(&addr, &["operator", "raft", "list-peers"]);
+    assert!(ok && out.matches("leader").count() == 1 && out.matches("follower").count() == 2, "{out}");
+
+    // Transfer leadership to a chosen follower, asked through another server.
+    let target = (leader + 1) % 3;
+    let asked_via = c.servers[(leader + 2) % 3].url("");
+    let t = Instant::now();
+    let (ok, out) = cli(&asked_via, &["operator", "raft", "transfer-leadership", "-peer-address", &c.servers[target].rpc_addr()]);
+    assert!(ok, "transfer failed: {out}\n{}", c.logs());
+    let now = c.wait_leader_other_than(Some(&c.servers[leader].rpc_addr()), Duration::from_secs(10));
+    assert_eq!(now, target, "leadership went to {} instead of {}", c.servers[now].ip, c.servers[target].ip);
+    println!("leadership transferred in {:?}: {out}", t.elapsed());
+    register(&c.servers[leader].url("/v1/jobs"), "after-transfer").unwrap();
+
+    // A server gone for good is removed from the configuration.
+    let gone = (target + 1) % 3;
+    c.servers[gone].kill9();
+    let (ok, out) = cli(&c.servers[target].url(""), &["operator", "raft", "remove-peer", "-peer-address", &c.servers[gone].rpc_addr()]);
+    assert!(ok, "{out}");
+    let (_, out) = cli(&c.servers[target].url(""), &["operator", "raft", "list-peers"]);
+    assert!(!out.contains(&c.servers[gone].rpc_addr()) && out.lines().count() == 3, "{out}");
+    let (_, peers) = c.servers[target].get("/v1/status/peers");
+    assert_eq!(serde_json::from_str::<Vec<String>>(&peers).unwrap().len(), 2, "{peers}");
+    register(&c.servers[target].url("/v1/jobs"), "after-remove").unwrap();
+}

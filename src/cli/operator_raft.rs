@@ -1,4 +1,4 @@
-//! `drover operator raft list-peers|remove-peer`: the Raft configuration of the servers.
+//! `drover operator raft list-peers|remove-peer|transfer-leadership`: the Raft configuration of the servers.
 
 use super::api_client::{enc, ApiClient};
 use super::format::table;
@@ -16,6 +16,23 @@ pub enum RaftCmd {
         #[arg(long = "peer-id")]
         peer_id: Option<String>,
     },
+    /// Move leadership to another server
+    TransferLeadership {
+        /// The new leader's RPC address (ip:port)
+        #[arg(long = "peer-address")]
+        peer_address: Option<String>,
+        /// The new leader's Raft id (as list-peers shows it)
+        #[arg(long = "peer-id")]
+        peer_id: Option<String>,
+    },
+}
+
+fn peer_query(peer_id: Option<String>, peer_address: Option<String>) -> Result<String, String> {
+    match (peer_id, peer_address) {
+        (Some(id), _) => Ok(format!("id={}", enc(&id))),
+        (None, Some(a)) => Ok(format!("address={}", enc(&a))),
+        (None, None) => Err("give -peer-address ip:port or -peer-id ID".into()),
+    }
 }
 
 pub async fn run(cmd: RaftCmd, api: &ApiClient) -> Result<(), String> {
@@ -37,13 +54,18 @@ pub async fn run(cmd: RaftCmd, api: &ApiClient) -> Result<(), String> {
             Ok(())
         }
         RaftCmd::RemovePeer { peer_address, peer_id } => {
-            let query = match (peer_id, peer_address) {
-                (Some(id), _) => format!("id={}", enc(&id)),
-                (None, Some(a)) => format!("address={}", enc(&a)),
-                (None, None) => return Err("remove-peer needs -peer-address ip:port or -peer-id ID".into()),
-            };
+            let query = peer_query(peer_id, peer_address)?;
             api.delete_empty(&format!("/v1/operator/raft/peer?{query}")).await.map_err(|e| e.to_string())?;
             println!("Removed peer ({query})");
+            Ok(())
+        }
+        RaftCmd::TransferLeadership { peer_address, peer_id } => {
+            let query = peer_query(peer_id, peer_address)?;
+            let v: serde_json::Value = api
+                .put(&format!("/v1/operator/raft/transfer-leadership?{query}"), &serde_json::json!({}))
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("Leadership transferred to {}", v["Leader"].as_str().unwrap_or("?"));
             Ok(())
         }
     }

@@ -145,3 +145,16 @@ pub async fn members(State(st): State<HttpState>) -> Json<serde_json::Value> {
         "Members": members,
     }))
 }
+
+/// `PUT /v1/operator/raft/transfer-leadership?id=|address=`: moves leadership to that server.
+pub async fn transfer_leadership(State(st): State<HttpState>, Query(q): Query<PeerQuery>) -> Result<Response, ApiError> {
+    let (id, addr) = match (&q.id, &q.address) {
+        (Some(id), _) => (id.parse::<u64>().map_err(|_| ApiError::bad_request(format!("invalid server id \"{id}\"")))?, String::new()),
+        (None, Some(a)) => (0, a.clone()),
+        (None, None) => {
+            return Err(ApiError::bad_request("Must specify either ?id with the server's ID or ?address with IP:port of the new leader"))
+        }
+    };
+    let leader = st.server.transfer_leadership(id, &addr).await?;
+    Ok(Json(serde_json::json!({ "Leader": leader })).into_response())
+}

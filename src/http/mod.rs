@@ -52,6 +52,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/regions", get(status::regions))
         .route("/v1/operator/raft/configuration", get(members::configuration))
         .route("/v1/operator/raft/peer", delete(members::remove_peer))
+        .route("/v1/operator/raft/transfer-leadership", put(members::transfer_leadership).post(members::transfer_leadership))
         .route("/v1/agent/members", get(members::members))
         .route("/v1/jobs/parse", put(jobs::parse).post(jobs::parse))
         .route("/v1/validate/job", put(jobs::validate).post(jobs::validate))

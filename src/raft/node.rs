@@ -131,6 +131,31 @@ impl RaftNode {
         metrics.membership_config.membership().voter_ids().collect()
     }
 
+    /// On the leader: whether `id` has every entry of the leader's log.
+    pub fn caught_up(&self, id: u64) -> bool {
+        let metrics = self.raft.metrics();
+        let m = metrics.borrow();
+        let matched = m.replication.as_ref().and_then(|r| r.get(&id).cloned().flatten()).map(|l| l.index);
+        matched.is_some() && matched == m.last_log_index
+    }
+
+    /// Pauses (or resumes) this node's own election timer.
+    pub fn set_elections(&self, enabled: bool) {
+        self.raft.runtime_config().elect(enabled);
+    }
+
+    /// Pauses (or resumes) the leader's heartbeats; followers' leases run out without them.
+    pub fn set_heartbeats(&self, enabled: bool) {
+        self.raft.runtime_config().heartbeat(enabled);
+    }
+
+    /// Starts an election now.
+    pub async fn campaign(&self) {
+        if let Err(e) = self.raft.trigger().elect().await {
+            tracing::warn!(error = %e, "could not start an election");
+        }
+    }
+
     /// The current leader's id and gRPC address, if one is known.
     pub fn leader(&self) -> Option<(u64, String)> {
         let metrics = self.raft.metrics();

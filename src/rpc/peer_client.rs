@@ -8,7 +8,10 @@ use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};
 
 use super::server_pb::server_rpc_client::ServerRpcClient;
-use super::server_pb::{ForwardRequest, InfoRequest, JoinRequest, NodeHeartbeat, ReadIndexRequest, RemovePeerRequest, ServerInfo};
+use super::server_pb::{
+    CampaignRequest, ForwardRequest, HoldElectionsRequest, InfoRequest, JoinRequest, NodeHeartbeat, ReadIndexRequest, RemovePeerRequest,
+    ServerInfo, TransferRequest,
+};
 use crate::core::command::{Command, CommandResponse};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
@@ -115,6 +118,28 @@ impl PeerClient {
     pub async fn heartbeat(&self, addr: &str, node_id: &str, timeout: Duration) -> Result<(), PeerError> {
         let mut c = self.client(addr)?;
         c.heartbeat(Self::request(NodeHeartbeat { node_id: node_id.into() }, timeout)).await.map_err(Self::call_err(addr))?;
+        Ok(())
+    }
+
+    /// Returns the new leader's address.
+    pub async fn transfer_leadership(&self, addr: &str, node_id: u64, rpc_addr: &str, timeout: Duration) -> Result<String, PeerError> {
+        let mut c = self.client(addr)?;
+        let r = c
+            .transfer_leadership(Self::request(TransferRequest { node_id, rpc_addr: rpc_addr.into() }, timeout))
+            .await
+            .map_err(Self::call_err(addr))?;
+        Ok(r.into_inner().leader_addr)
+    }
+
+    pub async fn campaign(&self, addr: &str, timeout: Duration) -> Result<(), PeerError> {
+        let mut c = self.client(addr)?;
+        c.campaign(Self::request(CampaignRequest {}, timeout)).await.map_err(Self::call_err(addr))?;
+        Ok(())
+    }
+
+    pub async fn hold_elections(&self, addr: &str, millis: u64, timeout: Duration) -> Result<(), PeerError> {
+        let mut c = self.client(addr)?;
+        c.hold_elections(Self::request(HoldElectionsRequest { millis }, timeout)).await.map_err(Self::call_err(addr))?;
         Ok(())
     }
 }

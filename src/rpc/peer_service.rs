@@ -5,8 +5,9 @@ use tonic::{Request, Response, Status};
 
 use super::server_pb::server_rpc_server::{ServerRpc, ServerRpcServer};
 use super::server_pb::{
-    ForwardReply, ForwardRequest, InfoRequest, JoinReply, JoinRequest, NodeHeartbeat, NodeHeartbeatReply, ReadIndexReply, ReadIndexRequest,
-    RemovePeerReply, RemovePeerRequest, ServerInfo,
+    CampaignReply, CampaignRequest, ForwardReply, ForwardRequest, HoldElectionsReply, HoldElectionsRequest, InfoRequest, JoinReply,
+    JoinRequest, NodeHeartbeat, NodeHeartbeatReply, ReadIndexReply, ReadIndexRequest, RemovePeerReply, RemovePeerRequest, ServerInfo,
+    TransferReply, TransferRequest,
 };
 use crate::core::command::Command;
 use crate::server::{Server, ServerError};
@@ -84,5 +85,21 @@ impl ServerRpc for PeerService {
         }
         self.server.heartbeat(&req.into_inner().node_id).await.map_err(status)?;
         Ok(Response::new(NodeHeartbeatReply {}))
+    }
+
+    async fn transfer_leadership(&self, req: Request<TransferRequest>) -> Result<Response<TransferReply>, Status> {
+        let r = req.into_inner();
+        let leader_addr = self.server.transfer_leadership(r.node_id, &r.rpc_addr).await.map_err(status)?;
+        Ok(Response::new(TransferReply { leader_addr }))
+    }
+
+    async fn campaign(&self, _req: Request<CampaignRequest>) -> Result<Response<CampaignReply>, Status> {
+        self.server.campaign_for_transfer();
+        Ok(Response::new(CampaignReply {}))
+    }
+
+    async fn hold_elections(&self, req: Request<HoldElectionsRequest>) -> Result<Response<HoldElectionsReply>, Status> {
+        self.server.hold_elections(std::time::Duration::from_millis(req.into_inner().millis.min(10_000)));
+        Ok(Response::new(HoldElectionsReply {}))
     }
 }

@@ -10,6 +10,7 @@ pub mod leader;
 pub mod ops;
 pub mod snapshot;
 pub mod snapshot_file;
+pub mod transfer;
 pub mod vars;
 pub mod worker;
 
