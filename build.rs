@@ -6,6 +6,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .filter(|p| p.extension().is_some_and(|x| x == "proto"))
         .collect();
     protos.sort();
+    for p in &protos {
+        println!("cargo:rerun-if-changed={}", p.display());
+    }
     tonic_prost_build::configure().compile_protos(&protos, &[std::path::PathBuf::from("proto")])?;
     Ok(())
 }
