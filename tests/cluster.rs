@@ -241,6 +241,30 @@ fn operators_list_transfer_and_remove_servers() {
     let (ok, out) = cli(&addr, &["operator", "raft", "list-peers"]);
     assert!(ok && out.matches("leader").count() == 1 && out.matches("follower").count() == 2, "{out}");
 
+    // The scheduler configuration: Nomad's default, check-and-set, replicated to every server.
+    let (code, body) = c.servers[0].get("/v1/operator/scheduler/configuration");
+    assert_eq!(code, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["SchedulerConfig"]["SchedulerAlgorithm"], "binpack");
+    assert_eq!(v["SchedulerConfig"]["PreemptionConfig"]["SystemSchedulerEnabled"], true);
+    let spread = r#"{"SchedulerAlgorithm":"spread","PreemptionConfig":{"SystemSchedulerEnabled":true,"ServiceSchedulerEnabled":true}}"#;
+    let url = c.servers[1].url("/v1/operator/scheduler/configuration");
+    let (_, body) = http("PUT", &format!("{url}?cas=999"), Some(spread)).unwrap();
+    assert!(body.contains("\"Updated\":false"), "a stale cas must not apply: {body}");
+    let modify = v["SchedulerConfig"]["ModifyIndex"].as_u64().unwrap();
+    let (code, body) = http("PUT", &format!("{url}?cas={modify}"), Some(spread)).unwrap();
+    assert!(code == 200 && body.contains("\"Updated\":true"), "{body}");
+    for s in &c.servers {
+        let (_, body) = s.get("/v1/operator/scheduler/configuration");
+        assert!(
+            body.contains("\"SchedulerAlgorithm\":\"spread\"") && body.contains("\"ServiceSchedulerEnabled\":true"),
+            "{}: {body}",
+            s.ip
+        );
+    }
+    let (code, body) = http("PUT", &url, Some(r#"{"SchedulerAlgorithm":"random"}"#)).unwrap();
+    assert!(code == 400 && body.contains("random"), "{code} {body}");
+
     // Transfer leadership to a chosen follower, asked through another server.
     let target = (leader + 1) % 3;
     let asked_via = c.servers[(leader + 2) % 3].url("");

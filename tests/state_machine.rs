@@ -6,8 +6,11 @@ mod common;
 use common::{apply_all, job, node};
 use drover::core::command::Command;
 use drover::core::command::CommandResponse;
+use drover::core::deployment::Deployment;
 use drover::core::eval::{EvalStatus, Evaluation};
 use drover::core::scheduler::{schedule, verify::verify};
+use drover::core::scheduler_config::SchedulerConfig;
+use drover::core::service_reg::ServiceRegistration;
 use drover::core::state::{table, ClusterState};
 use drover::core::var::{VarKey, Variable};
 
@@ -88,7 +91,32 @@ fn history() -> Vec<Command> {
     push(&mut s, Command::UpsertVar { var: var("after", &[("k", "v")]), cas: None, now: 600 });
     push(&mut s, Command::RestoreState { state: Box::new(saved) });
     push(&mut s, Command::UpsertVar { var: var("after-restore", &[("k", "v")]), cas: None, now: 700 });
+    let deployment =
+        Deployment { id: "d1".into(), namespace: "default".into(), job_id: "job0".into(), status: "running".into(), ..Default::default() };
+    push(&mut s, Command::UpsertDeployments { deployments: vec![deployment.clone()], now: 800 });
+    push(&mut s, Command::UpsertDeployments { deployments: vec![Deployment { status: "successful".into(), ..deployment }], now: 810 });
+    let allocs: Vec<(String, String)> = s.allocs.values().take(3).map(|a| (a.id.clone(), a.node_id.clone())).collect();
+    let services = allocs.iter().map(|(a, n)| service(a, n)).collect();
+    push(&mut s, Command::UpsertServiceRegistrations { services });
+    push(&mut s, Command::DeleteServiceRegistrations { ids: vec![], alloc_ids: vec![allocs[0].0.clone()] });
+    let config = SchedulerConfig { scheduler_algorithm: "spread".into(), ..Default::default() };
+    push(&mut s, Command::SetSchedulerConfig { config: config.clone(), cas: None });
+    // a conflict: a stale check-and-set index
+    push(&mut s, Command::SetSchedulerConfig { config: SchedulerConfig { scheduler_algorithm: "binpack".into(), ..config }, cas: Some(1) });
     cmds
+}
+
+fn service(alloc_id: &str, node_id: &str) -> ServiceRegistration {
+    ServiceRegistration {
+        id: format!("_nomad-task-{alloc_id}-web-http"),
+        service_name: "web".into(),
+        namespace: "default".into(),
+        node_id: node_id.into(),
+        alloc_id: alloc_id.into(),
+        address: "127.0.0.1".into(),
+        port: 8080,
+        ..Default::default()
+    }
 }
 
 #[test]
@@ -104,6 +132,17 @@ fn same_commands_same_state() {
     let paths: Vec<&str> = a.vars.values().map(|v| v.path.as_str()).collect();
     assert_eq!(paths, ["after-restore", "app/db", "app/web"]);
     assert_eq!(a.vars[&VarKey::new("default", "app/web")].items["k"], "v2");
+    let d = &a.deployments["d1"];
+    assert_eq!((d.status.as_str(), d.create_time, d.modify_time), ("successful", 800, 810));
+    assert!(d.create_index < d.modify_index);
+    assert_eq!(a.services.len(), 2, "the stopped allocation's service is gone");
+    assert!(a.services.values().all(|s| s.create_index > 0 && s.create_index == s.modify_index));
+    assert_eq!(a.scheduler_config.scheduler_algorithm, "spread", "the stale check-and-set did not apply");
+    assert_eq!(a.table_index(table::SCHEDULER_CONFIG), a.scheduler_config.modify_index);
+    let back: ClusterState = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
+    assert_eq!(back.deployments, a.deployments);
+    assert_eq!(back.services, a.services);
+    assert_eq!(back.scheduler_config, a.scheduler_config);
 }
 
 #[test]

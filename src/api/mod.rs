@@ -7,6 +7,7 @@ pub mod eval;
 pub mod job;
 pub mod job_parts;
 pub mod node;
+pub mod scheduler_config;
 pub mod var;
 
 /// Turns an explicit JSON `null` (as Go clients send for empty slices and maps) into the default.

@@ -5,9 +5,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::alloc::{Allocation, ClientAllocUpdate, ClientStatus, DesiredStatus};
+use super::deployment::Deployment;
 use super::eval::Evaluation;
 use super::job::Job;
 use super::node::{Node, NodeStatus};
+use super::scheduler_config::SchedulerConfig;
+use super::service_reg::ServiceRegistration;
 use super::state::ClusterState;
 use super::var::Variable;
 
@@ -59,6 +62,14 @@ pub enum Command {
     DeleteVar { namespace: String, path: String, cas: Option<u64> },
     /// Replaces the whole cluster state with a restored operator snapshot.
     RestoreState { state: Box<ClusterState> },
+    /// Creates or updates deployments (indexes and times set by apply).
+    UpsertDeployments { deployments: Vec<Deployment>, now: i64 },
+    /// Registers or refreshes service registrations of running allocations.
+    UpsertServiceRegistrations { services: Vec<ServiceRegistration> },
+    /// Removes service registrations: those listed by id, and every one of the listed allocations.
+    DeleteServiceRegistrations { ids: Vec<String>, alloc_ids: Vec<String> },
+    /// Replaces the scheduler configuration; with `cas`, only if its modify index is `cas`.
+    SetSchedulerConfig { config: SchedulerConfig, cas: Option<u64> },
 }
 
 impl Command {
@@ -74,6 +85,10 @@ impl Command {
             Command::UpsertVar { .. } => "upsert_var",
             Command::DeleteVar { .. } => "delete_var",
             Command::RestoreState { .. } => "restore_state",
+            Command::UpsertDeployments { .. } => "upsert_deployments",
+            Command::UpsertServiceRegistrations { .. } => "upsert_service_registrations",
+            Command::DeleteServiceRegistrations { .. } => "delete_service_registrations",
+            Command::SetSchedulerConfig { .. } => "set_scheduler_config",
         }
     }
 }

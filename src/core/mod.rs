@@ -6,11 +6,14 @@
 
 pub mod alloc;
 pub mod command;
+pub mod deployment;
 pub mod eval;
 pub mod job;
 pub mod node;
 pub mod resources;
 pub mod rng;
 pub mod scheduler;
+pub mod scheduler_config;
+pub mod service_reg;
 pub mod state;
 pub mod var;

@@ -9,9 +9,12 @@ use serde::{Deserialize, Serialize};
 
 use super::alloc::{Allocation, ClientAllocUpdate, ClientStatus};
 use super::command::{AllocStop, Command, CommandResponse, PlanResult};
+use super::deployment::Deployment;
 use super::eval::{EvalStatus, Evaluation};
 use super::job::{Job, JobKey, JobStatus, JobType};
 use super::node::Node;
+use super::scheduler_config::SchedulerConfig;
+use super::service_reg::ServiceRegistration;
 use super::var::{VarKey, Variable};
 
 /// Table names, for per-table modify indexes (blocking queries wait on these).
@@ -21,8 +24,11 @@ pub mod table {
     pub const EVALS: &str = "evals";
     pub const ALLOCS: &str = "allocs";
     pub const VARS: &str = "vars";
+    pub const DEPLOYMENTS: &str = "deployments";
+    pub const SERVICES: &str = "services";
+    pub const SCHEDULER_CONFIG: &str = "scheduler_config";
     /// Every table, touched together when a snapshot is restored.
-    pub const ALL: [&str; 5] = [JOBS, NODES, EVALS, ALLOCS, VARS];
+    pub const ALL: [&str; 8] = [JOBS, NODES, EVALS, ALLOCS, VARS, DEPLOYMENTS, SERVICES, SCHEDULER_CONFIG];
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -42,6 +48,10 @@ pub struct ClusterState {
     /// Variables by (namespace, path).
     #[serde(with = "vars_as_list")]
     pub vars: BTreeMap<VarKey, Variable>,
+    pub deployments: BTreeMap<String, Deployment>,
+    /// Native service registrations by id.
+    pub services: BTreeMap<String, ServiceRegistration>,
+    pub scheduler_config: SchedulerConfig,
     #[serde(skip)]
     allocs_by_node: BTreeMap<String, BTreeSet<String>>,
     #[serde(skip)]
@@ -177,6 +187,59 @@ impl ClusterState {
             }
             Command::RestoreState { state } => {
                 self.restore(index, state);
+                None
+            }
+            Command::UpsertDeployments { deployments, now } => {
+                for d in deployments {
+                    let mut d = d.clone();
+                    match self.deployments.get(&d.id) {
+                        Some(old) => {
+                            d.create_index = old.create_index;
+                            d.create_time = old.create_time;
+                        }
+                        None => {
+                            d.create_index = index;
+                            d.create_time = *now;
+                        }
+                    }
+                    d.modify_index = index;
+                    d.modify_time = *now;
+                    self.deployments.insert(d.id.clone(), d);
+                }
+                self.touch(table::DEPLOYMENTS, index);
+                None
+            }
+            Command::UpsertServiceRegistrations { services } => {
+                for s in services {
+                    let mut s = s.clone();
+                    s.create_index = self.services.get(&s.id).map_or(index, |old| old.create_index);
+                    s.modify_index = index;
+                    self.services.insert(s.id.clone(), s);
+                }
+                self.touch(table::SERVICES, index);
+                None
+            }
+            Command::DeleteServiceRegistrations { ids, alloc_ids } => {
+                let before = self.services.len();
+                for id in ids {
+                    self.services.remove(id);
+                }
+                if !alloc_ids.is_empty() {
+                    self.services.retain(|_, s| !alloc_ids.contains(&s.alloc_id));
+                }
+                if self.services.len() != before {
+                    self.touch(table::SERVICES, index);
+                }
+                None
+            }
+            Command::SetSchedulerConfig { config, cas } => {
+                if cas.is_some_and(|c| c != self.scheduler_config.modify_index) {
+                    conflict = true;
+                } else {
+                    let create_index = if self.scheduler_config.create_index == 0 { index } else { self.scheduler_config.create_index };
+                    self.scheduler_config = SchedulerConfig { create_index, modify_index: index, ..config.clone() };
+                    self.touch(table::SCHEDULER_CONFIG, index);
+                }
                 None
             }
         };

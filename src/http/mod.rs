@@ -9,6 +9,7 @@ pub mod members;
 pub mod nodes;
 pub mod operator;
 pub mod query;
+pub mod scheduler_config;
 pub mod status;
 pub mod vars;
 
@@ -54,6 +55,10 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/operator/raft/peer", delete(members::remove_peer))
         .route("/v1/operator/raft/transfer-leadership", put(members::transfer_leadership).post(members::transfer_leadership))
         .route("/v1/agent/members", get(members::members))
+        .route(
+            "/v1/operator/scheduler/configuration",
+            get(scheduler_config::read).put(scheduler_config::update).post(scheduler_config::update),
+        )
         .route("/v1/jobs/parse", put(jobs::parse).post(jobs::parse))
         .route("/v1/validate/job", put(jobs::validate).post(jobs::validate))
         .route("/v1/vars", get(vars::list))
