@@ -287,3 +287,51 @@ fn operators_list_transfer_and_remove_servers() {
     assert_eq!(serde_json::from_str::<Vec<String>>(&peers).unwrap().len(), 2, "{peers}");
     register(&c.servers[target].url("/v1/jobs"), "after-remove").unwrap();
 }
+
+#[test]
+fn a_client_rotates_to_a_live_server_when_its_server_dies() {
+    if !is_root() {
+        eprintln!("skipping: needs root (as CI runs it)");
+        return;
+    }
+    let _one = serial();
+    let mut c = Cluster::start("cluster-client", 76, 3);
+    c.wait_leader_everywhere(Duration::from_secs(30));
+    // The client knows only the first server; it learns the others from heartbeat replies.
+    let dir = c.root.join("client");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("client.hcl"), "plugin \"raw_exec\" {\n  config {\n    enabled = true\n  }\n}\n").unwrap();
+    let log = std::fs::File::create(dir.join("agent.log")).unwrap();
+    let mut client = std::process::Command::new(common::agent::bin())
+        .args(["agent", "-client", "-bind", "127.0.76.10", "-servers", &c.servers[0].rpc_addr(), "-config"])
+        .arg(dir.join("client.hcl"))
+        .arg("-data-dir")
+        .arg(&dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let s1 = &c.servers[1];
+    wait_until("the client node to be ready", Duration::from_secs(30), || s1.get("/v1/nodes").1.contains("\"ready\""));
+    std::thread::sleep(Duration::from_secs(1));
+    c.servers[0].kill9();
+    c.wait_leader_everywhere(Duration::from_secs(20));
+
+    // Work still reaches the client, through a server it learned about.
+    let job = serde_json::json!({ "Job": { "ID": "after-failover", "Type": "batch", "TaskGroups": [{ "Name": "g", "Count": 1,
+        "Tasks": [{ "Name": "t", "Driver": "raw_exec", "Config": { "command": "/bin/sh", "args": ["-c", "echo rotated"] },
+                    "Resources": { "CPU": 50, "MemoryMB": 32 } }] }] } })
+    .to_string();
+    let s1 = &c.servers[1];
+    let (code, body) = http("PUT", &s1.url("/v1/jobs"), Some(&job)).unwrap();
+    assert_eq!(code, 200, "{body}");
+    let client_log = || std::fs::read_to_string(dir.join("agent.log")).unwrap_or_default();
+    wait_until("the allocation to complete on the client", Duration::from_secs(60), || {
+        s1.get("/v1/job/after-failover/allocations").1.contains("\"ClientStatus\":\"complete\"")
+    });
+    let (_, nodes) = s1.get("/v1/nodes");
+    assert!(nodes.contains("\"ready\""), "the node should still be ready: {nodes}\n{}", client_log());
+    let _ = client.kill();
+    let _ = client.wait();
+}
