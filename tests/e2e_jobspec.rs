@@ -88,6 +88,21 @@ fn job_files_through_the_api_and_cli() {
     let from_json = get_json(&agent.url("/v1/job/inventory"));
     assert_eq!(stable_part(from_json), stable_part(from_hcl));
 
+    // Derived views and agent information that Nomad clients read.
+    let summary = get_json(&agent.url("/v1/job/inventory/summary"));
+    assert_eq!(summary["JobID"], "inventory");
+    assert!(summary["Summary"]["inventory"].is_object(), "{summary}");
+    let versions = get_json(&agent.url("/v1/job/inventory/versions"));
+    assert!(!versions["Versions"].as_array().unwrap().is_empty(), "{versions}");
+    assert_eq!(versions["Versions"][0]["ID"], "inventory");
+    let me = get_json(&agent.url("/v1/agent/self"));
+    assert_eq!(me["config"]["Region"], "global");
+    assert_eq!(me["member"]["Status"], "alive");
+    let servers = get_json(&agent.url("/v1/agent/servers"));
+    assert_eq!(servers.as_array().unwrap().len(), 1, "{servers}");
+    let namespaces = get_json(&agent.url("/v1/namespaces"));
+    assert_eq!(namespaces[0]["Name"], "default");
+
     // job validate: every example validates; errors exit 1 naming file, line and attribute
     for f in [
         "jobs/example.hcl",

@@ -1,8 +1,10 @@
 //! Nomad's HTTP API on port 4646: routes, shared state, and the listener.
 
+pub mod agent_info;
 pub mod allocs;
 pub mod error;
 pub mod evals;
+pub mod job_views;
 pub mod jobs;
 pub mod logs;
 pub mod members;
@@ -38,6 +40,8 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/job/{id}", get(jobs::read).put(jobs::register_one).post(jobs::register_one).delete(jobs::deregister))
         .route("/v1/job/{id}/allocations", get(jobs::allocations))
         .route("/v1/job/{id}/evaluations", get(jobs::evaluations))
+        .route("/v1/job/{id}/summary", get(job_views::summary))
+        .route("/v1/job/{id}/versions", get(job_views::versions))
         .route("/v1/allocations", get(allocs::list))
         .route("/v1/allocation/{id}", get(allocs::read))
         .route("/v1/evaluations", get(evals::list))
@@ -55,6 +59,9 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/operator/raft/peer", delete(members::remove_peer))
         .route("/v1/operator/raft/transfer-leadership", put(members::transfer_leadership).post(members::transfer_leadership))
         .route("/v1/agent/members", get(members::members))
+        .route("/v1/agent/self", get(agent_info::agent_self))
+        .route("/v1/agent/servers", get(agent_info::servers))
+        .route("/v1/namespaces", get(agent_info::namespaces))
         .route(
             "/v1/operator/scheduler/configuration",
             get(scheduler_config::read).put(scheduler_config::update).post(scheduler_config::update),

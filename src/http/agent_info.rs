@@ -1,0 +1,58 @@
+//! About the agent answering: `/v1/agent/self`, `/v1/agent/servers`, and `/v1/namespaces` (Drover has
+//! the `default` namespace, plus any namespace jobs or variables were written to).
+
+use std::collections::BTreeSet;
+
+use axum::extract::State;
+use axum::response::Json;
+
+use super::HttpState;
+
+pub async fn agent_self(State(st): State<HttpState>) -> Json<serde_json::Value> {
+    let me = &st.server.identity;
+    let (ip, port) = me.rpc_addr.rsplit_once(':').map(|(h, p)| (h.to_string(), p.parse::<u16>().unwrap_or(0))).unwrap_or_default();
+    let leader = st.server.raft.leader().map(|(_, a)| a).unwrap_or_default();
+    Json(serde_json::json!({
+        "config": {
+            "Region": me.region,
+            "Datacenter": me.datacenter,
+            "NodeName": me.name,
+            "Version": { "Version": env!("CARGO_PKG_VERSION"), "VersionPrerelease": "", "Revision": "" },
+            "Server": { "Enabled": true, "BootstrapExpect": me.bootstrap_expect },
+            "Client": { "Enabled": st.alloc_root.is_some() },
+        },
+        "member": {
+            "Name": format!("{}.{}", me.name, me.region),
+            "Addr": ip,
+            "Port": port,
+            "Status": "alive",
+            "Tags": { "role": "nomad", "region": me.region, "dc": me.datacenter, "id": me.node_id.to_string(), "build": env!("CARGO_PKG_VERSION") },
+        },
+        "stats": {
+            "raft": { "applied_index": st.server.raft.applied_index().borrow().to_string(), "leader": (leader == me.rpc_addr).to_string() },
+            "nomad": { "leader": (leader == me.rpc_addr).to_string(), "known_regions": "1", "server": "true" },
+        },
+    }))
+}
+
+pub async fn servers(State(st): State<HttpState>) -> Json<Vec<String>> {
+    Json(st.server.server_addrs())
+}
+
+pub async fn namespaces(State(st): State<HttpState>) -> Json<Vec<serde_json::Value>> {
+    let names: BTreeSet<String> = st.server.read(|s| {
+        let mut n: BTreeSet<String> = s.jobs.keys().map(|k| k.namespace.clone()).collect();
+        n.extend(s.vars.keys().map(|k| k.namespace.clone()));
+        n.insert("default".into());
+        n
+    });
+    Json(
+        names
+            .into_iter()
+            .map(|n| {
+                let description = if n == "default" { "Default shared namespace" } else { "" };
+                serde_json::json!({ "Name": n, "Description": description, "Quota": "", "Meta": null, "CreateIndex": 1, "ModifyIndex": 1 })
+            })
+            .collect(),
+    )
+}
