@@ -103,6 +103,29 @@ fn job_files_through_the_api_and_cli() {
     let namespaces = get_json(&agent.url("/v1/namespaces"));
     assert_eq!(namespaces[0]["Name"], "default");
 
+    // List queries: ?filter (Nomad's expression language), ?per_page/?next_token, ?pretty.
+    for id in ["page-a", "page-b", "page-c"] {
+        let job = serde_json::json!({ "Job": { "ID": id, "Type": "batch", "Meta": { "team": if id == "page-b" { "blue" } else { "red" } },
+            "TaskGroups": [{ "Name": "g", "Count": 0, "Tasks": [{ "Name": "t", "Driver": "raw_exec" }] }] } });
+        let (code, body) = http("PUT", &agent.url("/v1/jobs"), Some(&job.to_string())).unwrap();
+        assert_eq!(code, 200, "{body}");
+    }
+    let ids = |v: &serde_json::Value| v.as_array().unwrap().iter().map(|j| j["ID"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let filtered = get_json(&agent.url("/v1/jobs?filter=ID%20matches%20%22%5Epage-%22%20and%20Type%20%3D%3D%20%22batch%22"));
+    assert_eq!(ids(&filtered), ["page-a", "page-b", "page-c"]);
+    let (code, head, body) = http_bytes("GET", &agent.url("/v1/jobs?prefix=page-&per_page=2"), b"").unwrap();
+    assert_eq!(code, 200);
+    assert_eq!(ids(&serde_json::from_slice(&body).unwrap()), ["page-a", "page-b"]);
+    let token = header(&head, "X-Nomad-NextToken").expect("a next token when more remain");
+    assert_eq!(header(&head, "X-Nomad-KnownLeader").as_deref(), Some("true"));
+    let (_, head, body) = http_bytes("GET", &agent.url(&format!("/v1/jobs?prefix=page-&per_page=2&next_token={token}")), b"").unwrap();
+    assert_eq!(ids(&serde_json::from_slice(&body).unwrap()), ["page-c"]);
+    assert!(header(&head, "X-Nomad-NextToken").is_none(), "no token on the last page");
+    let (code, body) = http("GET", &agent.url("/v1/jobs?filter=Status%20%3D%3D"), None).unwrap();
+    assert!(code == 400 && body.contains("failed to parse filter"), "{code} {body}");
+    let (_, body) = http("GET", &agent.url("/v1/jobs?prefix=page-a&pretty"), None).unwrap();
+    assert!(body.contains("\n  {"), "pretty output is indented: {body}");
+
     // job validate: every example validates; errors exit 1 naming file, line and attribute
     for f in [
         "jobs/example.hcl",

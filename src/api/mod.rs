@@ -4,6 +4,7 @@
 
 pub mod alloc;
 pub mod eval;
+pub mod filter;
 pub mod job;
 pub mod job_parts;
 pub mod node;

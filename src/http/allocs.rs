@@ -9,13 +9,14 @@ use crate::core::job::JobKey;
 use crate::core::state::{table, ClusterState};
 
 use super::error::ApiError;
-use super::query::{query_index, with_index, QueryOptions};
+use super::query::{list_response, query_index, with_index, QueryOptions};
 use super::HttpState;
 
 pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
     let index = query_index(&st, table::ALLOCS, &q).await?;
-    let allocs: Vec<_> = st.server.read(|s| s.allocs.values().filter(|a| q.matches_prefix(&a.id)).map(alloc_stub).collect());
-    Ok(with_index(index, true, allocs))
+    let allocs: Vec<_> =
+        st.server.read(|s| s.allocs.values().filter(|a| q.matches_prefix(&a.id)).map(|a| (a.id.clone(), alloc_stub(a))).collect());
+    list_response(index, st.server.raft.leader().is_some(), &q, allocs)
 }
 
 /// Finds an allocation by full id or unique prefix (as the CLI accepts short ids).
@@ -39,5 +40,5 @@ pub async fn read(State(st): State<HttpState>, Path(id): Path<String>, Query(q):
         let job = s.job_version(&JobKey::new(&a.namespace, &a.job_id), a.job_version).map(|j| job_to_api(j, s.job_status(j).as_str()));
         Ok::<_, ApiError>(alloc_out(a, job))
     })?;
-    Ok(with_index(index, true, alloc))
+    Ok(with_index(index, st.server.raft.leader().is_some(), alloc))
 }

@@ -37,7 +37,7 @@ pub async fn summary(State(st): State<HttpState>, Path(id): Path<String>, Query(
         }))
     });
     let body = body.ok_or_else(|| ApiError::not_found("job not found"))?;
-    Ok(with_index(index, true, body))
+    Ok(with_index(index, st.server.raft.leader().is_some(), body))
 }
 
 pub async fn versions(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
@@ -52,5 +52,5 @@ pub async fn versions(State(st): State<HttpState>, Path(id): Path<String>, Query
         Some(v)
     });
     let versions = versions.ok_or_else(|| ApiError::not_found("job not found"))?;
-    Ok(with_index(index, true, serde_json::json!({ "Versions": versions, "Diffs": null })))
+    Ok(with_index(index, st.server.raft.leader().is_some(), serde_json::json!({ "Versions": versions, "Diffs": null })))
 }

@@ -12,20 +12,21 @@ use crate::core::job::JobKey;
 use crate::core::state::table;
 
 use super::error::ApiError;
-use super::query::{query_index, with_index, QueryOptions};
+use super::query::{list_response, query_index, with_index, QueryOptions};
 use super::HttpState;
 
 pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
     let index = query_index(&st, table::JOBS, &q).await?;
     let ns = q.namespace().to_string();
-    let jobs: Vec<_> = st.server.read(|s| {
+    let mut jobs: Vec<_> = st.server.read(|s| {
         s.jobs
             .values()
             .filter(|j| (ns == "*" || j.namespace == ns) && q.matches_prefix(&j.id))
-            .map(|j| job_stub(j, s.job_status(j).as_str()))
+            .map(|j| (format!("{}.{}", j.id, j.namespace), job_stub(j, s.job_status(j).as_str())))
             .collect()
     });
-    Ok(with_index(index, st.server.raft.leader().is_some(), jobs))
+    jobs.sort_by(|a, b| a.0.cmp(&b.0));
+    list_response(index, st.server.raft.leader().is_some(), &q, jobs)
 }
 
 fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
@@ -47,7 +48,7 @@ async fn do_register(st: &HttpState, body: &[u8], path_id: Option<&str>) -> Resu
     let jmi = st.server.read(|s| s.jobs.get(&job.key()).map(|j| j.job_modify_index).unwrap_or(index));
     let resp =
         JobRegisterResponse { eval_id, eval_create_index: index, job_modify_index: jmi, index, known_leader: true, ..Default::default() };
-    Ok(with_index(index, true, resp))
+    Ok(with_index(index, st.server.raft.leader().is_some(), resp))
 }
 
 pub async fn register(State(st): State<HttpState>, body: Bytes) -> Result<Response, ApiError> {
@@ -63,7 +64,7 @@ pub async fn read(State(st): State<HttpState>, Path(id): Path<String>, Query(q):
     let key = JobKey::new(q.namespace(), &id);
     let job: Option<ApiJob> = st.server.read(|s| s.jobs.get(&key).map(|j| job_to_api(j, s.job_status(j).as_str())));
     let job = job.ok_or_else(|| ApiError::not_found("job not found"))?;
-    Ok(with_index(index, true, job))
+    Ok(with_index(index, st.server.raft.leader().is_some(), job))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -82,21 +83,21 @@ pub async fn deregister(
     let (eval_id, index) = st.server.deregister_job(&ns, &id, q.purge).await?;
     let resp =
         JobRegisterResponse { eval_id, eval_create_index: index, job_modify_index: index, index, known_leader: true, ..Default::default() };
-    Ok(with_index(index, true, resp))
+    Ok(with_index(index, st.server.raft.leader().is_some(), resp))
 }
 
 pub async fn allocations(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
     let index = query_index(&st, table::ALLOCS, &q).await?;
     let key = JobKey::new(q.namespace(), &id);
     let allocs: Vec<_> = st.server.read(|s| s.allocs_of_job(&key).map(alloc_stub).collect());
-    Ok(with_index(index, true, allocs))
+    Ok(with_index(index, st.server.raft.leader().is_some(), allocs))
 }
 
 pub async fn evaluations(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
     let index = query_index(&st, table::EVALS, &q).await?;
     let key = JobKey::new(q.namespace(), &id);
     let evals: Vec<_> = st.server.read(|s| s.evals_of_job(&key).map(eval_out).collect());
-    Ok(with_index(index, true, evals))
+    Ok(with_index(index, st.server.raft.leader().is_some(), evals))
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -8,13 +8,14 @@ use crate::api::node::{node_out, node_stub};
 use crate::core::state::{table, ClusterState};
 
 use super::error::ApiError;
-use super::query::{query_index, with_index, QueryOptions};
+use super::query::{list_response, query_index, with_index, QueryOptions};
 use super::HttpState;
 
 pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
     let index = query_index(&st, table::NODES, &q).await?;
-    let nodes: Vec<_> = st.server.read(|s| s.nodes.values().filter(|n| q.matches_prefix(&n.id)).map(node_stub).collect());
-    Ok(with_index(index, true, nodes))
+    let nodes: Vec<_> =
+        st.server.read(|s| s.nodes.values().filter(|n| q.matches_prefix(&n.id)).map(|n| (n.id.clone(), node_stub(n))).collect());
+    list_response(index, st.server.raft.leader().is_some(), &q, nodes)
 }
 
 fn find_node_id(s: &ClusterState, id: &str) -> Result<String, ApiError> {
@@ -32,11 +33,11 @@ fn find_node_id(s: &ClusterState, id: &str) -> Result<String, ApiError> {
 pub async fn read(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
     let index = query_index(&st, table::NODES, &q).await?;
     let node = st.server.read(|s| find_node_id(s, &id).map(|id| node_out(&s.nodes[&id])))?;
-    Ok(with_index(index, true, node))
+    Ok(with_index(index, st.server.raft.leader().is_some(), node))
 }
 
 pub async fn allocations(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
     let index = query_index(&st, table::ALLOCS, &q).await?;
     let allocs = st.server.read(|s| find_node_id(s, &id).map(|id| s.allocs_on_node(&id).map(alloc_stub).collect::<Vec<_>>()))?;
-    Ok(with_index(index, true, allocs))
+    Ok(with_index(index, st.server.raft.leader().is_some(), allocs))
 }

@@ -18,7 +18,7 @@ pub async fn read(State(st): State<HttpState>, Query(q): Query<QueryOptions>) ->
     let index = query_index(&st, table::SCHEDULER_CONFIG, &q).await?;
     let config = st.server.read(|s| scheduler_config_out(&s.scheduler_config));
     let body = serde_json::json!({ "SchedulerConfig": config, "Index": index, "KnownLeader": true, "LastContact": 0 });
-    Ok(with_index(index, true, body))
+    Ok(with_index(index, st.server.raft.leader().is_some(), body))
 }
 
 #[derive(Debug, Default, Deserialize)]

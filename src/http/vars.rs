@@ -12,7 +12,7 @@ use crate::core::var::VarKey;
 use crate::server::vars::VarWrite;
 
 use super::error::ApiError;
-use super::query::{index_headers, query_index, with_index, QueryOptions};
+use super::query::{index_headers, list_response, query_index, with_index, QueryOptions};
 use super::HttpState;
 
 /// `?cas=&namespace=` of a write.
@@ -39,8 +39,10 @@ impl WriteOptions {
 pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
     let index = query_index(&st, table::VARS, &q).await?;
     let prefix = q.prefix.as_deref().unwrap_or("");
-    let vars: Vec<ApiVariableMetadata> = st.server.read(|s| s.vars_with_prefix(q.namespace(), prefix).map(var_metadata).collect());
-    Ok(with_index(index, st.server.raft.leader().is_some(), vars))
+    let vars: Vec<(String, ApiVariableMetadata)> = st
+        .server
+        .read(|s| s.vars_with_prefix(q.namespace(), prefix).map(|v| (format!("{}/{}", v.namespace, v.path), var_metadata(v))).collect());
+    list_response(index, st.server.raft.leader().is_some(), &q, vars)
 }
 
 pub async fn read(State(st): State<HttpState>, Path(path): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
