@@ -173,6 +173,34 @@ fn job_files_through_the_api_and_cli() {
     assert_eq!(std::fs::read_to_string(&messy).unwrap(), "job \"m\" {\n  type = \"batch\"\n  group \"g\" {\n    count = 1\n  }\n}\n");
     assert!(agent.cli(&["fmt", "-check", messy.to_str().unwrap()]).status.success());
 
+    // On-demand scaling, history, revert and re-evaluation, with real raw_exec tasks.
+    let svc = dir.join("sleeper.hcl");
+    std::fs::write(&svc, "job \"sleeper\" {\n  group \"g\" {\n    task \"t\" {\n      driver = \"raw_exec\"\n      config {\n        command = \"/bin/sleep\"\n        args    = [\"300\"]\n      }\n      resources {\n        cpu    = 20\n        memory = 16\n      }\n    }\n  }\n}\n").unwrap();
+    let out = agent.cli(&["job", "run", svc.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let running = |n: usize| {
+        let allocs = get_json(&agent.url("/v1/job/sleeper/allocations"));
+        allocs.as_array().unwrap().iter().filter(|a| a["ClientStatus"] == "running" && a["DesiredStatus"] == "run").count() == n
+    };
+    let out = agent.cli(&["job", "scale", "sleeper", "3"]);
+    assert!(out.status.success(), "{}", text(&out));
+    wait_until("three running allocations after scaling up", std::time::Duration::from_secs(30), || running(3));
+    let status = get_json(&agent.url("/v1/job/sleeper/scale"));
+    assert_eq!(status["TaskGroups"]["g"]["Desired"], 3, "{status}");
+    let out = agent.cli(&["job", "history", "sleeper"]);
+    assert!(out.status.success() && text(&out).contains("Version") && text(&out).matches("Version").count() == 2, "{}", text(&out));
+    let out = agent.cli(&["job", "revert", "sleeper", "0"]);
+    assert!(out.status.success(), "{}", text(&out));
+    wait_until("one running allocation after reverting", std::time::Duration::from_secs(30), || running(1));
+    assert_eq!(get_json(&agent.url("/v1/job/sleeper"))["Version"], 2);
+    let out = agent.cli(&["job", "scale", "sleeper", "nope", "2"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("no task group \"nope\""), "{}", text(&out));
+    let out = agent.cli(&["job", "eval", "sleeper"]);
+    assert!(out.status.success() && text(&out).contains("Evaluation"), "{}", text(&out));
+    let out = agent.cli(&["job", "stop", "-purge", "sleeper"]);
+    assert!(out.status.success(), "{}", text(&out));
+
     drop(agent);
     let _ = std::fs::remove_dir_all(&dir);
 }

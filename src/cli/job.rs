@@ -31,6 +31,14 @@ pub enum JobCmd {
     },
     /// Print a submitted job as Nomad's job JSON
     Inspect { id: String },
+    /// Set the count of a job's group
+    Scale(super::job_scale::ScaleArgs),
+    /// List the stored versions of a job
+    History { job: String },
+    /// Register an earlier version of a job again
+    Revert { job: String, version: u64 },
+    /// Create a new evaluation of a job
+    Eval { job: String },
     /// Stop a job and wait until its allocations have stopped
     Stop {
         id: String,
@@ -50,6 +58,10 @@ pub async fn run(cmd: JobCmd, g: &Global) -> i32 {
         JobCmd::Validate(src) => return validate(&src),
         JobCmd::Init { file, force } => init(&file, force),
         JobCmd::Inspect { id } => inspect(&api, &id).await,
+        JobCmd::Scale(a) => super::job_scale::run(&api, a).await,
+        JobCmd::History { job } => super::job_history::history(&api, &job).await,
+        JobCmd::Revert { job, version } => super::job_history::revert(&api, &job, version).await,
+        JobCmd::Eval { job } => super::job_history::eval(&api, &job).await,
         JobCmd::Status { id: None } => list(&api).await,
         JobCmd::Status { id: Some(id) } => status(&api, &id).await,
         JobCmd::Stop { id, purge, detach } => stop(&api, &id, purge, detach).await,

@@ -4,6 +4,7 @@ pub mod agent_info;
 pub mod allocs;
 pub mod error;
 pub mod evals;
+pub mod job_actions;
 pub mod job_views;
 pub mod jobs;
 pub mod logs;
@@ -41,6 +42,9 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/job/{id}/allocations", get(jobs::allocations))
         .route("/v1/job/{id}/evaluations", get(jobs::evaluations))
         .route("/v1/job/{id}/summary", get(job_views::summary))
+        .route("/v1/job/{id}/scale", get(job_actions::scale_status).put(job_actions::scale).post(job_actions::scale))
+        .route("/v1/job/{id}/revert", put(job_actions::revert).post(job_actions::revert))
+        .route("/v1/job/{id}/evaluate", put(job_actions::evaluate).post(job_actions::evaluate))
         .route("/v1/job/{id}/versions", get(job_views::versions))
         .route("/v1/allocations", get(allocs::list))
         .route("/v1/allocation/{id}", get(allocs::read))

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod cluster;
 pub mod error;
 pub mod heartbeat;
+pub mod job_actions;
 pub mod leader;
 pub mod ops;
 pub mod snapshot;

@@ -110,7 +110,7 @@ impl Server {
         out
     }
 
-    fn eval_for(&self, job: &Job, triggered_by: &str) -> Evaluation {
+    pub(crate) fn eval_for(&self, job: &Job, triggered_by: &str) -> Evaluation {
         Evaluation {
             id: new_id(),
             namespace: job.namespace.clone(),
