@@ -198,6 +198,27 @@ fn job_files_through_the_api_and_cli() {
     assert!(text(&out).contains("no task group \"nope\""), "{}", text(&out));
     let out = agent.cli(&["job", "eval", "sleeper"]);
     assert!(out.status.success() && text(&out).contains("Evaluation"), "{}", text(&out));
+    let out = agent.cli(&["eval", "list", "-job", "sleeper"]);
+    assert!(out.status.success() && text(&out).matches("job-register").count() >= 3, "{}", text(&out));
+    let evals = get_json(&agent.url("/v1/job/sleeper/evaluations"));
+    let eval_id = evals[0]["ID"].as_str().unwrap()[..8].to_string();
+    let out = agent.cli(&["eval", "status", &eval_id]);
+    assert!(out.status.success() && text(&out).contains("sleeper") && text(&out).contains("Status"), "{}", text(&out));
+
+    // The scheduler configuration from the CLI.
+    let out = agent.cli(&["operator", "scheduler", "get-config"]);
+    assert!(out.status.success() && text(&out).contains("binpack"), "{}", text(&out));
+    let out = agent.cli(&["operator", "scheduler", "set-config", "-scheduler-algorithm=spread", "-preempt-service-scheduler=true"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = agent.cli(&["operator", "scheduler", "get-config"]);
+    let shown = text(&out);
+    assert!(shown.contains("spread"), "{shown}");
+    assert!(shown.lines().any(|l| l.starts_with("Preemption Service Scheduler") && l.ends_with("= true")), "{shown}");
+    let out = agent.cli(&["operator", "scheduler", "set-config", "-scheduler-algorithm=random"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let out = agent.cli(&["operator", "scheduler", "set-config", "-check-index=1", "-pause-eval-broker=true"]);
+    assert_eq!(out.status.code(), Some(1), "a stale -check-index must not apply: {}", text(&out));
+
     let out = agent.cli(&["job", "stop", "-purge", "sleeper"]);
     assert!(out.status.success(), "{}", text(&out));
 

@@ -6,6 +6,7 @@
 pub mod agent;
 pub mod alloc;
 pub mod api_client;
+pub mod eval;
 pub mod fmt;
 pub mod format;
 pub mod job;
@@ -16,6 +17,7 @@ pub mod job_scale;
 pub mod node;
 pub mod operator;
 pub mod operator_raft;
+pub mod operator_scheduler;
 pub mod server;
 pub mod var;
 
@@ -63,6 +65,13 @@ pub enum Cmd {
     Node {
         #[command(subcommand)]
         cmd: node::NodeCmd,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Inspect evaluations
+    Eval {
+        #[command(subcommand)]
+        cmd: eval::EvalCmd,
         #[command(flatten)]
         global: Global,
     },
@@ -149,6 +158,7 @@ pub fn run(args: Vec<String>) -> i32 {
             Cmd::Alloc { cmd, global } => alloc::run(cmd, &global).await,
             Cmd::Node { cmd, global } => node::run(cmd, &global).await,
             Cmd::Server { cmd, global } => server::run(cmd, &global).await,
+            Cmd::Eval { cmd, global } => eval::run(cmd, &global).await,
             Cmd::Var { cmd, global } => var::run(cmd, &global).await,
             Cmd::Operator { cmd, global } => operator::run(cmd, &global).await,
             Cmd::Fmt(a) => fmt::run(&a),

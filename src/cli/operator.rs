@@ -23,6 +23,11 @@ pub enum OperatorCmd {
         #[command(subcommand)]
         cmd: super::operator_raft::RaftCmd,
     },
+    /// Inspect and change the cluster-wide scheduler configuration
+    Scheduler {
+        #[command(subcommand)]
+        cmd: super::operator_scheduler::SchedulerCmd,
+    },
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -42,6 +47,7 @@ pub async fn run(cmd: OperatorCmd, g: &Global) -> i32 {
         OperatorCmd::Snapshot { cmd: SnapshotCmd::Restore { file } } => restore(&api, &file).await,
         OperatorCmd::Snapshot { cmd: SnapshotCmd::Inspect { file } } => inspect(&file),
         OperatorCmd::Raft { cmd } => super::operator_raft::run(cmd, &api).await,
+        OperatorCmd::Scheduler { cmd } => super::operator_scheduler::run(cmd, &api).await,
     };
     match r {
         Ok(()) => 0,
