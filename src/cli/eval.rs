@@ -40,7 +40,7 @@ async fn list(api: &ApiClient, job: Option<String>) -> Result<(), String> {
         None => "/v1/evaluations".into(),
     };
     let mut evals: Vec<ApiEvaluation> = api.get(&path).await.map_err(|e| e.to_string())?;
-    evals.sort_by(|a, b| b.create_index.cmp(&a.create_index));
+    evals.sort_by_key(|e| std::cmp::Reverse(e.create_index));
     let mut rows = vec![["ID", "Priority", "Triggered By", "Job ID", "Node ID", "Status", "Placement Failures"].map(String::from).to_vec()];
     for e in &evals {
         rows.push(vec![
