@@ -198,6 +198,28 @@ fn job_files_through_the_api_and_cli() {
     assert!(text(&out).contains("no task group \"nope\""), "{}", text(&out));
     let out = agent.cli(&["job", "eval", "sleeper"]);
     assert!(out.status.success() && text(&out).contains("Evaluation"), "{}", text(&out));
+    // Stopping an allocation replaces it; an ineligible node takes no new work until enabled again.
+    let allocs = get_json(&agent.url("/v1/job/sleeper/allocations"));
+    let live = allocs.as_array().unwrap().iter().find(|a| a["DesiredStatus"] == "run").unwrap()["ID"].as_str().unwrap().to_string();
+    let out = agent.cli(&["alloc", "stop", &live[..8]]);
+    assert!(out.status.success(), "{}", text(&out));
+    wait_until("a replacement allocation", std::time::Duration::from_secs(30), || {
+        let allocs = get_json(&agent.url("/v1/job/sleeper/allocations"));
+        let a = allocs.as_array().unwrap();
+        running(1) && a.iter().any(|x| x["ID"] == live.as_str() && x["DesiredStatus"] == "stop")
+    });
+    let node = get_json(&agent.url("/v1/nodes"))[0]["ID"].as_str().unwrap().to_string();
+    let out = agent.cli(&["node", "eligibility", "-disable", &node[..8]]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(get_json(&agent.url(&format!("/v1/node/{node}")))["SchedulingEligibility"], "ineligible");
+    let out = agent.cli(&["job", "scale", "sleeper", "2"]);
+    assert!(out.status.success(), "{}", text(&out));
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(running(1), "an ineligible node must not get new allocations");
+    let out = agent.cli(&["node", "eligibility", "-enable", &node[..8]]);
+    assert!(out.status.success(), "{}", text(&out));
+    wait_until("the blocked placement once the node is eligible", std::time::Duration::from_secs(30), || running(2));
+
     let out = agent.cli(&["eval", "list", "-job", "sleeper"]);
     assert!(out.status.success() && text(&out).matches("job-register").count() >= 3, "{}", text(&out));
     let evals = get_json(&agent.url("/v1/job/sleeper/evaluations"));

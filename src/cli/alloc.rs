@@ -1,4 +1,4 @@
-//! `drover alloc …`: status and logs of one allocation.
+//! `drover alloc …`: status, logs and stop of one allocation.
 
 use futures::StreamExt;
 use std::io::Write;
@@ -13,6 +13,8 @@ use super::Global;
 pub enum AllocCmd {
     /// Show an allocation and the states and events of its tasks
     Status { id: String },
+    /// Stop an allocation; the scheduler replaces it
+    Stop { id: String },
     /// Print a task's stdout (or stderr)
     Logs {
         id: String,
@@ -30,6 +32,7 @@ pub async fn run(cmd: AllocCmd, g: &Global) -> i32 {
     let api = ApiClient::new(&g.address);
     let r = match cmd {
         AllocCmd::Status { id } => status(&api, &id).await,
+        AllocCmd::Stop { id } => stop(&api, &id).await,
         AllocCmd::Logs { id, task, stderr, follow } => logs(&api, &id, task, stderr, follow).await,
     };
     match r {
@@ -109,5 +112,12 @@ async fn logs(api: &ApiClient, id: &str, task: Option<String>, stderr: bool, fol
         out.write_all(&chunk).map_err(|e| e.to_string())?;
         out.flush().map_err(|e| e.to_string())?;
     }
+    Ok(())
+}
+
+async fn stop(api: &ApiClient, id: &str) -> Result<(), String> {
+    let r: serde_json::Value =
+        api.put(&format!("/v1/allocation/{}/stop", enc(id)), &serde_json::json!({})).await.map_err(|e| e.to_string())?;
+    println!("==> Allocation \"{id}\" is stopping; evaluation \"{}\" replaces it", short(r["EvalID"].as_str().unwrap_or("")));
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! `drover node status`: the client nodes and their state.
+//! `drover node status|eligibility`: the client nodes, their state, and whether they take new work.
 
 use crate::api::node::{ApiNode, NodeListStub};
 
@@ -10,14 +10,22 @@ use super::Global;
 pub enum NodeCmd {
     /// List nodes, or show one
     Status { id: Option<String> },
+    /// Allow (-enable) or forbid (-disable) new placements on a node
+    Eligibility {
+        id: String,
+        #[arg(long, conflicts_with = "disable", required_unless_present = "disable")]
+        enable: bool,
+        #[arg(long)]
+        disable: bool,
+    },
 }
 
 pub async fn run(cmd: NodeCmd, g: &Global) -> i32 {
     let api = ApiClient::new(&g.address);
-    let NodeCmd::Status { id } = cmd;
-    let r = match id {
-        None => list(&api).await,
-        Some(id) => one(&api, &id).await,
+    let r = match cmd {
+        NodeCmd::Status { id: None } => list(&api).await,
+        NodeCmd::Status { id: Some(id) } => one(&api, &id).await,
+        NodeCmd::Eligibility { id, enable, .. } => eligibility(&api, &id, enable).await,
     };
     match r {
         Ok(()) => 0,
@@ -64,5 +72,12 @@ async fn one(api: &ApiClient, id: &str) -> Result<(), String> {
     );
     let drivers: Vec<String> = n.drivers.iter().filter(|(_, d)| d.healthy).map(|(k, _)| k.clone()).collect();
     println!("\nDrivers = {}", drivers.join(","));
+    Ok(())
+}
+
+async fn eligibility(api: &ApiClient, id: &str, enable: bool) -> Result<(), String> {
+    let body = serde_json::json!({ "Eligibility": if enable { "eligible" } else { "ineligible" } });
+    let _: serde_json::Value = api.put(&format!("/v1/node/{}/eligibility", enc(id)), &body).await.map_err(|e| e.to_string())?;
+    println!("Node \"{id}\" scheduling eligibility set: {}", if enable { "eligible for scheduling" } else { "ineligible for scheduling" });
     Ok(())
 }

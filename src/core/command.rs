@@ -68,6 +68,8 @@ pub enum Command {
     UpsertServiceRegistrations { services: Vec<ServiceRegistration> },
     /// Removes service registrations: those listed by id, and every one of the listed allocations.
     DeleteServiceRegistrations { ids: Vec<String>, alloc_ids: Vec<String> },
+    /// Marks a node eligible or ineligible for new placements; evaluations to run when it becomes eligible.
+    UpdateNodeEligibility { node_id: String, eligible: bool, evals: Vec<Evaluation>, now: i64 },
     /// Replaces the scheduler configuration; with `cas`, only if its modify index is `cas`.
     SetSchedulerConfig { config: SchedulerConfig, cas: Option<u64> },
 }
@@ -89,6 +91,7 @@ impl Command {
             Command::UpsertServiceRegistrations { .. } => "upsert_service_registrations",
             Command::DeleteServiceRegistrations { .. } => "delete_service_registrations",
             Command::SetSchedulerConfig { .. } => "set_scheduler_config",
+            Command::UpdateNodeEligibility { .. } => "update_node_eligibility",
         }
     }
 }

@@ -232,6 +232,16 @@ impl ClusterState {
                 }
                 None
             }
+            Command::UpdateNodeEligibility { node_id, eligible, evals, now } => match self.nodes.get_mut(node_id) {
+                Some(node) => {
+                    node.eligible = *eligible;
+                    node.modify_index = index;
+                    self.touch(table::NODES, index);
+                    self.upsert_evals(index, evals.iter(), *now);
+                    None
+                }
+                None => Some(format!("node {node_id} not found")),
+            },
             Command::SetSchedulerConfig { config, cas } => {
                 if cas.is_some_and(|c| c != self.scheduler_config.modify_index) {
                     conflict = true;

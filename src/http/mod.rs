@@ -1,5 +1,6 @@
 //! Nomad's HTTP API on port 4646: routes, shared state, and the listener.
 
+pub mod actions;
 pub mod agent_info;
 pub mod allocs;
 pub mod error;
@@ -48,6 +49,8 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/job/{id}/versions", get(job_views::versions))
         .route("/v1/allocations", get(allocs::list))
         .route("/v1/allocation/{id}", get(allocs::read))
+        .route("/v1/allocation/{id}/stop", put(actions::stop_alloc).post(actions::stop_alloc))
+        .route("/v1/node/{id}/eligibility", put(actions::node_eligibility).post(actions::node_eligibility))
         .route("/v1/evaluations", get(evals::list))
         .route("/v1/evaluation/{id}", get(evals::read))
         .route("/v1/evaluation/{id}/allocations", get(evals::allocations))

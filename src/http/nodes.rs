@@ -18,7 +18,7 @@ pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) ->
     list_response(index, st.server.raft.leader().is_some(), &q, nodes)
 }
 
-fn find_node_id(s: &ClusterState, id: &str) -> Result<String, ApiError> {
+pub fn find_node_id(s: &ClusterState, id: &str) -> Result<String, ApiError> {
     if s.nodes.contains_key(id) {
         return Ok(id.to_string());
     }

@@ -1,6 +1,7 @@
 //! Server role: the operations behind the HTTP API and client RPC, and the leader-only machinery
 //! (eval broker, scheduler workers, plan applier, heartbeat timers) rebuilt on every leadership gain.
 
+pub mod alloc_actions;
 pub mod broker;
 pub mod clock;
 pub mod cluster;

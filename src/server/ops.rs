@@ -124,7 +124,7 @@ impl Server {
     }
 
     /// Evaluations to create when capacity appears: system jobs, and blocked evaluations unblocked.
-    fn capacity_evals(&self, state: &ClusterState, node_id: &str) -> Vec<Evaluation> {
+    pub(crate) fn capacity_evals(&self, state: &ClusterState, node_id: &str) -> Vec<Evaluation> {
         let mut evals: Vec<Evaluation> = state
             .jobs
             .values()

@@ -1,0 +1,38 @@
+//! Operator actions over HTTP: `/v1/allocation/:id/stop` and `/v1/node/:id/eligibility`.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::allocs::find_alloc_id;
+use super::error::ApiError;
+use super::nodes::find_node_id;
+use super::query::with_index;
+use super::HttpState;
+
+pub async fn stop_alloc(State(st): State<HttpState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = st.server.read(|s| find_alloc_id(s, &id))?;
+    let (eval_id, index) = st.server.stop_alloc(&id).await?;
+    Ok(with_index(index, st.server.raft.leader().is_some(), serde_json::json!({ "EvalID": eval_id, "Index": index })))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct EligibilityRequest {
+    pub eligibility: String,
+}
+
+pub async fn node_eligibility(State(st): State<HttpState>, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+    let req: EligibilityRequest =
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("failed to parse JSON request body: {e}")))?;
+    let eligible = match req.eligibility.as_str() {
+        "eligible" => true,
+        "ineligible" => false,
+        other => return Err(ApiError::bad_request(format!("invalid scheduling eligibility \"{other}\" (eligible or ineligible)"))),
+    };
+    let id = st.server.read(|s| find_node_id(s, &id))?;
+    let (eval_ids, index) = st.server.set_node_eligibility(&id, eligible).await?;
+    let body = serde_json::json!({ "EvalIDs": eval_ids, "EvalCreateIndex": index, "NodeModifyIndex": index, "Index": index });
+    Ok(with_index(index, st.server.raft.leader().is_some(), body))
+}

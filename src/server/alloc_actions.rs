@@ -1,0 +1,54 @@
+//! Operator actions on allocations and nodes: stop one allocation (it is replaced, as after a
+//! failure), and mark a node eligible or ineligible for new placements.
+
+use tracing::info;
+
+use crate::core::alloc::DesiredStatus;
+use crate::core::command::{AllocStop, Command, PlanResult};
+use crate::core::job::JobKey;
+
+use super::clock::now_ns;
+use super::error::ServerError;
+use super::ops::Server;
+
+impl Server {
+    /// Stops an allocation and creates the evaluation that replaces it. Returns (eval id, index).
+    pub async fn stop_alloc(&self, alloc_id: &str) -> Result<(String, u64), ServerError> {
+        let (alloc, job) = self.read(|s| {
+            let a = s.allocs.get(alloc_id).cloned();
+            let j = a.as_ref().and_then(|a| s.jobs.get(&JobKey::new(&a.namespace, &a.job_id)).cloned());
+            (a, j)
+        });
+        let alloc = alloc.ok_or_else(|| ServerError::NotFound(format!("alloc not found: {alloc_id}")))?;
+        if alloc.terminal() {
+            return Err(ServerError::Invalid(format!("allocation {alloc_id} is already stopped")));
+        }
+        let job = job.ok_or_else(|| ServerError::NotFound(format!("job \"{}\" of allocation {alloc_id} not found", alloc.job_id)))?;
+        let mut eval = self.eval_for(&job, "alloc-stop");
+        eval.status_description = format!("allocation {alloc_id} stopped by an operator");
+        let eval_id = eval.id.clone();
+        info!(alloc_id, job_id = %job.id, eval_id = %eval_id, "stopping allocation");
+        let stop = AllocStop {
+            alloc_id: alloc_id.into(),
+            desired_status: DesiredStatus::Stop,
+            description: "alloc is being stopped by user".into(),
+            client_status: None,
+        };
+        let result = PlanResult { stops: vec![stop], eval: Some(eval), ..Default::default() };
+        let resp = self.propose(Command::ApplyPlan { result, now: now_ns() }).await?;
+        Ok((eval_id, resp.index))
+    }
+
+    /// Marks a node (in)eligible for new placements. Becoming eligible unblocks waiting work.
+    /// Returns (eval ids, index).
+    pub async fn set_node_eligibility(&self, node_id: &str, eligible: bool) -> Result<(Vec<String>, u64), ServerError> {
+        let evals = self.read(|s| {
+            let node = s.nodes.get(node_id).ok_or_else(|| ServerError::NotFound(format!("node not found: {node_id}")))?;
+            Ok::<_, ServerError>(if eligible && !node.eligible { self.capacity_evals(s, node_id) } else { Vec::new() })
+        })?;
+        let ids = evals.iter().map(|e| e.id.clone()).collect();
+        info!(node_id, eligible, "changing node eligibility");
+        let resp = self.propose(Command::UpdateNodeEligibility { node_id: node_id.into(), eligible, evals, now: now_ns() }).await?;
+        Ok((ids, resp.index))
+    }
+}
