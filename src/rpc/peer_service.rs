@@ -9,8 +9,9 @@ use super::server_pb::{
     JoinRequest, NodeHeartbeat, NodeHeartbeatReply, ReadIndexReply, ReadIndexRequest, RemovePeerReply, RemovePeerRequest, ServerInfo,
     TransferReply, TransferRequest,
 };
+use super::service::status;
 use crate::core::command::Command;
-use crate::server::{Server, ServerError};
+use crate::server::Server;
 
 pub struct PeerService {
     server: Server,
@@ -19,16 +20,6 @@ pub struct PeerService {
 impl PeerService {
     pub fn new(server: Server) -> ServerRpcServer<Self> {
         ServerRpcServer::new(Self { server }).max_decoding_message_size(64 << 20).max_encoding_message_size(64 << 20)
-    }
-}
-
-fn status(e: ServerError) -> Status {
-    match e {
-        ServerError::NotFound(m) => Status::not_found(m),
-        ServerError::Invalid(m) | ServerError::Rejected(m) => Status::invalid_argument(m),
-        ServerError::NoLeader => Status::unavailable("no cluster leader"),
-        ServerError::Raft(m) => Status::unavailable(m),
-        ServerError::Internal(m) => Status::internal(m),
     }
 }
 

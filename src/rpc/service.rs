@@ -30,7 +30,8 @@ impl ClientRpcService {
     }
 }
 
-fn status(e: ServerError) -> Status {
+/// Server errors as gRPC statuses (shared by every service on the RPC port).
+pub(crate) fn status(e: ServerError) -> Status {
     match e {
         ServerError::NotFound(m) => Status::not_found(m),
         ServerError::Invalid(m) | ServerError::Rejected(m) => Status::invalid_argument(m),

@@ -188,15 +188,7 @@ impl Server {
                 .map_err(|e| ServerError::Rejected(e.message()));
         }
         let members = self.raft.members();
-        let id = if node_id != 0 {
-            node_id
-        } else {
-            *members
-                .iter()
-                .find(|(_, a)| a.as_str() == rpc_addr)
-                .map(|(id, _)| id)
-                .ok_or_else(|| ServerError::NotFound(format!("no server with address \"{rpc_addr}\" in the raft configuration")))?
-        };
+        let id = self.member_id(node_id, rpc_addr)?;
         if !members.contains_key(&id) {
             return Err(ServerError::NotFound(format!("no server with id {id} in the raft configuration")));
         }
@@ -208,6 +200,19 @@ impl Server {
         info!(node_id = id, "removing server");
         self.raft.change_membership(voters, false).await.map_err(|e| ServerError::Raft(e.to_string()))?;
         Ok(())
+    }
+
+    /// A server of the Raft configuration named by id, or by RPC address when the id is 0.
+    pub(crate) fn member_id(&self, node_id: u64, rpc_addr: &str) -> Result<u64, ServerError> {
+        if node_id != 0 {
+            return Ok(node_id);
+        }
+        self.raft
+            .members()
+            .into_iter()
+            .find(|(_, a)| a == rpc_addr)
+            .map(|(id, _)| id)
+            .ok_or_else(|| ServerError::NotFound(format!("no server with address \"{rpc_addr}\" in the raft configuration")))
     }
 
     async fn wait_leader(&self) -> Result<String, ServerError> {

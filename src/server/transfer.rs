@@ -28,15 +28,7 @@ impl Server {
                 .map_err(|e| ServerError::Rejected(e.message()));
         }
         let members = self.raft.members();
-        let target = if node_id != 0 {
-            node_id
-        } else {
-            *members
-                .iter()
-                .find(|(_, a)| a.as_str() == rpc_addr)
-                .map(|(id, _)| id)
-                .ok_or_else(|| ServerError::NotFound(format!("no server with address \"{rpc_addr}\" in the raft configuration")))?
-        };
+        let target = self.member_id(node_id, rpc_addr)?;
         let voters = self.raft.voters();
         if target == self.identity.node_id {
             return Ok(self.identity.rpc_addr.clone());
