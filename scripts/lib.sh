@@ -1,20 +1,23 @@
-# Shared by scripts/dev and scripts/test: install what is missing, and where builds go.
+# Shared by scripts/dev, scripts/test and scripts/bench-raft: install what is missing, and where builds go.
 # shellcheck shell=bash
 
 DROVER_PACKAGES=(clang libclang-dev protobuf-compiler busybox-static iproute2 curl)
+
+# Installs the given Debian packages with apt (as root, or through sudo).
+install_packages() {
+  echo "==> installing missing packages: $*"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
 
 ensure_packages() {
   local missing=()
   for p in "${DROVER_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
-  if [ ${#missing[@]} -gt 0 ]; then
-    echo "==> installing missing packages: ${missing[*]}"
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-  fi
+  [ ${#missing[@]} -eq 0 ] || install_packages "${missing[@]}"
   if ! command -v cargo >/dev/null 2>&1; then
     echo "error: cargo is not installed (Drover needs a Rust toolchain, 1.85 or newer)" >&2
     exit 1

@@ -169,7 +169,9 @@ pub async fn run(cfg: AgentConfig) -> Result<(), AgentError> {
             .add_service(grpc_raft)
             .add_service(client_rpc)
             .add_service(peer_rpc)
-            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
+            // TCP_NODELAY as tonic's own `serve` sets it: without it a reply written in more than one
+            // frame waits for the peer's delayed ACK (up to 40 ms) on every Raft round trip.
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)))
             .await
             .map_err(|e| AgentError::Listen { role: "rpc", addr: rpc_addr, message: e.to_string() })
     });
