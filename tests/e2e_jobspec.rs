@@ -241,6 +241,10 @@ fn job_files_through_the_api_and_cli() {
     let out = agent.cli(&["operator", "scheduler", "set-config", "-check-index=1", "-pause-eval-broker=true"]);
     assert_eq!(out.status.code(), Some(1), "a stale -check-index must not apply: {}", text(&out));
 
+    let out = agent.cli(&["job", "allocs", "sleeper"]);
+    assert!(out.status.success() && text(&out).matches("running").count() == 2, "{}", text(&out));
+    let out = agent.cli(&["agent-info"]);
+    assert!(out.status.success() && text(&out).contains("Region") && text(&out).contains("global"), "{}", text(&out));
     let out = agent.cli(&["job", "stop", "-purge", "sleeper"]);
     assert!(out.status.success(), "{}", text(&out));
 

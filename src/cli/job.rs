@@ -1,4 +1,4 @@
-//! `drover job …`: run, validate, init, inspect, status and stop.
+//! `drover job …`: run, validate, init, inspect, status, allocs and stop.
 
 use std::time::{Duration, Instant};
 
@@ -33,6 +33,8 @@ pub enum JobCmd {
     Inspect { id: String },
     /// Set the count of a job's group
     Scale(super::job_scale::ScaleArgs),
+    /// List a job's allocations
+    Allocs { job: String },
     /// List the stored versions of a job
     History { job: String },
     /// Register an earlier version of a job again
@@ -60,6 +62,7 @@ pub async fn run(cmd: JobCmd, g: &Global) -> i32 {
         JobCmd::Inspect { id } => inspect(&api, &id).await,
         JobCmd::Scale(a) => super::job_scale::run(&api, a).await,
         JobCmd::History { job } => super::job_history::history(&api, &job).await,
+        JobCmd::Allocs { job } => allocs(&api, &job).await,
         JobCmd::Revert { job, version } => super::job_history::revert(&api, &job, version).await,
         JobCmd::Eval { job } => super::job_history::eval(&api, &job).await,
         JobCmd::Status { id: None } => list(&api).await,
@@ -252,5 +255,15 @@ async fn inspect(api: &ApiClient, id: &str) -> Result<(), String> {
     let job: serde_json::Value = api.get(&format!("/v1/job/{}", enc(id))).await.map_err(|e| e.to_string())?;
     let out = serde_json::to_string_pretty(&serde_json::json!({ "Job": job })).map_err(|e| e.to_string())?;
     println!("{out}");
+    Ok(())
+}
+
+async fn allocs(api: &ApiClient, id: &str) -> Result<(), String> {
+    let allocs: Vec<ApiAllocation> = api.get(&format!("/v1/job/{}/allocations", enc(id))).await.map_err(|e| e.to_string())?;
+    if allocs.is_empty() {
+        println!("No allocations placed");
+    } else {
+        print!("{}", alloc_rows(&allocs));
+    }
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! Flags are accepted Nomad-style with one dash (`-address`, `-dev`) as well as with two.
 
 pub mod agent;
+pub mod agent_info;
 pub mod alloc;
 pub mod api_client;
 pub mod eval;
@@ -96,6 +97,11 @@ pub enum Cmd {
         #[command(flatten)]
         global: Global,
     },
+    /// Show what the agent answering the API is
+    AgentInfo {
+        #[command(flatten)]
+        global: Global,
+    },
     /// Rewrite HCL job files in the canonical layout
     Fmt(fmt::FmtArgs),
     /// Print the version
@@ -161,6 +167,7 @@ pub fn run(args: Vec<String>) -> i32 {
             Cmd::Eval { cmd, global } => eval::run(cmd, &global).await,
             Cmd::Var { cmd, global } => var::run(cmd, &global).await,
             Cmd::Operator { cmd, global } => operator::run(cmd, &global).await,
+            Cmd::AgentInfo { global } => agent_info::run(&global).await,
             Cmd::Fmt(a) => fmt::run(&a),
             Cmd::Version => {
                 println!("Drover v{}", env!("CARGO_PKG_VERSION"));
