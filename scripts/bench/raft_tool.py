@@ -8,6 +8,7 @@ Subcommands:
   failover SYSTEM PID OLD_URL SURVIVOR_URL... --tag T
                                     SIGKILLs PID (the leader at OLD_URL) and prints
                                     `leader_ms=… write_ms=…` measured from the kill
+  settle PID...                     returns once those processes are idle (below 10% of a core for 1 s, at most 60 s)
   report RESULTS                    prints the table from the key=value lines scripts/bench-raft wrote
 """
 
@@ -180,6 +181,34 @@ def cmd_failover(args):
     return 0
 
 
+# --- settle -----------------------------------------------------------------------------------------
+
+
+def cpu_ticks(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def cmd_settle(args):
+    """Leftover work (snapshots, compaction, a restarted server catching up) must not land in the next measurement."""
+    hz = os.sysconf("SC_CLK_TCK")
+    deadline = time.monotonic() + 60
+    quiet = 0
+    while time.monotonic() < deadline and quiet < 2:
+        before = cpu_ticks(args)
+        time.sleep(0.5)
+        busy = (cpu_ticks(args) - before) / hz / 0.5
+        quiet = quiet + 1 if busy < 0.1 else 0
+    return 0
+
+
 # --- report -----------------------------------------------------------------------------------------
 
 
@@ -288,7 +317,7 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     cmd, args = sys.argv[1], sys.argv[2:]
-    return {"leader": cmd_leader, "failover": cmd_failover, "report": cmd_report}[cmd](args)
+    return {"leader": cmd_leader, "failover": cmd_failover, "settle": cmd_settle, "report": cmd_report}[cmd](args)
 
 
 if __name__ == "__main__":
