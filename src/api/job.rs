@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 pub use super::job_parts::*;
+pub use super::job_resources::*;
+pub use super::job_service::*;
+pub use super::job_task_files::*;
 use crate::core::job::{Job, JobType, ReschedulePolicy, RestartPolicy, Task, TaskGroup};
 
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,6 @@
-//! The parts of Nomad's job JSON below a task group: placement, policies, resources and networks,
-//! services and checks, templates, artifacts and volumes, with their conversions to the job model.
+//! Nomad's job JSON for placement (constraints, affinities, spreads) and policies (restart, reschedule,
+//! update, migrate, disconnect, periodic, parameterized, scaling, logs, ephemeral disk, lifecycle), with
+//! their conversions to the job model.
 //!
 //! Policies a group inherits (restart, reschedule, update, migrate) come as structs of optional fields,
 //! as Nomad's API does, so a partial policy is merged over the inherited one.
@@ -10,19 +11,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::core::job::{
-    Affinity, ChangeScript, CheckRestart, Constraint, DisconnectStrategy, DispatchPayloadConfig, EphemeralDisk, LogConfig, MigrateStrategy,
-    ParameterizedJobConfig, PeriodicConfig, ReschedulePolicy, RestartPolicy, ScalingPolicy, Service, ServiceCheck, Spread, SpreadTarget,
-    TaskArtifact, TaskLifecycle, Template, UpdateStrategy, WaitConfig,
+    Affinity, Constraint, DisconnectStrategy, EphemeralDisk, LogConfig, MigrateStrategy, ParameterizedJobConfig, PeriodicConfig,
+    ReschedulePolicy, RestartPolicy, ScalingPolicy, Spread, SpreadTarget, TaskLifecycle, UpdateStrategy,
 };
-use crate::core::resources::{CsiMountOptions, DnsConfig, NetworkResource, Port, RequestedDevice, Resources, VolumeMount, VolumeRequest};
 
-/// Sets `$dst` from an optional API field when present.
-macro_rules! merge {
-    ($dst:expr, $src:expr) => {
-        if let Some(v) = &$src {
-            $dst = v.clone();
-        }
-    };
+/// Sets `dst` from an optional API field when present (a partial policy over an inherited one).
+pub(super) fn set_from<T: Clone>(dst: &mut T, src: &Option<T>) {
+    if let Some(v) = src {
+        *dst = v.clone();
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -120,11 +117,11 @@ pub struct ApiRestartPolicy {
 impl ApiRestartPolicy {
     pub fn merged_over(&self, base: &RestartPolicy) -> RestartPolicy {
         let mut p = base.clone();
-        merge!(p.attempts, self.attempts);
-        merge!(p.interval, self.interval);
-        merge!(p.delay, self.delay);
-        merge!(p.mode, self.mode);
-        merge!(p.render_templates, self.render_templates);
+        set_from(&mut p.attempts, &self.attempts);
+        set_from(&mut p.interval, &self.interval);
+        set_from(&mut p.delay, &self.delay);
+        set_from(&mut p.mode, &self.mode);
+        set_from(&mut p.render_templates, &self.render_templates);
         p
     }
 
@@ -153,12 +150,12 @@ pub struct ApiReschedulePolicy {
 impl ApiReschedulePolicy {
     pub fn merged_over(&self, base: &ReschedulePolicy) -> ReschedulePolicy {
         let mut p = base.clone();
-        merge!(p.attempts, self.attempts);
-        merge!(p.interval, self.interval);
-        merge!(p.delay, self.delay);
-        merge!(p.delay_function, self.delay_function);
-        merge!(p.max_delay, self.max_delay);
-        merge!(p.unlimited, self.unlimited);
+        set_from(&mut p.attempts, &self.attempts);
+        set_from(&mut p.interval, &self.interval);
+        set_from(&mut p.delay, &self.delay);
+        set_from(&mut p.delay_function, &self.delay_function);
+        set_from(&mut p.max_delay, &self.max_delay);
+        set_from(&mut p.unlimited, &self.unlimited);
         p
     }
 
@@ -191,15 +188,15 @@ pub struct ApiUpdateStrategy {
 impl ApiUpdateStrategy {
     pub fn merged_over(&self, base: &UpdateStrategy) -> UpdateStrategy {
         let mut u = base.clone();
-        merge!(u.stagger, self.stagger);
-        merge!(u.max_parallel, self.max_parallel);
-        merge!(u.health_check, self.health_check);
-        merge!(u.min_healthy_time, self.min_healthy_time);
-        merge!(u.healthy_deadline, self.healthy_deadline);
-        merge!(u.progress_deadline, self.progress_deadline);
-        merge!(u.canary, self.canary);
-        merge!(u.auto_revert, self.auto_revert);
-        merge!(u.auto_promote, self.auto_promote);
+        set_from(&mut u.stagger, &self.stagger);
+        set_from(&mut u.max_parallel, &self.max_parallel);
+        set_from(&mut u.health_check, &self.health_check);
+        set_from(&mut u.min_healthy_time, &self.min_healthy_time);
+        set_from(&mut u.healthy_deadline, &self.healthy_deadline);
+        set_from(&mut u.progress_deadline, &self.progress_deadline);
+        set_from(&mut u.canary, &self.canary);
+        set_from(&mut u.auto_revert, &self.auto_revert);
+        set_from(&mut u.auto_promote, &self.auto_promote);
         u
     }
 
@@ -230,10 +227,10 @@ pub struct ApiMigrateStrategy {
 impl ApiMigrateStrategy {
     pub fn merged_over(&self, base: &MigrateStrategy) -> MigrateStrategy {
         let mut m = base.clone();
-        merge!(m.max_parallel, self.max_parallel);
-        merge!(m.health_check, self.health_check);
-        merge!(m.min_healthy_time, self.min_healthy_time);
-        merge!(m.healthy_deadline, self.healthy_deadline);
+        set_from(&mut m.max_parallel, &self.max_parallel);
+        set_from(&mut m.health_check, &self.health_check);
+        set_from(&mut m.min_healthy_time, &self.min_healthy_time);
+        set_from(&mut m.healthy_deadline, &self.healthy_deadline);
         m
     }
 
@@ -381,9 +378,9 @@ pub struct ApiLogConfig {
 impl ApiLogConfig {
     pub fn to_model(&self) -> LogConfig {
         let mut l = LogConfig::default();
-        merge!(l.max_files, self.max_files);
-        merge!(l.max_file_size_mb, self.max_file_size_mb);
-        merge!(l.disabled, self.disabled);
+        set_from(&mut l.max_files, &self.max_files);
+        set_from(&mut l.max_file_size_mb, &self.max_file_size_mb);
+        set_from(&mut l.disabled, &self.disabled);
         l
     }
 
@@ -404,9 +401,9 @@ pub struct ApiEphemeralDisk {
 impl ApiEphemeralDisk {
     pub fn to_model(&self) -> EphemeralDisk {
         let mut d = EphemeralDisk::default();
-        merge!(d.sticky, self.sticky);
-        merge!(d.size_mb, self.size_mb);
-        merge!(d.migrate, self.migrate);
+        set_from(&mut d.sticky, &self.sticky);
+        set_from(&mut d.size_mb, &self.size_mb);
+        set_from(&mut d.migrate, &self.migrate);
         d
     }
 
@@ -429,593 +426,5 @@ impl ApiLifecycle {
 
     pub fn from_model(l: &TaskLifecycle) -> Self {
         Self { hook: l.hook.clone(), sidecar: l.sidecar }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Resources and networks
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ApiPort {
-    pub label: String,
-    pub value: u16,
-    pub to: i32,
-    pub host_network: String,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ApiDns {
-    pub servers: Vec<String>,
-    pub searches: Vec<String>,
-    pub options: Vec<String>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ApiNetwork {
-    pub mode: String,
-    pub device: String,
-    #[serde(rename = "CIDR")]
-    pub cidr: String,
-    #[serde(rename = "IP")]
-    pub ip: String,
-    #[serde(rename = "MBits")]
-    pub mbits: u32,
-    pub hostname: String,
-    pub reserved_ports: Vec<ApiPort>,
-    pub dynamic_ports: Vec<ApiPort>,
-    #[serde(rename = "DNS")]
-    pub dns: Option<ApiDns>,
-}
-
-fn ports_in(v: &[ApiPort]) -> Vec<Port> {
-    v.iter().map(|p| Port { label: p.label.clone(), value: p.value, to: p.to, host_network: p.host_network.clone() }).collect()
-}
-
-fn ports_out(v: &[Port]) -> Vec<ApiPort> {
-    v.iter().map(|p| ApiPort { label: p.label.clone(), value: p.value, to: p.to, host_network: p.host_network.clone() }).collect()
-}
-
-pub fn network_in(n: &ApiNetwork) -> NetworkResource {
-    NetworkResource {
-        mode: if n.mode.is_empty() { "host".into() } else { n.mode.clone() },
-        mbits: n.mbits,
-        hostname: n.hostname.clone(),
-        reserved_ports: ports_in(&n.reserved_ports),
-        dynamic_ports: ports_in(&n.dynamic_ports),
-        dns: n.dns.as_ref().map(|d| DnsConfig { servers: d.servers.clone(), searches: d.searches.clone(), options: d.options.clone() }),
-    }
-}
-
-pub fn network_out(n: &NetworkResource) -> ApiNetwork {
-    ApiNetwork {
-        mode: n.mode.clone(),
-        mbits: n.mbits,
-        hostname: n.hostname.clone(),
-        reserved_ports: ports_out(&n.reserved_ports),
-        dynamic_ports: ports_out(&n.dynamic_ports),
-        dns: n.dns.as_ref().map(|d| ApiDns { servers: d.servers.clone(), searches: d.searches.clone(), options: d.options.clone() }),
-        ..Default::default()
-    }
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ApiDevice {
-    pub name: String,
-    pub count: Option<u64>,
-    pub constraints: Vec<ApiConstraint>,
-    pub affinities: Vec<ApiAffinity>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ApiResources {
-    #[serde(rename = "CPU")]
-    pub cpu: Option<u64>,
-    pub cores: Option<u32>,
-    #[serde(rename = "MemoryMB")]
-    pub memory_mb: Option<u64>,
-    #[serde(rename = "MemoryMaxMB")]
-    pub memory_max_mb: Option<u64>,
-    #[serde(rename = "DiskMB")]
-    pub disk_mb: Option<u64>,
-    pub networks: Vec<ApiNetwork>,
-    pub devices: Vec<ApiDevice>,
-}
-
-impl ApiResources {
-    pub fn to_model(&self) -> Resources {
-        let mut r = Resources::default();
-        merge!(r.cpu, self.cpu);
-        merge!(r.cores, self.cores);
-        merge!(r.memory_mb, self.memory_mb);
-        merge!(r.memory_max_mb, self.memory_max_mb);
-        merge!(r.disk_mb, self.disk_mb);
-        r.networks = self.networks.iter().map(network_in).collect();
-        r.devices = self
-            .devices
-            .iter()
-            .map(|d| RequestedDevice {
-                name: d.name.clone(),
-                count: d.count.unwrap_or(0),
-                constraints: constraints_in(&d.constraints),
-                affinities: affinities_in(&d.affinities),
-            })
-            .collect();
-        r
-    }
-
-    pub fn from_model(r: &Resources) -> Self {
-        Self {
-            cpu: Some(r.cpu),
-            cores: Some(r.cores),
-            memory_mb: Some(r.memory_mb),
-            memory_max_mb: Some(r.memory_max_mb),
-            disk_mb: Some(r.disk_mb),
-            networks: r.networks.iter().map(network_out).collect(),
-            devices: r
-                .devices
-                .iter()
-                .map(|d| ApiDevice {
-                    name: d.name.clone(),
-                    count: Some(d.count),
-                    constraints: constraints_out(&d.constraints),
-                    affinities: affinities_out(&d.affinities),
-                })
-                .collect(),
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Volumes
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ApiMountOptions {
-    #[serde(rename = "FSType")]
-    pub fs_type: String,
-    pub mount_flags: Vec<String>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ApiVolumeRequest {
-    pub name: String,
-    #[serde(rename = "Type")]
-    pub kind: String,
-    pub source: String,
-    pub read_only: bool,
-    pub sticky: bool,
-    pub access_mode: String,
-    pub attachment_mode: String,
-    pub mount_options: Option<ApiMountOptions>,
-    pub per_alloc: bool,
-}
-
-impl ApiVolumeRequest {
-    pub fn to_model(&self) -> VolumeRequest {
-        VolumeRequest {
-            name: self.name.clone(),
-            kind: self.kind.clone(),
-            source: self.source.clone(),
-            read_only: self.read_only,
-            sticky: self.sticky,
-            access_mode: self.access_mode.clone(),
-            attachment_mode: self.attachment_mode.clone(),
-            mount_options: self
-                .mount_options
-                .as_ref()
-                .map(|m| CsiMountOptions { fs_type: m.fs_type.clone(), mount_flags: m.mount_flags.clone() }),
-            per_alloc: self.per_alloc,
-        }
-    }
-
-    pub fn from_model(v: &VolumeRequest) -> Self {
-        Self {
-            name: v.name.clone(),
-            kind: v.kind.clone(),
-            source: v.source.clone(),
-            read_only: v.read_only,
-            sticky: v.sticky,
-            access_mode: v.access_mode.clone(),
-            attachment_mode: v.attachment_mode.clone(),
-            mount_options: v
-                .mount_options
-                .as_ref()
-                .map(|m| ApiMountOptions { fs_type: m.fs_type.clone(), mount_flags: m.mount_flags.clone() }),
-            per_alloc: v.per_alloc,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ApiVolumeMount {
-    pub volume: String,
-    pub destination: String,
-    pub read_only: bool,
-    pub propagation_mode: String,
-    #[serde(rename = "SELinuxLabel")]
-    pub selinux_label: String,
-}
-
-impl ApiVolumeMount {
-    pub fn to_model(&self) -> VolumeMount {
-        VolumeMount {
-            volume: self.volume.clone(),
-            destination: self.destination.clone(),
-            read_only: self.read_only,
-            propagation_mode: self.propagation_mode.clone(),
-            selinux_label: self.selinux_label.clone(),
-        }
-    }
-
-    pub fn from_model(v: &VolumeMount) -> Self {
-        Self {
-            volume: v.volume.clone(),
-            destination: v.destination.clone(),
-            read_only: v.read_only,
-            propagation_mode: v.propagation_mode.clone(),
-            selinux_label: v.selinux_label.clone(),
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Services and checks
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ApiCheckRestart {
-    pub limit: u32,
-    pub grace: Option<i64>,
-    pub ignore_warnings: bool,
-}
-
-fn check_restart_in(c: &Option<ApiCheckRestart>) -> Option<CheckRestart> {
-    c.as_ref().map(|c| CheckRestart { limit: c.limit, grace: c.grace, ignore_warnings: c.ignore_warnings })
-}
-
-fn check_restart_out(c: &Option<CheckRestart>) -> Option<ApiCheckRestart> {
-    c.as_ref().map(|c| ApiCheckRestart { limit: c.limit, grace: c.grace, ignore_warnings: c.ignore_warnings })
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ApiServiceCheck {
-    pub name: String,
-    #[serde(rename = "Type")]
-    pub kind: String,
-    pub command: String,
-    pub args: Vec<String>,
-    pub path: String,
-    pub protocol: String,
-    pub port_label: String,
-    pub expose: bool,
-    pub address_mode: String,
-    pub advertise: String,
-    pub interval: i64,
-    pub timeout: i64,
-    pub check_restart: Option<ApiCheckRestart>,
-    #[serde(rename = "GRPCService")]
-    pub grpc_service: String,
-    #[serde(rename = "GRPCUseTLS")]
-    pub grpc_use_tls: bool,
-    #[serde(rename = "TLSServerName")]
-    pub tls_server_name: String,
-    #[serde(rename = "TLSSkipVerify")]
-    pub tls_skip_verify: bool,
-    pub header: BTreeMap<String, Vec<String>>,
-    pub method: String,
-    pub body: String,
-    pub initial_status: String,
-    pub notes: String,
-    pub success_before_passing: u32,
-    pub failures_before_critical: u32,
-    pub failures_before_warning: u32,
-    pub on_update: String,
-    pub task_name: String,
-}
-
-impl ApiServiceCheck {
-    fn to_model(&self) -> ServiceCheck {
-        ServiceCheck {
-            name: self.name.clone(),
-            kind: self.kind.clone(),
-            command: self.command.clone(),
-            args: self.args.clone(),
-            path: self.path.clone(),
-            protocol: self.protocol.clone(),
-            port_label: self.port_label.clone(),
-            expose: self.expose,
-            address_mode: self.address_mode.clone(),
-            advertise: self.advertise.clone(),
-            interval: self.interval,
-            timeout: self.timeout,
-            initial_status: self.initial_status.clone(),
-            notes: self.notes.clone(),
-            tls_server_name: self.tls_server_name.clone(),
-            tls_skip_verify: self.tls_skip_verify,
-            header: self.header.clone(),
-            method: self.method.clone(),
-            check_restart: check_restart_in(&self.check_restart),
-            grpc_service: self.grpc_service.clone(),
-            grpc_use_tls: self.grpc_use_tls,
-            task_name: self.task_name.clone(),
-            success_before_passing: self.success_before_passing,
-            failures_before_critical: self.failures_before_critical,
-            failures_before_warning: self.failures_before_warning,
-            body: self.body.clone(),
-            on_update: self.on_update.clone(),
-        }
-    }
-
-    fn from_model(c: &ServiceCheck) -> Self {
-        Self {
-            name: c.name.clone(),
-            kind: c.kind.clone(),
-            command: c.command.clone(),
-            args: c.args.clone(),
-            path: c.path.clone(),
-            protocol: c.protocol.clone(),
-            port_label: c.port_label.clone(),
-            expose: c.expose,
-            address_mode: c.address_mode.clone(),
-            advertise: c.advertise.clone(),
-            interval: c.interval,
-            timeout: c.timeout,
-            check_restart: check_restart_out(&c.check_restart),
-            grpc_service: c.grpc_service.clone(),
-            grpc_use_tls: c.grpc_use_tls,
-            tls_server_name: c.tls_server_name.clone(),
-            tls_skip_verify: c.tls_skip_verify,
-            header: c.header.clone(),
-            method: c.method.clone(),
-            body: c.body.clone(),
-            initial_status: c.initial_status.clone(),
-            notes: c.notes.clone(),
-            success_before_passing: c.success_before_passing,
-            failures_before_critical: c.failures_before_critical,
-            failures_before_warning: c.failures_before_warning,
-            on_update: c.on_update.clone(),
-            task_name: c.task_name.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ApiService {
-    pub name: String,
-    pub tags: Vec<String>,
-    pub canary_tags: Vec<String>,
-    pub enable_tag_override: bool,
-    pub port_label: String,
-    pub address_mode: String,
-    pub address: String,
-    pub checks: Vec<ApiServiceCheck>,
-    pub check_restart: Option<ApiCheckRestart>,
-    pub meta: BTreeMap<String, String>,
-    pub canary_meta: BTreeMap<String, String>,
-    pub tagged_addresses: BTreeMap<String, String>,
-    pub task_name: String,
-    pub on_update: String,
-    pub provider: String,
-    pub cluster: String,
-    pub kind: String,
-    pub connect: Option<Json>,
-    pub identity: Option<Json>,
-    pub weights: Option<Json>,
-    #[serde(rename = "DroverUnsupported", skip_serializing_if = "BTreeMap::is_empty")]
-    pub unsupported: BTreeMap<String, Json>,
-}
-
-impl ApiService {
-    pub fn to_model(&self) -> Service {
-        Service {
-            name: self.name.clone(),
-            tags: self.tags.clone(),
-            canary_tags: self.canary_tags.clone(),
-            enable_tag_override: self.enable_tag_override,
-            port_label: self.port_label.clone(),
-            address_mode: self.address_mode.clone(),
-            address: self.address.clone(),
-            checks: self.checks.iter().map(ApiServiceCheck::to_model).collect(),
-            check_restart: check_restart_in(&self.check_restart),
-            meta: self.meta.clone(),
-            canary_meta: self.canary_meta.clone(),
-            tagged_addresses: self.tagged_addresses.clone(),
-            task_name: self.task_name.clone(),
-            on_update: self.on_update.clone(),
-            provider: self.provider.clone(),
-            cluster: self.cluster.clone(),
-            kind: self.kind.clone(),
-            unsupported: super::job::kept_in(
-                &self.unsupported,
-                &[("connect", &self.connect), ("identity", &self.identity), ("weights", &self.weights)],
-            ),
-        }
-    }
-
-    pub fn from_model(s: &Service) -> Self {
-        Self {
-            name: s.name.clone(),
-            tags: s.tags.clone(),
-            canary_tags: s.canary_tags.clone(),
-            enable_tag_override: s.enable_tag_override,
-            port_label: s.port_label.clone(),
-            address_mode: s.address_mode.clone(),
-            address: s.address.clone(),
-            checks: s.checks.iter().map(ApiServiceCheck::from_model).collect(),
-            check_restart: check_restart_out(&s.check_restart),
-            meta: s.meta.clone(),
-            canary_meta: s.canary_meta.clone(),
-            tagged_addresses: s.tagged_addresses.clone(),
-            task_name: s.task_name.clone(),
-            on_update: s.on_update.clone(),
-            provider: s.provider.clone(),
-            cluster: s.cluster.clone(),
-            kind: s.kind.clone(),
-            connect: s.unsupported.get("connect").cloned(),
-            identity: s.unsupported.get("identity").cloned(),
-            weights: s.unsupported.get("weights").cloned(),
-            unsupported: super::job::kept_rest(&s.unsupported, &["connect", "identity", "weights"]),
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Templates, artifacts, dispatch payloads
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ApiChangeScript {
-    pub command: String,
-    pub args: Vec<String>,
-    pub timeout: i64,
-    pub fail_on_error: bool,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ApiWait {
-    pub min: Option<i64>,
-    pub max: Option<i64>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ApiTemplate {
-    pub source_path: String,
-    pub dest_path: String,
-    pub embedded_tmpl: String,
-    pub change_mode: String,
-    pub change_script: Option<ApiChangeScript>,
-    pub change_signal: String,
-    pub splay: Option<i64>,
-    pub perms: String,
-    pub uid: Option<i32>,
-    pub gid: Option<i32>,
-    pub left_delim: String,
-    pub right_delim: String,
-    pub envvars: bool,
-    pub vault_grace: i64,
-    pub wait: Option<ApiWait>,
-    pub err_missing_key: bool,
-    pub once: bool,
-}
-
-impl ApiTemplate {
-    pub fn to_model(&self) -> Template {
-        Template {
-            source_path: self.source_path.clone(),
-            dest_path: self.dest_path.clone(),
-            embedded_tmpl: self.embedded_tmpl.clone(),
-            change_mode: self.change_mode.clone(),
-            change_signal: self.change_signal.clone(),
-            change_script: self.change_script.as_ref().map(|c| ChangeScript {
-                command: c.command.clone(),
-                args: c.args.clone(),
-                timeout: c.timeout,
-                fail_on_error: c.fail_on_error,
-            }),
-            once: self.once,
-            // Nomad's default splay is 5s.
-            splay: self.splay.unwrap_or(5 * crate::core::job::SECOND),
-            perms: self.perms.clone(),
-            uid: self.uid,
-            gid: self.gid,
-            left_delim: self.left_delim.clone(),
-            right_delim: self.right_delim.clone(),
-            envvars: self.envvars,
-            vault_grace: self.vault_grace,
-            wait: self.wait.as_ref().map(|w| WaitConfig { min: w.min, max: w.max }),
-            err_missing_key: self.err_missing_key,
-        }
-    }
-
-    pub fn from_model(t: &Template) -> Self {
-        Self {
-            source_path: t.source_path.clone(),
-            dest_path: t.dest_path.clone(),
-            embedded_tmpl: t.embedded_tmpl.clone(),
-            change_mode: t.change_mode.clone(),
-            change_script: t.change_script.as_ref().map(|c| ApiChangeScript {
-                command: c.command.clone(),
-                args: c.args.clone(),
-                timeout: c.timeout,
-                fail_on_error: c.fail_on_error,
-            }),
-            change_signal: t.change_signal.clone(),
-            splay: Some(t.splay),
-            perms: t.perms.clone(),
-            uid: t.uid,
-            gid: t.gid,
-            left_delim: t.left_delim.clone(),
-            right_delim: t.right_delim.clone(),
-            envvars: t.envvars,
-            vault_grace: t.vault_grace,
-            wait: t.wait.as_ref().map(|w| ApiWait { min: w.min, max: w.max }),
-            err_missing_key: t.err_missing_key,
-            once: t.once,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ApiArtifact {
-    pub getter_source: String,
-    pub getter_options: BTreeMap<String, String>,
-    pub getter_headers: BTreeMap<String, String>,
-    pub getter_mode: String,
-    pub getter_insecure: bool,
-    pub relative_dest: String,
-    pub chown: bool,
-}
-
-impl ApiArtifact {
-    pub fn to_model(&self) -> TaskArtifact {
-        TaskArtifact {
-            source: self.getter_source.clone(),
-            options: self.getter_options.clone(),
-            headers: self.getter_headers.clone(),
-            mode: self.getter_mode.clone(),
-            insecure: self.getter_insecure,
-            destination: self.relative_dest.clone(),
-            chown: self.chown,
-        }
-    }
-
-    pub fn from_model(a: &TaskArtifact) -> Self {
-        Self {
-            getter_source: a.source.clone(),
-            getter_options: a.options.clone(),
-            getter_headers: a.headers.clone(),
-            getter_mode: a.mode.clone(),
-            getter_insecure: a.insecure,
-            relative_dest: a.destination.clone(),
-            chown: a.chown,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ApiDispatchPayload {
-    pub file: String,
-}
-
-impl ApiDispatchPayload {
-    pub fn to_model(&self) -> DispatchPayloadConfig {
-        DispatchPayloadConfig { file: self.file.clone() }
-    }
-
-    pub fn from_model(d: &DispatchPayloadConfig) -> Self {
-        Self { file: d.file.clone() }
     }
 }

@@ -6,6 +6,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::allocs::find_alloc_id;
+use super::body::json_body;
 use super::error::ApiError;
 use super::nodes::find_node_id;
 use super::query::with_index;
@@ -24,8 +25,7 @@ pub struct EligibilityRequest {
 }
 
 pub async fn node_eligibility(State(st): State<HttpState>, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
-    let req: EligibilityRequest =
-        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("failed to parse JSON request body: {e}")))?;
+    let req: EligibilityRequest = json_body(&body)?;
     let eligible = match req.eligibility.as_str() {
         "eligible" => true,
         "ineligible" => false,

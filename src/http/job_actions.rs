@@ -6,23 +6,15 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 
-use crate::api::job::{decode_value, JobRegisterResponse};
+use crate::api::job::JobRegisterResponse;
 use crate::core::alloc::ClientStatus;
 use crate::core::job::JobKey;
 use crate::core::state::table;
 
+use super::body::json_body;
 use super::error::ApiError;
 use super::query::{query_index, with_index, QueryOptions};
 use super::HttpState;
-
-fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let v: serde_json::Value = if body.is_empty() {
-        serde_json::json!({})
-    } else {
-        serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("failed to parse JSON request body: {e}")))?
-    };
-    decode_value(v).map_err(|e| ApiError::bad_request(format!("failed to parse JSON request body: {e}")))
-}
 
 fn registered(st: &HttpState, eval_id: String, index: u64) -> Response {
     let resp =
@@ -50,7 +42,7 @@ pub async fn scale(
     Query(q): Query<QueryOptions>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let req: ScaleRequest = decode(&body)?;
+    let req: ScaleRequest = json_body(&body)?;
     if req.target.group.is_empty() {
         return Err(ApiError::bad_request("missing task group name for scaling action (Target.Group)"));
     }
@@ -103,7 +95,7 @@ pub async fn revert(
     Query(q): Query<QueryOptions>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let req: RevertRequest = decode(&body)?;
+    let req: RevertRequest = json_body(&body)?;
     if !req.job_id.is_empty() && req.job_id != id {
         return Err(ApiError::bad_request(format!("Job ID does not match: URL has \"{id}\", body has \"{}\"", req.job_id)));
     }

@@ -11,6 +11,7 @@ use crate::api::job::{decode_value, job_from_api, job_stub, job_to_api, ApiJob, 
 use crate::core::job::JobKey;
 use crate::core::state::table;
 
+use super::body::json_body;
 use super::error::ApiError;
 use super::query::{list_response, query_index, with_index, QueryOptions};
 use super::HttpState;
@@ -29,14 +30,8 @@ pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) ->
     list_response(index, st.server.raft.leader().is_some(), &q, jobs)
 }
 
-fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let v: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("failed to parse JSON request body: {e}")))?;
-    decode_value(v).map_err(|e| ApiError::bad_request(format!("failed to parse JSON request body: {e}")))
-}
-
 async fn do_register(st: &HttpState, body: &[u8], path_id: Option<&str>) -> Result<Response, ApiError> {
-    let req: JobRegisterRequest = decode(body)?;
+    let req: JobRegisterRequest = json_body(body)?;
     let api = req.job.ok_or_else(|| ApiError::bad_request("Job must be specified"))?;
     if let Some(id) = path_id {
         if api.id != id {
@@ -112,7 +107,7 @@ pub struct ParseRequest {
 
 /// `/v1/jobs/parse`: HCL in, Nomad job JSON out.
 pub async fn parse(body: Bytes) -> Result<Response, ApiError> {
-    let req: ParseRequest = decode(&body)?;
+    let req: ParseRequest = json_body(&body)?;
     let vars = crate::jobspec::Variables::from_var_file_text("Variables", &req.variables);
     let parsed = crate::jobspec::parse(&req.job_hcl, "JobHCL", &vars).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let mut job = parsed.job;
@@ -140,7 +135,7 @@ pub struct ValidateResponse {
 
 /// `/v1/validate/job`: checks a job as registration would, without registering it.
 pub async fn validate(State(st): State<HttpState>, body: Bytes) -> Result<Response, ApiError> {
-    let req: ValidateRequest = decode(&body)?;
+    let req: ValidateRequest = json_body(&body)?;
     let v = req.job.ok_or_else(|| ApiError::bad_request("Job must be specified"))?;
     let mut resp = ValidateResponse::default();
     let errors = match decode_value::<ApiJob>(v).map_err(|e| e.to_string()).and_then(|a| job_from_api(&a).map_err(|e| e.to_string())) {

@@ -3,6 +3,7 @@
 pub mod actions;
 pub mod agent_info;
 pub mod allocs;
+pub mod body;
 pub mod error;
 pub mod evals;
 pub mod job_actions;

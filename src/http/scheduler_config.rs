@@ -5,11 +5,11 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Json, Response};
 use serde::Deserialize;
 
-use crate::api::job::decode_value;
 use crate::api::scheduler_config::{scheduler_config_in, scheduler_config_out, ApiSchedulerConfig};
 use crate::core::command::Command;
 use crate::core::state::table;
 
+use super::body::json_body;
 use super::error::ApiError;
 use super::query::{query_index, with_index, QueryOptions};
 use super::HttpState;
@@ -28,9 +28,7 @@ pub struct CasQuery {
 }
 
 pub async fn update(State(st): State<HttpState>, Query(q): Query<CasQuery>, body: Bytes) -> Result<Response, ApiError> {
-    let v: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("failed to parse JSON request body: {e}")))?;
-    let api: ApiSchedulerConfig = decode_value(v).map_err(|e| ApiError::bad_request(format!("failed to parse JSON request body: {e}")))?;
+    let api: ApiSchedulerConfig = json_body(&body)?;
     let config = scheduler_config_in(&api);
     if let Some(p) = config.problems().into_iter().next() {
         return Err(ApiError::bad_request(p));
