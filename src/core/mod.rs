@@ -9,6 +9,7 @@ pub mod command;
 pub mod deployment;
 pub mod eval;
 pub mod job;
+pub mod job_defaults;
 pub mod job_rules;
 pub mod job_summary;
 pub mod node;
