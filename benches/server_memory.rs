@@ -22,6 +22,7 @@ use drover::core::job::{Job, JobType, Task, TaskGroup};
 use drover::core::node::{DriverInfo, Node, NodeResources, NodeStatus};
 use drover::core::resources::{AllocatedPort, AllocatedResources, NetworkResource, Port, Resources, TaskResources};
 use drover::core::state::ClusterState;
+use drover::core::vec_map::VecMap;
 use drover::raft::{RaftConfig, RaftNode};
 
 /// Counts live heap bytes, so the benchmark can tell how much of a server's RSS its state is.
@@ -267,8 +268,7 @@ fn bench_job(j: usize, count: u32) -> Job {
 
 /// What the scheduler places for one allocation (ids, name, node, reserved resources, a dynamic port).
 fn bench_alloc(job: &Job, eval_id: &str, index: usize, node: &Node) -> Allocation {
-    let mut tasks = BTreeMap::new();
-    tasks.insert("srv".to_string(), TaskResources { cpu: 100, memory_mb: 64, ..Default::default() });
+    let tasks = VecMap::from([("srv".to_string(), TaskResources { cpu: 100, memory_mb: 64, ..Default::default() })]);
     Allocation {
         id: uuid::Uuid::new_v4().to_string(),
         namespace: job.namespace.clone(),
@@ -295,7 +295,7 @@ fn bench_alloc(job: &Job, eval_id: &str, index: usize, node: &Node) -> Allocatio
 }
 
 /// A running task as a client reports it: Received, Task Setup, Started.
-fn running_task(t: i64) -> BTreeMap<String, TaskState> {
+fn running_task(t: i64) -> VecMap<String, TaskState> {
     let event =
         |kind: &str, message: &str, dt: i64| TaskEvent { kind: kind.into(), time: t + dt, message: message.into(), ..Default::default() };
     let state = TaskState {
@@ -308,7 +308,7 @@ fn running_task(t: i64) -> BTreeMap<String, TaskState> {
         ],
         ..Default::default()
     };
-    BTreeMap::from([("srv".to_string(), state)])
+    VecMap::from([("srv".to_string(), state)])
 }
 
 fn eval_for(job: &Job, status: EvalStatus) -> Evaluation {

@@ -20,6 +20,7 @@ pub mod executor;
 pub mod http;
 pub mod image;
 pub mod jobspec;
+pub mod memory;
 pub mod raft;
 pub mod rpc;
 pub mod server;

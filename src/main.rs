@@ -13,6 +13,7 @@ fn main() {
         };
         std::process::exit(code);
     }
+    drover::memory::limit_arenas();
     std::process::exit(drover::cli::run(args));
 }
 

@@ -394,3 +394,54 @@ async fn log_and_vote_are_durable_across_reopen() {
     let ids: Vec<LogId> = store.try_get_log_entries(0..).await.expect("read log").into_iter().map(|e| e.log_id).collect();
     assert_eq!(ids, (4..=7).map(|i| log_id(2, 1, i)).collect::<Vec<_>>());
 }
+
+/// Concurrent small writes are bundled: every one is acknowledged with its own response (its own
+/// cas outcome), all are applied, and they took fewer log entries than writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_share_log_entries() {
+    init_tracing();
+    let dir = TempDir::new("batch");
+    let cfg = config(1, "127.0.0.1:4649", dir.path());
+    let node = RaftNode::open(cfg.clone()).await.expect("open");
+    node.bootstrap(BTreeMap::from([(1, cfg.rpc_addr.clone())])).await.expect("bootstrap");
+    let mut leadership = node.leadership();
+    tokio::time::timeout(Duration::from_secs(10), leadership.wait_for(|l| *l)).await.expect("leader").expect("watch");
+    node.ensure_linearizable().await.expect("linearizable");
+    let first = *node.applied_index().borrow();
+
+    const WRITES: usize = 400;
+    let mut tasks = Vec::new();
+    for i in 0..WRITES {
+        let node = node.clone();
+        // Every 4th write is a create-only (cas 0) of one shared path: exactly one of those wins.
+        let cmd = if i % 4 == 0 { var_cmd("shared", &i.to_string(), Some(0)) } else { var_cmd(&format!("v/{i}"), "x", None) };
+        tasks.push(tokio::spawn(async move { (i, node.propose(cmd).await) }));
+    }
+    let mut created_shared = 0;
+    for t in tasks {
+        let (i, r) = t.await.expect("task");
+        let r = r.expect("acknowledged");
+        assert_eq!(r.error, None);
+        assert!(r.batch.is_empty(), "a caller gets its own command's response");
+        if i % 4 == 0 {
+            if !r.conflict {
+                created_shared += 1;
+            }
+        } else {
+            assert!(!r.conflict);
+            assert_eq!(r.var.as_ref().map(|v| v.path.clone()), Some(format!("v/{i}")));
+        }
+    }
+    assert_eq!(created_shared, 1, "cas 0 on one path succeeds once");
+    let state = state_of(&node);
+    assert_eq!(state.vars.len(), WRITES - WRITES / 4 + 1);
+    let entries = *node.applied_index().borrow() - first;
+    println!("{WRITES} concurrent writes took {entries} log entries");
+    assert!(entries < WRITES as u64, "{WRITES} writes took {entries} entries: not batched");
+    node.shutdown().await;
+
+    // The batches replay to the same state after a restart.
+    let node = RaftNode::open(cfg).await.expect("reopen");
+    assert_eq!(state_of(&node), state);
+    node.shutdown().await;
+}

@@ -36,7 +36,7 @@ fn delete(s: &mut ClusterState, path: &str, cas: Option<u64>) -> CommandResponse
 }
 
 fn stored(s: &ClusterState, path: &str) -> Option<Variable> {
-    s.vars.get(&VarKey::new("default", path)).cloned()
+    s.vars.get(&VarKey::new("default", path)).map(|v| (**v).clone())
 }
 
 fn history() -> Vec<Command> {
@@ -310,4 +310,29 @@ fn formats_change_only_additively() {
     assert_eq!(back, cmd);
     let del: Command = serde_json::from_str(r#"{"delete_var":{"namespace":"default","path":"p","cas":null}}"#).unwrap();
     assert_eq!(del, Command::DeleteVar { namespace: "default".into(), path: "p".into(), cas: None });
+}
+
+#[test]
+fn a_batch_applies_its_commands_in_order_at_one_index() {
+    let cmds = vec![
+        Command::UpsertVar { var: var("a", &[("k", "1")]), cas: Some(0), now: 5 },
+        Command::UpsertVar { var: var("a", &[("k", "2")]), cas: Some(0), now: 5 },
+        Command::UpsertVar { var: var("b", &[("k", "3")]), cas: None, now: 5 },
+        Command::DeleteVar { namespace: "default".into(), path: "b".into(), cas: None },
+    ];
+    let mut batched = ClusterState::default();
+    let r = batched.apply(7, &Command::Batch { cmds: cmds.clone() });
+    assert_eq!(r.index, 7);
+    assert_eq!(r.batch.len(), 4);
+    assert!(!r.batch[0].conflict);
+    assert!(r.batch[1].conflict, "the second create-only write sees the first");
+    assert_eq!(r.batch[1].var.as_ref().map(|v| v.items["k"].clone()), Some("1".to_string()));
+    // The same commands one by one, all at index 7, give the same state.
+    let mut single = ClusterState::default();
+    for c in &cmds {
+        single.apply(7, c);
+    }
+    assert_eq!(batched, single);
+    assert_eq!(stored(&batched, "a").map(|v| v.items["k"].clone()), Some("1".to_string()));
+    assert_eq!(stored(&batched, "b"), None);
 }

@@ -1,7 +1,7 @@
 //! One allocation on this node: builds its directory, runs a task runner per task, and derives the
 //! allocation's client status from its tasks' states.
 
-use std::collections::BTreeMap;
+use crate::core::vec_map::VecMap;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, watch};
@@ -17,7 +17,7 @@ use super::reporter::Reporter;
 use super::task_runner::{self, TaskContext};
 
 /// The client status Nomad derives from task states.
-pub fn client_status(states: &BTreeMap<String, TaskState>, tasks: usize) -> (ClientStatus, &'static str) {
+pub fn client_status(states: &VecMap<String, TaskState>, tasks: usize) -> (ClientStatus, &'static str) {
     let dead = states.values().filter(|s| s.state == TaskStateKind::Dead).count();
     let failed = states.values().any(|s| s.state == TaskStateKind::Dead && s.failed);
     let running = states.values().filter(|s| s.state == TaskStateKind::Running).count();
@@ -40,7 +40,7 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
             id: alloc_id,
             client_status: ClientStatus::Failed,
             client_description: "task group missing from job".into(),
-            task_states: BTreeMap::new(),
+            task_states: VecMap::new(),
         });
         return;
     };
@@ -52,14 +52,14 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
             id: alloc_id,
             client_status: ClientStatus::Failed,
             client_description: format!("failed to build allocation directory {}: {e}", dir.root.display()),
-            task_states: BTreeMap::new(),
+            task_states: VecMap::new(),
         });
         return;
     }
     info!(alloc_id = %alloc_id, job_id = %job.id, tasks = names.len(), "running allocation");
     let (tx, mut rx) = mpsc::unbounded_channel();
     let tasks = group.tasks.len();
-    let mut states: BTreeMap<String, TaskState> = BTreeMap::new();
+    let mut states: VecMap<String, TaskState> = VecMap::new();
     for task in &group.tasks {
         let ctx = TaskContext {
             alloc: alloc.clone(),

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::resources::AllocatedResources;
+use super::vec_map::VecMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -125,7 +126,7 @@ pub struct Allocation {
     pub desired_description: String,
     pub client_status: ClientStatus,
     pub client_description: String,
-    pub task_states: BTreeMap<String, TaskState>,
+    pub task_states: VecMap<String, TaskState>,
     pub previous_allocation: String,
     pub create_index: u64,
     pub modify_index: u64,
@@ -158,5 +159,5 @@ pub struct ClientAllocUpdate {
     pub id: String,
     pub client_status: ClientStatus,
     pub client_description: String,
-    pub task_states: BTreeMap<String, TaskState>,
+    pub task_states: VecMap<String, TaskState>,
 }

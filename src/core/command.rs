@@ -72,6 +72,9 @@ pub enum Command {
     UpdateNodeEligibility { node_id: String, eligible: bool, evals: Vec<Evaluation>, now: i64 },
     /// Replaces the scheduler configuration; with `cas`, only if its modify index is `cas`.
     SetSchedulerConfig { config: SchedulerConfig, cas: Option<u64> },
+    /// Commands proposed together and applied in order at one log index (one log append, one fsync
+    /// and one replication round for many small client writes); one response per command.
+    Batch { cmds: Vec<Command> },
 }
 
 impl Command {
@@ -92,6 +95,7 @@ impl Command {
             Command::DeleteServiceRegistrations { .. } => "delete_service_registrations",
             Command::SetSchedulerConfig { .. } => "set_scheduler_config",
             Command::UpdateNodeEligibility { .. } => "update_node_eligibility",
+            Command::Batch { .. } => "batch",
         }
     }
 }
@@ -109,4 +113,6 @@ pub struct CommandResponse {
     /// Variable commands: the variable as stored by an upsert, or the current one on a conflict.
     pub var: Option<Variable>,
     pub conflict: bool,
+    /// `Batch`: the response of each of its commands, in order.
+    pub batch: Vec<CommandResponse>,
 }

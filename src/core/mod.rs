@@ -18,5 +18,7 @@ pub mod rng;
 pub mod scheduler;
 pub mod scheduler_config;
 pub mod service_reg;
+pub mod shared;
 pub mod state;
 pub mod var;
+pub mod vec_map;

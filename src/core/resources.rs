@@ -136,7 +136,7 @@ pub struct TaskResources {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct AllocatedResources {
-    pub tasks: std::collections::BTreeMap<String, TaskResources>,
+    pub tasks: super::vec_map::VecMap<String, TaskResources>,
     pub disk_mb: u64,
     pub ports: Vec<AllocatedPort>,
     pub network_mode: String,

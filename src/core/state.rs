@@ -15,6 +15,7 @@ use super::job::{Job, JobKey, JobStatus, JobType};
 use super::node::Node;
 use super::scheduler_config::SchedulerConfig;
 use super::service_reg::ServiceRegistration;
+use super::shared::Shared;
 use super::var::{VarKey, Variable};
 
 /// Table names, for per-table modify indexes (blocking queries wait on these).
@@ -44,10 +45,10 @@ pub struct ClusterState {
     pub job_versions: BTreeMap<(JobKey, u64), Job>,
     pub nodes: BTreeMap<String, Node>,
     pub evals: BTreeMap<String, Evaluation>,
-    pub allocs: BTreeMap<String, Allocation>,
+    pub allocs: BTreeMap<String, Shared<Allocation>>,
     /// Variables by (namespace, path).
     #[serde(with = "vars_as_list")]
-    pub vars: BTreeMap<VarKey, Variable>,
+    pub vars: BTreeMap<VarKey, Shared<Variable>>,
     pub deployments: BTreeMap<String, Deployment>,
     /// Native service registrations by id.
     pub services: BTreeMap<String, ServiceRegistration>,
@@ -95,12 +96,12 @@ mod vars_as_list {
     use super::*;
     use serde::{Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(map: &BTreeMap<VarKey, Variable>, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(map: &BTreeMap<VarKey, Shared<Variable>>, s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(map.values())
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<VarKey, Variable>, D::Error> {
-        let list: Vec<Variable> = Vec::deserialize(d)?;
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<VarKey, Shared<Variable>>, D::Error> {
+        let list: Vec<Shared<Variable>> = Vec::deserialize(d)?;
         Ok(list.into_iter().map(|v| (v.key(), v)).collect())
     }
 }
@@ -252,8 +253,12 @@ impl ClusterState {
                 }
                 None
             }
+            Command::Batch { cmds } => {
+                let batch = cmds.iter().map(|c| self.apply(index, c)).collect();
+                return CommandResponse { index, batch, ..Default::default() };
+            }
         };
-        CommandResponse { index, error, var, conflict }
+        CommandResponse { index, error, var, conflict, batch: Vec::new() }
     }
 
     /// The current variable when a check-and-set index does not match it: `cas` 0 requires that the
@@ -263,7 +268,7 @@ impl ClusterState {
         let cas = cas?;
         match self.vars.get(key) {
             Some(v) if v.modify_index == cas => None,
-            Some(v) => Some(v.clone()),
+            Some(v) => Some((**v).clone()),
             None if cas == 0 => None,
             None => Some(Variable { namespace: key.namespace.clone(), path: key.path.clone(), ..Default::default() }),
         }
@@ -283,7 +288,7 @@ impl ClusterState {
         }
         v.modify_index = index;
         v.modify_time = now;
-        self.vars.insert(v.key(), v.clone());
+        self.vars.insert(v.key(), Shared::new(v.clone()));
         self.touch(table::VARS, index);
         v
     }
@@ -431,7 +436,7 @@ impl ClusterState {
             alloc.alloc_modify_index = index;
             alloc.modify_time = now;
             let id = alloc.id.clone();
-            self.allocs.insert(id.clone(), alloc);
+            self.allocs.insert(id.clone(), Shared::new(alloc));
             self.index_alloc(&id);
         }
         for stop in &result.stops {
@@ -445,6 +450,7 @@ impl ClusterState {
 
     fn stop_alloc(&mut self, index: u64, stop: &AllocStop, now: i64) {
         if let Some(a) = self.allocs.get_mut(&stop.alloc_id) {
+            let a = a.make_mut();
             a.desired_status = stop.desired_status;
             a.desired_description = stop.description.clone();
             if let Some(cs) = stop.client_status {
@@ -461,6 +467,7 @@ impl ClusterState {
         for u in updates {
             match self.allocs.get_mut(&u.id) {
                 Some(a) if a.node_id == node_id => {
+                    let a = a.make_mut();
                     // A lost allocation stays lost, whatever a late client says.
                     if a.client_status != ClientStatus::Lost {
                         a.client_status = u.client_status;
@@ -484,11 +491,11 @@ impl ClusterState {
     // ---- queries ----
 
     pub fn allocs_on_node<'a>(&'a self, node_id: &str) -> impl Iterator<Item = &'a Allocation> + 'a {
-        self.allocs_by_node.get(node_id).into_iter().flatten().filter_map(|id| self.allocs.get(id))
+        self.allocs_by_node.get(node_id).into_iter().flatten().filter_map(|id| self.allocs.get(id)).map(|a| &**a)
     }
 
     pub fn allocs_of_job<'a>(&'a self, key: &JobKey) -> impl Iterator<Item = &'a Allocation> + 'a {
-        self.allocs_by_job.get(key).into_iter().flatten().filter_map(|id| self.allocs.get(id))
+        self.allocs_by_job.get(key).into_iter().flatten().filter_map(|id| self.allocs.get(id)).map(|a| &**a)
     }
 
     pub fn evals_of_job<'a>(&'a self, key: &'a JobKey) -> impl Iterator<Item = &'a Evaluation> + 'a {
@@ -508,7 +515,7 @@ impl ClusterState {
 
     /// Variables of a namespace (`*`: all) whose path starts with `prefix`, in (namespace, path) order.
     pub fn vars_with_prefix<'a>(&'a self, namespace: &'a str, prefix: &'a str) -> impl Iterator<Item = &'a Variable> + 'a {
-        self.vars.values().filter(move |v| (namespace == "*" || v.namespace == namespace) && v.path.starts_with(prefix))
+        self.vars.values().map(|v| &**v).filter(move |v| (namespace == "*" || v.namespace == namespace) && v.path.starts_with(prefix))
     }
 
     pub fn job_version(&self, key: &JobKey, version: u64) -> Option<&Job> {

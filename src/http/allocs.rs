@@ -9,14 +9,18 @@ use crate::core::job::JobKey;
 use crate::core::state::{table, ClusterState};
 
 use super::error::ApiError;
-use super::query::{list_response, query_index, with_index, QueryOptions};
+use super::list::streamed_list_response;
+use super::query::{query_index, with_index, QueryOptions};
 use super::HttpState;
 
 pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
     let index = query_index(&st, table::ALLOCS, &q).await?;
-    let allocs: Vec<_> =
-        st.server.read(|s| s.allocs.values().filter(|a| q.matches_prefix(&a.id)).map(|a| (a.id.clone(), alloc_stub(a))).collect());
-    list_response(index, st.server.raft.leader().is_some(), &q, allocs)
+    let ids: Vec<String> = st.server.read(|s| s.allocs.keys().filter(|id| q.matches_prefix(id)).cloned().collect());
+    let server = st.server.clone();
+    let render = move |ids: &[String]| {
+        server.read(|s| ids.iter().filter_map(|id| s.allocs.get(id)).map(|a| (a.id.clone(), alloc_stub(a))).collect())
+    };
+    streamed_list_response(index, st.server.raft.leader().is_some(), &q, ids, render)
 }
 
 /// Finds an allocation by full id or unique prefix (as the CLI accepts short ids).

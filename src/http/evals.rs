@@ -8,7 +8,8 @@ use crate::api::eval::eval_out;
 use crate::core::state::table;
 
 use super::error::ApiError;
-use super::query::{list_response, query_index, with_index, QueryOptions};
+use super::list::list_response;
+use super::query::{query_index, with_index, QueryOptions};
 use super::HttpState;
 
 pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
@@ -38,6 +39,6 @@ pub async fn read(State(st): State<HttpState>, Path(id): Path<String>, Query(q):
 
 pub async fn allocations(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
     let index = query_index(&st, table::ALLOCS, &q).await?;
-    let allocs: Vec<_> = st.server.read(|s| s.allocs.values().filter(|a| a.eval_id == id).map(alloc_stub).collect());
+    let allocs: Vec<_> = st.server.read(|s| s.allocs.values().filter(|a| a.eval_id == id).map(|a| alloc_stub(a)).collect());
     Ok(with_index(index, st.server.raft.leader().is_some(), allocs))
 }

@@ -13,7 +13,8 @@ use crate::core::state::table;
 
 use super::body::json_body;
 use super::error::ApiError;
-use super::query::{list_response, query_index, with_index, QueryOptions};
+use super::list::list_response;
+use super::query::{query_index, with_index, QueryOptions};
 use super::HttpState;
 
 pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {

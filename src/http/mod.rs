@@ -9,6 +9,7 @@ pub mod evals;
 pub mod job_actions;
 pub mod job_views;
 pub mod jobs;
+pub mod list;
 pub mod logs;
 pub mod members;
 pub mod nodes;

@@ -8,7 +8,8 @@ use crate::api::node::{node_out, node_stub};
 use crate::core::state::{table, ClusterState};
 
 use super::error::ApiError;
-use super::query::{list_response, query_index, with_index, QueryOptions};
+use super::list::list_response;
+use super::query::{query_index, with_index, QueryOptions};
 use super::HttpState;
 
 pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {

@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Json, Response};
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
-use crate::api::filter::Filter;
 
 /// `?index=&wait=&namespace=&prefix=&stale&filter=&per_page=&next_token=&pretty&region=`.
 #[derive(Debug, Default, Deserialize)]
@@ -93,45 +92,6 @@ pub fn index_headers(index: u64, known_leader: bool) -> HeaderMap {
     headers.insert("X-Nomad-KnownLeader", HeaderValue::from_static(if known_leader { "true" } else { "false" }));
     headers.insert("X-Nomad-LastContact", HeaderValue::from_static("0"));
     headers
-}
-
-/// A list response: `?filter` (Nomad's expression language) over each item's JSON, then
-/// `?per_page`/`?next_token` pagination on the items' keys (`X-Nomad-NextToken` when more remain), and
-/// `?pretty`. `items` are (pagination key, item), in key order.
-pub fn list_response<T: Serialize>(
-    index: u64,
-    known_leader: bool,
-    q: &QueryOptions,
-    items: Vec<(String, T)>,
-) -> Result<Response, ApiError> {
-    let filter = match q.filter.as_deref().filter(|f| !f.trim().is_empty()) {
-        Some(f) => Some(Filter::parse(f).map_err(|e| ApiError::bad_request(e.to_string()))?),
-        None => None,
-    };
-    let mut out = Vec::new();
-    let mut next = None;
-    for (key, item) in items {
-        if q.next_token.as_deref().is_some_and(|t| key.as_str() < t) {
-            continue;
-        }
-        let v = serde_json::to_value(&item).map_err(|e| ApiError::internal(e.to_string()))?;
-        if filter.as_ref().is_some_and(|f| !f.matches(&v)) {
-            continue;
-        }
-        if q.per_page.is_some_and(|n| n > 0 && out.len() == n) {
-            next = Some(key);
-            break;
-        }
-        out.push(v);
-    }
-    let mut headers = index_headers(index, known_leader);
-    if let Some(token) = next.and_then(|t| HeaderValue::from_str(&t).ok()) {
-        headers.insert("X-Nomad-NextToken", token);
-    }
-    let body = if q.pretty.is_some() { serde_json::to_string_pretty(&out) } else { serde_json::to_string(&out) };
-    let body = body.map_err(|e| ApiError::internal(e.to_string()))?;
-    headers.insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    Ok((headers, body).into_response())
 }
 
 /// The read every list and read endpoint starts with: consistent unless `?stale` (this server first

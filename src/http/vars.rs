@@ -12,7 +12,8 @@ use crate::core::var::VarKey;
 use crate::server::vars::VarWrite;
 
 use super::error::ApiError;
-use super::query::{index_headers, list_response, query_index, with_index, QueryOptions};
+use super::list::list_response;
+use super::query::{index_headers, query_index, with_index, QueryOptions};
 use super::HttpState;
 
 /// `?cas=&namespace=` of a write.
@@ -49,7 +50,7 @@ pub async fn read(State(st): State<HttpState>, Path(path): Path<String>, Query(q
     let index = query_index(&st, table::VARS, &q).await?;
     let known_leader = st.server.raft.leader().is_some();
     let key = VarKey::new(q.namespace(), &path);
-    Ok(match st.server.read(|s| s.vars.get(&key).map(var_to_api)) {
+    Ok(match st.server.read(|s| s.vars.get(&key).map(|v| var_to_api(v))) {
         Some(v) => with_index(index, known_leader, v),
         None => (StatusCode::NOT_FOUND, index_headers(index, known_leader), "variable not found").into_response(),
     })

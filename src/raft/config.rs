@@ -31,9 +31,9 @@ impl Default for RaftConfig {
             node_id: 1,
             rpc_addr: "127.0.0.1:4647".into(),
             data_dir: PathBuf::from("data"),
-            heartbeat_interval_ms: 150,
-            election_timeout_min_ms: 500,
-            election_timeout_max_ms: 1000,
+            heartbeat_interval_ms: 50,
+            election_timeout_min_ms: 200,
+            election_timeout_max_ms: 400,
             snapshot_logs_since_last: 5000,
             logs_to_keep_after_snapshot: 1000,
         }

@@ -6,6 +6,7 @@
 //! - [`network`], [`service`], [`pb`]: peer RPC over tonic (`proto/raft.proto`);
 //! - [`node`]: [`RaftNode`], the facade the rest of Drover uses; [`config`] and [`error`].
 
+pub mod batcher;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod service;
 pub mod snapshot;
 pub mod state_machine;
 pub mod types;
+pub mod wal_sync;
 
 pub use config::RaftConfig;
 pub use error::{ProposeError, RaftError};

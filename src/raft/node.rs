@@ -8,6 +8,7 @@ use openraft::error::{InitializeError, RaftError as OpenRaftError};
 use openraft::BasicNode;
 use tokio::sync::watch;
 
+use super::batcher::Batcher;
 use super::config::RaftConfig;
 use super::db;
 use super::error::{ProposeError, RaftError};
@@ -23,6 +24,19 @@ use crate::core::state::ClusterState;
 /// How long [`RaftNode::shutdown`] waits for openraft's tasks to release the database.
 const RELEASE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Commands that are small, frequent and arrive from many callers at once: variable writes, job
+/// registrations and client allocation updates. Plans, membership and state restores go alone.
+fn batchable(cmd: &Command) -> bool {
+    matches!(
+        cmd,
+        Command::UpsertVar { .. }
+            | Command::DeleteVar { .. }
+            | Command::RegisterJob { .. }
+            | Command::DeregisterJob { .. }
+            | Command::UpdateAllocsFromClient { .. }
+    )
+}
+
 /// A running Raft server. Clones share the same node.
 #[derive(Clone)]
 pub struct RaftNode {
@@ -33,6 +47,8 @@ pub struct RaftNode {
     leadership: watch::Receiver<bool>,
     /// Fails `changed()` once openraft's storage tasks dropped the database and it is closed.
     db_closed: watch::Receiver<()>,
+    /// Bundles small client writes proposed at the same time into one log entry.
+    batcher: Batcher,
 }
 
 impl RaftNode {
@@ -60,7 +76,8 @@ impl RaftNode {
             .map_err(|e| RaftError::Fatal(e.to_string()))?;
         let leadership = watch_leadership(&raft);
         tracing::info!(node_id = cfg.node_id, rpc_addr = %cfg.rpc_addr, applied = *applied.borrow(), "raft node started");
-        Ok(RaftNode { id: cfg.node_id, raft, state, applied, leadership, db_closed })
+        let batcher = Batcher::start(raft.clone());
+        Ok(RaftNode { id: cfg.node_id, raft, state, applied, leadership, db_closed, batcher })
     }
 
     /// Initializes the cluster with `members` (id → gRPC address) unless this node already has
@@ -88,7 +105,11 @@ impl RaftNode {
     }
 
     /// Replicates and applies `cmd`; returns the state machine's response once it is applied here.
+    /// Small client writes go through the batcher, so those proposed together share one log entry.
     pub async fn propose(&self, cmd: Command) -> Result<CommandResponse, ProposeError> {
+        if batchable(&cmd) {
+            return self.batcher.propose(cmd).await;
+        }
         let response = self.raft.client_write(cmd).await?;
         Ok(response.data)
     }

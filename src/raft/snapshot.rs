@@ -89,6 +89,9 @@ impl SnapshotStore {
         let mut opts = WriteOptions::default();
         opts.set_sync(true);
         self.db.write_opt(batch, &opts)?;
+        // A snapshot is one large value: write it out to a table file now rather than keep it in
+        // the memtable (memory) and the write-ahead log (replayed into memory at the next start).
+        self.db.flush_cf(cf)?;
         Ok(true)
     }
 }

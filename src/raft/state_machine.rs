@@ -39,6 +39,8 @@ impl StateMachine {
             }
             None => (ClusterState::default(), None, StoredMembership::default()),
         };
+        // The snapshot's bytes and the decoder's temporaries are gone; give their pages back.
+        crate::memory::release_free_memory();
         let (applied_tx, _) = watch::channel(last_applied.as_ref().map_or(0, |l| l.index));
         Ok(Self { state: Arc::new(RwLock::new(state)), last_applied, last_membership, applied_tx, snapshots })
     }
@@ -138,6 +140,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         self.last_applied = meta.last_log_id;
         self.last_membership = meta.last_membership.clone();
         self.publish_applied();
+        crate::memory::release_free_memory();
         tracing::info!(snapshot = %meta.snapshot_id, "installed raft snapshot from the leader");
         Ok(())
     }

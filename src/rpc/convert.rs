@@ -1,6 +1,6 @@
 //! Conversions between protobuf messages and the domain model, at the RPC edge only.
 
-use std::collections::BTreeMap;
+use crate::core::vec_map::VecMap;
 
 use crate::core::alloc::{Allocation, ClientAllocUpdate, ClientStatus, TaskState};
 use crate::core::job::Job;
@@ -132,8 +132,8 @@ pub fn update_to_pb(u: &ClientAllocUpdate) -> Result<pb::AllocStatus, ConvertErr
 pub fn update_from_pb(s: pb::AllocStatus) -> Result<ClientAllocUpdate, ConvertError> {
     let client_status =
         ClientStatus::parse(&s.client_status).ok_or_else(|| field("client_status", format!("unknown status \"{}\"", s.client_status)))?;
-    let task_states: BTreeMap<String, TaskState> = if s.task_states_json.is_empty() {
-        BTreeMap::new()
+    let task_states: VecMap<String, TaskState> = if s.task_states_json.is_empty() {
+        VecMap::new()
     } else {
         serde_json::from_slice(&s.task_states_json).map_err(|e| field("task_states_json", e))?
     };
