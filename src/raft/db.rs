@@ -47,9 +47,12 @@ pub fn open(path: &Path) -> Result<Arc<RaftDb>, StoreError> {
     opts.create_if_missing(true);
     opts.create_missing_column_families(true);
     opts.set_compression_type(DBCompressionType::Lz4);
-    let cfs = [CF_LOGS, CF_META, CF_SNAPSHOT].map(|name| {
+    // Memtables bound how much of the log sits in memory between flushes (RocksDB's default is 64 MB
+    // per column family); the log is read back mostly by lagging followers, from table files.
+    let cfs = [(CF_LOGS, 16 << 20), (CF_META, 1 << 20), (CF_SNAPSHOT, 1 << 20)].map(|(name, memtable)| {
         let mut cf_opts = Options::default();
         cf_opts.set_compression_type(DBCompressionType::Lz4);
+        cf_opts.set_write_buffer_size(memtable);
         ColumnFamilyDescriptor::new(name, cf_opts)
     });
     let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(|source| StoreError::Open { path: path.to_path_buf(), source })?;
