@@ -74,15 +74,20 @@ pub async fn logs(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let kind = check(&o)?;
-    let (alloc_id, node_addr) = st.server.read(|s| {
-        let id = find_alloc_id(s, &alloc)?;
-        let node = s.allocs.get(&id).and_then(|a| s.nodes.get(&a.node_id)).map(|n| n.http_addr.clone()).unwrap_or_default();
-        Ok::<_, ApiError>((id, node))
-    })?;
+    let (alloc_id, node_addr) = locate_alloc(&st, &alloc)?;
     match st.alloc_root.as_ref().map(|r| r.join(&alloc_id)).filter(|d| d.is_dir()) {
         Some(dir) => Ok(serve_local(dir, &o, kind)),
-        None => forward(&st, &node_addr, &alloc_id, raw.as_deref()).await,
+        None => forward(&st, &node_addr, &alloc_id, &format!("/v1/client/fs/logs/{alloc_id}?{}", raw.as_deref().unwrap_or(""))).await,
     }
+}
+
+/// An allocation's full id (from an id or a unique prefix) and the HTTP address of its client.
+pub(super) fn locate_alloc(st: &HttpState, alloc: &str) -> Result<(String, String), ApiError> {
+    st.server.read(|s| {
+        let id = find_alloc_id(s, alloc)?;
+        let node = s.allocs.get(&id).and_then(|a| s.nodes.get(&a.node_id)).map(|n| n.http_addr.clone()).unwrap_or_default();
+        Ok::<_, ApiError>((id, node))
+    })
 }
 
 /// Client-only agents: serve from the local allocation directory.
@@ -143,16 +148,23 @@ fn serve_local(alloc_dir: PathBuf, o: &LogOptions, kind: String) -> Response {
     (StatusCode::OK, Body::from_stream(stream)).into_response()
 }
 
-async fn forward(st: &HttpState, node_addr: &str, alloc_id: &str, raw: Option<&str>) -> Result<Response, ApiError> {
+/// Passes a client endpoint's request (`path` with its query) on to the client at `node_addr`, and its
+/// status, content type and body back.
+pub(super) async fn forward(st: &HttpState, node_addr: &str, alloc_id: &str, path: &str) -> Result<Response, ApiError> {
     if node_addr.is_empty() {
         return Err(ApiError::not_found(format!("allocation {alloc_id} has no reachable client")));
     }
     let base = if node_addr.starts_with("http") { node_addr.to_string() } else { format!("http://{node_addr}") };
-    let url = format!("{base}/v1/client/fs/logs/{alloc_id}?{}", raw.unwrap_or(""));
+    let url = format!("{base}{path}");
     let resp = st.http.get(&url).send().await.map_err(|e| ApiError(StatusCode::BAD_GATEWAY, format!("client {node_addr}: {e}")))?;
     let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let content_type = resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
     let body = resp.bytes().await.map_err(|e| ApiError(StatusCode::BAD_GATEWAY, format!("client {node_addr}: {e}")))?;
-    Ok((status, body).into_response())
+    let mut out = (status, body).into_response();
+    if let Some(v) = content_type.and_then(|v| axum::http::HeaderValue::from_str(&v).ok()) {
+        out.headers_mut().insert(axum::http::header::CONTENT_TYPE, v);
+    }
+    Ok(out)
 }
 
 /// Standard base64 (RFC 4648, with padding) for Nomad's log frames.
