@@ -389,15 +389,13 @@ impl ClusterState {
         self.touch(table::NODES, index);
         let ids: Vec<String> = self.allocs_on_node(node_id).filter(|a| !a.terminal()).map(|a| a.id.clone()).collect();
         for id in &ids {
-            if let Some(a) = self.allocs.get_mut(id) {
-                a.desired_status = super::alloc::DesiredStatus::Stop;
-                a.desired_description = ALLOC_LOST_PURGED.into();
-                a.client_status = ClientStatus::Lost;
-                a.client_description = ALLOC_LOST_PURGED.into();
-                a.modify_index = index;
-                a.alloc_modify_index = index;
-                a.modify_time = now;
-            }
+            let lost = AllocStop {
+                alloc_id: id.clone(),
+                desired_status: super::alloc::DesiredStatus::Stop,
+                description: ALLOC_LOST_PURGED.into(),
+                client_status: Some(ClientStatus::Lost),
+            };
+            self.stop_alloc(index, &lost, now);
         }
         if !ids.is_empty() {
             self.touch(table::ALLOCS, index);
