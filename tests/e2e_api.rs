@@ -1,13 +1,15 @@
 //! More of Nomad's HTTP API and CLI through a real `drover agent -dev` and a raw_exec job: agent health
 //! and regions, a job version marked stable, the allocation file system (`ls`, `stat`, `cat`, refused
 //! paths) and `alloc fs`, `/v1/metrics` as JSON and Prometheus text, `status` and `version`, and a node
-//! purge whose allocation is lost and replaced once the node registers again.
+//! purge whose allocation is lost and replaced once the node registers again. Then a server and a
+//! client-only agent on 127.0.87.x: health per role, and the file endpoints forwarded by the server.
 
 mod common;
 
 use std::time::Duration;
 
 use common::agent::*;
+use common::cluster::Cluster;
 use serde_json::{json, Value};
 
 fn text(o: &std::process::Output) -> String {
@@ -236,4 +238,89 @@ fn more_of_nomads_api_and_cli() {
     assert!(out.status.success(), "{}", text(&out));
     drop(agent);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A client-only agent process, killed when dropped.
+struct ClientProc(std::process::Child);
+
+impl Drop for ClientProc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn client_endpoints_through_a_server() {
+    if !is_root() {
+        eprintln!("skipping: the end-to-end test runs real agents and needs root");
+        return;
+    }
+    let c = Cluster::start("e2e-api-fwd", 87, 1);
+    let server = &c.servers[0];
+    let (code, body) = server.get("/v1/agent/health");
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(json_of(&body), json!({ "server": { "ok": true, "message": "ok" } }), "a server-only agent has no client entry");
+
+    let dir = c.root.join("client");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("client.hcl"), "plugin \"raw_exec\" {\n  config {\n    enabled = true\n  }\n}\n").unwrap();
+    let log = std::fs::File::create(dir.join("agent.log")).unwrap();
+    let child = std::process::Command::new(bin())
+        .args(["agent", "-client", "-bind", "127.0.87.10", "-servers", &server.rpc_addr(), "-config"])
+        .arg(dir.join("client.hcl"))
+        .arg("-data-dir")
+        .arg(&dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let _client = ClientProc(child);
+    let client_log = || std::fs::read_to_string(dir.join("agent.log")).unwrap_or_default();
+    let client = |path: &str| format!("http://127.0.87.10:4646{path}");
+    wait_until("the client node to be ready", Duration::from_secs(30), || server.get("/v1/nodes").1.contains("\"ready\""));
+
+    // The client-only agent's own health and metrics.
+    assert_eq!(get_json(&client("/v1/agent/health")), json!({ "client": { "ok": true, "message": "ok" } }));
+    let m = get_json(&client("/v1/metrics"));
+    assert!(gauge(&m, "nomad.runtime.alloc_bytes", &[]).is_some(), "{m}");
+    assert!(gauge(&m, "nomad.raft.appliedIndex", &[]).is_none(), "a client has no Raft: {m}");
+
+    // A task on the client writes a file; the server forwards the file endpoints to the client.
+    let job = json!({ "Job": { "ID": "fwd", "TaskGroups": [{ "Name": "g", "Count": 1, "Tasks": [{ "Name": "t", "Driver": "raw_exec",
+        "Config": { "command": "/bin/sh", "args": ["-c", "echo forwarded > $NOMAD_TASK_DIR/f.txt; exec sleep 300"] },
+        "Resources": { "CPU": 20, "MemoryMB": 16 } }] }] } });
+    let (code, body) = http("PUT", &server.url("/v1/jobs"), Some(&job.to_string())).unwrap();
+    assert_eq!(code, 200, "{body}");
+    let mut alloc = String::new();
+    wait_until("the task's file on the client", Duration::from_secs(60), || {
+        let (_, body) = server.get("/v1/job/fwd/allocations");
+        let allocs: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        let Some(id) = allocs.as_array().and_then(|a| a.first()).and_then(|a| a["ID"].as_str()) else { return false };
+        alloc = id.to_string();
+        server.get(&format!("/v1/client/fs/stat/{alloc}?path=t/local/f.txt")).0 == 200
+    });
+    let (code, head, body) = http_bytes("GET", &server.url(&format!("/v1/client/fs/ls/{}?path=/", &alloc[..8])), b"").unwrap();
+    assert_eq!(code, 200, "{}", String::from_utf8_lossy(&body));
+    assert!(header(&head, "Content-Type").unwrap_or_default().starts_with("application/json"), "{head}");
+    let names: Vec<String> =
+        json_of(&String::from_utf8_lossy(&body)).as_array().unwrap().iter().map(|f| f["Name"].as_str().unwrap().to_string()).collect();
+    assert!(names.contains(&"alloc".to_string()) && names.contains(&"t".to_string()), "{names:?}");
+    let st: Value = serde_json::from_str(&server.get(&format!("/v1/client/fs/stat/{alloc}?path=t/local/f.txt")).1).unwrap();
+    assert_eq!((st["Name"].as_str(), st["Size"].as_u64()), (Some("f.txt"), Some(10)), "{st}");
+    let (code, body) = http("GET", &server.url(&format!("/v1/client/fs/cat/{alloc}?path=t/local/f.txt")), None).unwrap();
+    assert_eq!((code, body.as_str()), (200, "forwarded\n"), "{}", client_log());
+    let (code, body) = server.get(&format!("/v1/client/fs/cat/{alloc}?path=../../etc/passwd"));
+    assert_eq!(code, 400, "the client's refusal comes back: {body}");
+    // The client answers directly too (full ids only, as a Nomad client).
+    let (code, body) = http("GET", &client(&format!("/v1/client/fs/cat/{alloc}?path=t/local/f.txt")), None).unwrap();
+    assert_eq!((code, body.as_str()), (200, "forwarded\n"));
+
+    let (code, body) = http("DELETE", &server.url("/v1/job/fwd?purge=true"), None).unwrap();
+    assert_eq!(code, 200, "{body}");
+    wait_until("the task stopped", Duration::from_secs(30), || {
+        let (_, body) = server.get(&format!("/v1/allocation/{alloc}"));
+        body.contains("\"ClientStatus\":\"complete\"") || body.contains("\"ClientStatus\":\"failed\"") || body.contains("not found")
+    });
 }
