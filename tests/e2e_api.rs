@@ -48,6 +48,34 @@ const JOB: &str = r#"job "fsjob" {
 }
 "#;
 
+/// Purges a job when dropped — also when an assertion failed — and waits until its allocations have
+/// ended, so that no task (they outlive their agent) outlives the test.
+struct PurgeOnDrop {
+    base: String,
+    job: &'static str,
+}
+
+impl Drop for PurgeOnDrop {
+    fn drop(&mut self) {
+        let _ = http("DELETE", &format!("{}/v1/job/{}?purge=true", self.base, self.job), None);
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            let ended = match http("GET", &format!("{}/v1/job/{}/allocations", self.base, self.job), None) {
+                Ok((200, body)) => serde_json::from_str::<Value>(&body).is_ok_and(|v| {
+                    v.as_array().is_some_and(|a| {
+                        a.iter().all(|x| ["complete", "failed", "lost"].contains(&x["ClientStatus"].as_str().unwrap_or("")))
+                    })
+                }),
+                _ => true,
+            };
+            if ended {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
 fn live_allocs(agent: &DevAgent) -> Vec<Value> {
     let allocs = get_json(&agent.url("/v1/job/fsjob/allocations"));
     allocs.as_array().unwrap().iter().filter(|a| a["ClientStatus"] == "running" && a["DesiredStatus"] == "run").cloned().collect()
@@ -81,6 +109,7 @@ fn more_of_nomads_api_and_cli() {
     // A raw_exec job that writes a file into its task directory.
     let file = dir.join("fsjob.hcl");
     std::fs::write(&file, JOB).unwrap();
+    let _purge = PurgeOnDrop { base: agent.addr(), job: "fsjob" };
     let out = agent.cli(&["job", "run", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out));
     wait_until("a running allocation", Duration::from_secs(60), || live_allocs(&agent).len() == 1);
@@ -236,8 +265,30 @@ fn more_of_nomads_api_and_cli() {
 
     let out = agent.cli(&["job", "stop", "-purge", "fsjob"]);
     assert!(out.status.success(), "{}", text(&out));
+    drop(_purge);
     drop(agent);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What a streamed reply has sent within 10 s, or once it contains `want`.
+fn first_bytes(url: &str, want: &str) -> String {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    write!(s, "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while std::time::Instant::now() < deadline && !String::from_utf8_lossy(&got).contains(want) {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(_) => continue,
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
 }
 
 /// A client-only agent process, killed when dropped.
@@ -289,8 +340,9 @@ fn client_endpoints_through_a_server() {
 
     // A task on the client writes a file; the server forwards the file endpoints to the client.
     let job = json!({ "Job": { "ID": "fwd", "TaskGroups": [{ "Name": "g", "Count": 1, "Tasks": [{ "Name": "t", "Driver": "raw_exec",
-        "Config": { "command": "/bin/sh", "args": ["-c", "echo forwarded > $NOMAD_TASK_DIR/f.txt; exec sleep 300"] },
+        "Config": { "command": "/bin/sh", "args": ["-c", "echo forwarded > $NOMAD_TASK_DIR/f.txt; echo to-stdout; exec sleep 300"] },
         "Resources": { "CPU": 20, "MemoryMB": 16 } }] }] } });
+    let _purge = PurgeOnDrop { base: server.url(""), job: "fwd" };
     let (code, body) = http("PUT", &server.url("/v1/jobs"), Some(&job.to_string())).unwrap();
     assert_eq!(code, 200, "{body}");
     let mut alloc = String::new();
@@ -313,14 +365,10 @@ fn client_endpoints_through_a_server() {
     assert_eq!((code, body.as_str()), (200, "forwarded\n"), "{}", client_log());
     let (code, body) = server.get(&format!("/v1/client/fs/cat/{alloc}?path=../../etc/passwd"));
     assert_eq!(code, 400, "the client's refusal comes back: {body}");
+    // A followed log streams through the server (it never ends, so it must not be buffered).
+    let streamed = first_bytes(&server.url(&format!("/v1/client/fs/logs/{alloc}?task=t&plain=true&follow=true")), "to-stdout");
+    assert!(streamed.starts_with("HTTP/1.1 200") && streamed.contains("to-stdout"), "{streamed}");
     // The client answers directly too (full ids only, as a Nomad client).
     let (code, body) = http("GET", &client(&format!("/v1/client/fs/cat/{alloc}?path=t/local/f.txt")), None).unwrap();
     assert_eq!((code, body.as_str()), (200, "forwarded\n"));
-
-    let (code, body) = http("DELETE", &server.url("/v1/job/fwd?purge=true"), None).unwrap();
-    assert_eq!(code, 200, "{body}");
-    wait_until("the task stopped", Duration::from_secs(30), || {
-        let (_, body) = server.get(&format!("/v1/allocation/{alloc}"));
-        body.contains("\"ClientStatus\":\"complete\"") || body.contains("\"ClientStatus\":\"failed\"") || body.contains("not found")
-    });
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Path, Query, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -149,7 +149,7 @@ fn serve_local(alloc_dir: PathBuf, o: &LogOptions, kind: String) -> Response {
 }
 
 /// Passes a client endpoint's request (`path` with its query) on to the client at `node_addr`, and its
-/// status, content type and body back.
+/// status, content type and body back; the body is streamed (a followed log never ends).
 pub(super) async fn forward(st: &HttpState, node_addr: &str, alloc_id: &str, path: &str) -> Result<Response, ApiError> {
     if node_addr.is_empty() {
         return Err(ApiError::not_found(format!("allocation {alloc_id} has no reachable client")));
@@ -158,11 +158,14 @@ pub(super) async fn forward(st: &HttpState, node_addr: &str, alloc_id: &str, pat
     let url = format!("{base}{path}");
     let resp = st.http.get(&url).send().await.map_err(|e| ApiError(StatusCode::BAD_GATEWAY, format!("client {node_addr}: {e}")))?;
     let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-    let content_type = resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let body = resp.bytes().await.map_err(|e| ApiError(StatusCode::BAD_GATEWAY, format!("client {node_addr}: {e}")))?;
-    let mut out = (status, body).into_response();
-    if let Some(v) = content_type.and_then(|v| axum::http::HeaderValue::from_str(&v).ok()) {
-        out.headers_mut().insert(axum::http::header::CONTENT_TYPE, v);
+    // The client's length (when it sent one) keeps a forwarded reply as framed as the client's.
+    let pass: Vec<_> = [header::CONTENT_TYPE, header::CONTENT_LENGTH]
+        .into_iter()
+        .filter_map(|name| resp.headers().get(&name).cloned().map(|v| (name, v)))
+        .collect();
+    let mut out = (status, Body::from_stream(resp.bytes_stream())).into_response();
+    for (name, value) in pass {
+        out.headers_mut().insert(name, value);
     }
     Ok(out)
 }
