@@ -17,7 +17,7 @@ use super::scheduler_config::SchedulerConfig;
 use super::service_reg::ServiceRegistration;
 use super::var::{VarKey, Variable};
 
-/// Why a purged node's allocations are lost (their desired and client description).
+/// Why a purged node's allocations are lost (their desired description).
 pub const ALLOC_LOST_PURGED: &str = "alloc is lost since its node was purged";
 
 /// Table names, for per-table modify indexes (blocking queries wait on these).
