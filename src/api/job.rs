@@ -449,7 +449,7 @@ pub fn job_to_api(j: &Job, status: &str) -> ApiJob {
         payload: None,
         status: status.into(),
         status_description: String::new(),
-        stable: false,
+        stable: j.stable,
         version: j.version,
         submit_time: j.submit_time,
         create_index: j.create_index,

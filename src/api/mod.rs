@@ -5,6 +5,7 @@
 pub mod alloc;
 pub mod eval;
 pub mod filter;
+pub mod fs;
 pub mod job;
 pub mod job_parts;
 pub mod job_resources;

@@ -1,4 +1,4 @@
-//! `drover alloc …`: status, logs and stop of one allocation.
+//! `drover alloc …`: status, logs, files (`fs`) and stop of one allocation.
 
 use futures::StreamExt;
 use std::io::Write;
@@ -26,6 +26,8 @@ pub enum AllocCmd {
         #[arg(short = 'f', long)]
         follow: bool,
     },
+    /// List a directory of the allocation, print a file, or show a file's details (-stat)
+    Fs(super::alloc_fs::FsArgs),
 }
 
 pub async fn run(cmd: AllocCmd, g: &Global) -> i32 {
@@ -34,6 +36,7 @@ pub async fn run(cmd: AllocCmd, g: &Global) -> i32 {
         AllocCmd::Status { id } => status(&api, &id).await,
         AllocCmd::Stop { id } => stop(&api, &id).await,
         AllocCmd::Logs { id, task, stderr, follow } => logs(&api, &id, task, stderr, follow).await,
+        AllocCmd::Fs(a) => super::alloc_fs::run(&api, a).await,
     };
     match r {
         Ok(()) => 0,

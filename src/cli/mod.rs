@@ -1,11 +1,12 @@
 //! The command line: `drover agent`, `drover job …`, `drover alloc …`, `drover node …`, `drover var …`,
-//! `drover operator …`, speaking the HTTP API.
+//! `drover operator …`, `drover status`, `drover version`, speaking the HTTP API.
 //!
 //! Flags are accepted Nomad-style with one dash (`-address`, `-dev`) as well as with two.
 
 pub mod agent;
 pub mod agent_info;
 pub mod alloc;
+pub mod alloc_fs;
 pub mod api_client;
 pub mod eval;
 pub mod fmt;
@@ -20,7 +21,9 @@ pub mod operator;
 pub mod operator_raft;
 pub mod operator_scheduler;
 pub mod server;
+pub mod status;
 pub mod var;
+pub mod version;
 
 use clap::{Parser, Subcommand};
 
@@ -106,6 +109,12 @@ pub enum Cmd {
     Fmt(fmt::FmtArgs),
     /// Print the version
     Version,
+    /// List jobs, or show the job, allocation, node or evaluation an id (prefix) names
+    Status {
+        prefix: Option<String>,
+        #[command(flatten)]
+        global: Global,
+    },
 }
 
 /// Turns Go-style single-dash long flags (`-address=x`, `-dev`) into clap's `--address=x`, `--dev`.
@@ -169,10 +178,8 @@ pub fn run(args: Vec<String>) -> i32 {
             Cmd::Operator { cmd, global } => operator::run(cmd, &global).await,
             Cmd::AgentInfo { global } => agent_info::run(&global).await,
             Cmd::Fmt(a) => fmt::run(&a),
-            Cmd::Version => {
-                println!("Drover v{}", env!("CARGO_PKG_VERSION"));
-                0
-            }
+            Cmd::Version => version::run(),
+            Cmd::Status { prefix, global } => status::run(prefix, &global).await,
         }
     })
 }

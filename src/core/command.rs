@@ -49,6 +49,11 @@ pub enum Command {
     RegisterNode { node: Node, evals: Vec<Evaluation>, now: i64 },
     /// A node's status changed (ready, down, …); evaluations for the jobs on it.
     UpdateNodeStatus { node_id: String, status: NodeStatus, description: String, evals: Vec<Evaluation>, now: i64 },
+    /// Removes a node from the cluster (`node purge`): its non-terminal allocations become lost, and
+    /// evaluations for their jobs replace them.
+    PurgeNode { node_id: String, evals: Vec<Evaluation>, now: i64 },
+    /// Marks a stored job version stable or unstable (and the current job, if that version is current).
+    SetJobStability { namespace: String, job_id: String, version: u64, stable: bool },
     /// Creates or updates evaluations.
     UpsertEvals { evals: Vec<Evaluation>, now: i64 },
     /// The accepted part of a scheduler plan.
@@ -84,6 +89,8 @@ impl Command {
             Command::DeregisterJob { .. } => "deregister_job",
             Command::RegisterNode { .. } => "register_node",
             Command::UpdateNodeStatus { .. } => "update_node_status",
+            Command::PurgeNode { .. } => "purge_node",
+            Command::SetJobStability { .. } => "set_job_stability",
             Command::UpsertEvals { .. } => "upsert_evals",
             Command::ApplyPlan { .. } => "apply_plan",
             Command::UpdateAllocsFromClient { .. } => "update_allocs_from_client",

@@ -524,6 +524,9 @@ pub struct Job {
     pub reschedule: Option<Box<ReschedulePolicy>>,
     pub periodic: Option<Box<PeriodicConfig>>,
     pub parameterized: Option<Box<ParameterizedJobConfig>>,
+    /// Whether this version ran successfully (set by `job stable` or a successful deployment); a new
+    /// version starts unstable.
+    pub stable: bool,
 }
 
 impl Job {

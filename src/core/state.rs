@@ -18,6 +18,9 @@ use super::service_reg::ServiceRegistration;
 use super::shared::Shared;
 use super::var::{VarKey, Variable};
 
+/// Why a purged node's allocations are lost (their desired description).
+pub const ALLOC_LOST_PURGED: &str = "alloc is lost since its node was purged";
+
 /// Table names, for per-table modify indexes (blocking queries wait on these).
 pub mod table {
     pub const JOBS: &str = "jobs";
@@ -148,6 +151,16 @@ impl ClusterState {
                 }
                 None => Some(format!("node {node_id} not found")),
             },
+            Command::PurgeNode { node_id, evals, now } => {
+                let r = self.purge_node(index, node_id, *now);
+                if r.is_none() {
+                    self.upsert_evals(index, evals.iter(), *now);
+                }
+                r
+            }
+            Command::SetJobStability { namespace, job_id, version, stable } => {
+                self.set_job_stability(index, &JobKey::new(namespace, job_id), *version, *stable)
+            }
             Command::UpsertEvals { evals, now } => {
                 self.upsert_evals(index, evals.iter(), *now);
                 None
@@ -344,6 +357,8 @@ impl ClusterState {
                 job.version = 0;
             }
         }
+        // A new version starts unstable; the same spec registered again keeps its stability.
+        job.stable = self.jobs.get(&key).is_some_and(|old| old.version == job.version && old.stable);
         job.modify_index = index;
         job.job_modify_index = index;
         job.submit_time = now;
@@ -366,6 +381,48 @@ impl ClusterState {
             if let Some(v) = self.job_versions.get_mut(&(key.clone(), job.version)) {
                 v.stop = true;
             }
+        }
+        self.touch(table::JOBS, index);
+        None
+    }
+
+    /// Removes a node; its allocations that are not terminal yet are lost (desired stop, client lost).
+    fn purge_node(&mut self, index: u64, node_id: &str, now: i64) -> Option<String> {
+        if self.nodes.remove(node_id).is_none() {
+            return Some(format!("node {node_id} not found"));
+        }
+        self.touch(table::NODES, index);
+        let ids: Vec<String> = self.allocs_on_node(node_id).filter(|a| !a.terminal()).map(|a| a.id.clone()).collect();
+        for id in &ids {
+            let lost = AllocStop {
+                alloc_id: id.clone(),
+                desired_status: super::alloc::DesiredStatus::Stop,
+                description: ALLOC_LOST_PURGED.into(),
+                client_status: Some(ClientStatus::Lost),
+            };
+            self.stop_alloc(index, &lost, now);
+        }
+        if !ids.is_empty() {
+            self.touch(table::ALLOCS, index);
+        }
+        let before = self.services.len();
+        self.services.retain(|_, s| s.node_id != node_id);
+        if self.services.len() != before {
+            self.touch(table::SERVICES, index);
+        }
+        None
+    }
+
+    /// Sets `stable` on a stored version, and on the current job when that version is current.
+    fn set_job_stability(&mut self, index: u64, key: &JobKey, version: u64, stable: bool) -> Option<String> {
+        let Some(v) = self.job_versions.get_mut(&(key.clone(), version)) else {
+            return Some(format!("job \"{}\" in namespace \"{}\" has no version {version}", key.id, key.namespace));
+        };
+        v.stable = stable;
+        v.modify_index = index;
+        if let Some(job) = self.jobs.get_mut(key).filter(|j| j.version == version) {
+            job.stable = stable;
+            job.modify_index = index;
         }
         self.touch(table::JOBS, index);
         None
@@ -556,6 +613,7 @@ pub fn same_spec(a: &Job, b: &Job) -> bool {
         j.job_modify_index = 0;
         j.submit_time = 0;
         j.stop = false;
+        j.stable = false;
         j
     };
     strip(a) == strip(b)

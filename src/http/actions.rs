@@ -1,4 +1,4 @@
-//! Operator actions over HTTP: `/v1/allocation/:id/stop` and `/v1/node/:id/eligibility`.
+//! Operator actions over HTTP: `/v1/allocation/:id/stop`, `/v1/node/:id/eligibility` and `/v1/node/:id/purge`.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -34,5 +34,15 @@ pub async fn node_eligibility(State(st): State<HttpState>, Path(id): Path<String
     let id = st.server.read(|s| find_node_id(s, &id))?;
     let (eval_ids, index) = st.server.set_node_eligibility(&id, eligible).await?;
     let body = serde_json::json!({ "EvalIDs": eval_ids, "EvalCreateIndex": index, "NodeModifyIndex": index, "Index": index });
+    Ok(with_index(index, st.server.raft.leader().is_some(), body))
+}
+
+/// `/v1/node/:id/purge`: removes the node; its allocations are lost and replaced. `EvalCreateIndex` is
+/// 0 when no evaluation was needed, as in Nomad.
+pub async fn purge_node(State(st): State<HttpState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = st.server.read(|s| find_node_id(s, &id))?;
+    let (eval_ids, index) = st.server.purge_node(&id).await?;
+    let eval_index = if eval_ids.is_empty() { 0 } else { index };
+    let body = serde_json::json!({ "EvalIDs": eval_ids, "EvalCreateIndex": eval_index, "NodeModifyIndex": index, "Index": index });
     Ok(with_index(index, st.server.raft.leader().is_some(), body))
 }

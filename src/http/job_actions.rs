@@ -1,5 +1,5 @@
 //! Job actions: `/v1/job/:id/scale` (GET status, POST a new count), `/v1/job/:id/revert`,
-//! `/v1/job/:id/evaluate`, in Nomad's request and response shapes.
+//! `/v1/job/:id/evaluate`, `/v1/job/:id/stable`, in Nomad's request and response shapes.
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -107,4 +107,30 @@ pub async fn revert(
 pub async fn evaluate(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
     let (eval_id, index) = st.server.evaluate_job(q.namespace(), &id).await?;
     Ok(registered(&st, eval_id, index))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct StabilityRequest {
+    #[serde(rename = "JobID")]
+    pub job_id: String,
+    /// Nomad's `uint64`: absent reads as version 0.
+    pub job_version: u64,
+    pub stable: bool,
+}
+
+/// `/v1/job/:id/stable`: marks a version stable (or not). Replies `{"Index": …}` as Nomad's
+/// `JobStabilityResponse`.
+pub async fn stable(
+    State(st): State<HttpState>,
+    Path(id): Path<String>,
+    Query(q): Query<QueryOptions>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let req: StabilityRequest = json_body(&body)?;
+    if !req.job_id.is_empty() && req.job_id != id {
+        return Err(ApiError::bad_request(format!("Job ID does not match: URL has \"{id}\", body has \"{}\"", req.job_id)));
+    }
+    let index = st.server.set_job_stability(q.namespace(), &id, req.job_version, req.stable).await?;
+    Ok(with_index(index, st.server.raft.leader().is_some(), serde_json::json!({ "Index": index })))
 }

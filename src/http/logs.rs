@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Path, Query, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -74,15 +74,20 @@ pub async fn logs(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let kind = check(&o)?;
-    let (alloc_id, node_addr) = st.server.read(|s| {
-        let id = find_alloc_id(s, &alloc)?;
-        let node = s.allocs.get(&id).and_then(|a| s.nodes.get(&a.node_id)).map(|n| n.http_addr.clone()).unwrap_or_default();
-        Ok::<_, ApiError>((id, node))
-    })?;
+    let (alloc_id, node_addr) = locate_alloc(&st, &alloc)?;
     match st.alloc_root.as_ref().map(|r| r.join(&alloc_id)).filter(|d| d.is_dir()) {
         Some(dir) => Ok(serve_local(dir, &o, kind)),
-        None => forward(&st, &node_addr, &alloc_id, raw.as_deref()).await,
+        None => forward(&st, &node_addr, &alloc_id, &format!("/v1/client/fs/logs/{alloc_id}?{}", raw.as_deref().unwrap_or(""))).await,
     }
+}
+
+/// An allocation's full id (from an id or a unique prefix) and the HTTP address of its client.
+pub(super) fn locate_alloc(st: &HttpState, alloc: &str) -> Result<(String, String), ApiError> {
+    st.server.read(|s| {
+        let id = find_alloc_id(s, alloc)?;
+        let node = s.allocs.get(&id).and_then(|a| s.nodes.get(&a.node_id)).map(|n| n.http_addr.clone()).unwrap_or_default();
+        Ok::<_, ApiError>((id, node))
+    })
 }
 
 /// Client-only agents: serve from the local allocation directory.
@@ -143,16 +148,26 @@ fn serve_local(alloc_dir: PathBuf, o: &LogOptions, kind: String) -> Response {
     (StatusCode::OK, Body::from_stream(stream)).into_response()
 }
 
-async fn forward(st: &HttpState, node_addr: &str, alloc_id: &str, raw: Option<&str>) -> Result<Response, ApiError> {
+/// Passes a client endpoint's request (`path` with its query) on to the client at `node_addr`, and its
+/// status, content type and body back; the body is streamed (a followed log never ends).
+pub(super) async fn forward(st: &HttpState, node_addr: &str, alloc_id: &str, path: &str) -> Result<Response, ApiError> {
     if node_addr.is_empty() {
         return Err(ApiError::not_found(format!("allocation {alloc_id} has no reachable client")));
     }
     let base = if node_addr.starts_with("http") { node_addr.to_string() } else { format!("http://{node_addr}") };
-    let url = format!("{base}/v1/client/fs/logs/{alloc_id}?{}", raw.unwrap_or(""));
+    let url = format!("{base}{path}");
     let resp = st.http.get(&url).send().await.map_err(|e| ApiError(StatusCode::BAD_GATEWAY, format!("client {node_addr}: {e}")))?;
     let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-    let body = resp.bytes().await.map_err(|e| ApiError(StatusCode::BAD_GATEWAY, format!("client {node_addr}: {e}")))?;
-    Ok((status, body).into_response())
+    // The client's length (when it sent one) keeps a forwarded reply as framed as the client's.
+    let pass: Vec<_> = [header::CONTENT_TYPE, header::CONTENT_LENGTH]
+        .into_iter()
+        .filter_map(|name| resp.headers().get(&name).cloned().map(|v| (name, v)))
+        .collect();
+    let mut out = (status, Body::from_stream(resp.bytes_stream())).into_response();
+    for (name, value) in pass {
+        out.headers_mut().insert(name, value);
+    }
+    Ok(out)
 }
 
 /// Standard base64 (RFC 4648, with padding) for Nomad's log frames.

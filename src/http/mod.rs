@@ -6,6 +6,7 @@ pub mod allocs;
 pub mod body;
 pub mod error;
 pub mod evals;
+pub mod fs;
 pub mod job_actions;
 pub mod job_views;
 pub mod jobs;
@@ -17,6 +18,7 @@ pub mod operator;
 pub mod query;
 pub mod scheduler_config;
 pub mod status;
+pub mod telemetry;
 pub mod vars;
 
 use std::net::SocketAddr;
@@ -49,10 +51,12 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/job/{id}/revert", put(job_actions::revert).post(job_actions::revert))
         .route("/v1/job/{id}/evaluate", put(job_actions::evaluate).post(job_actions::evaluate))
         .route("/v1/job/{id}/versions", get(job_views::versions))
+        .route("/v1/job/{id}/stable", put(job_actions::stable).post(job_actions::stable))
         .route("/v1/allocations", get(allocs::list))
         .route("/v1/allocation/{id}", get(allocs::read))
         .route("/v1/allocation/{id}/stop", put(actions::stop_alloc).post(actions::stop_alloc))
         .route("/v1/node/{id}/eligibility", put(actions::node_eligibility).post(actions::node_eligibility))
+        .route("/v1/node/{id}/purge", put(actions::purge_node).post(actions::purge_node))
         .route("/v1/evaluations", get(evals::list))
         .route("/v1/evaluation/{id}", get(evals::read))
         .route("/v1/evaluation/{id}/allocations", get(evals::allocations))
@@ -63,6 +67,10 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/status/peers", get(status::peers))
         .route("/v1/agent/health", get(status::health))
         .route("/v1/client/fs/logs/{alloc}", get(logs::logs))
+        .route("/v1/client/fs/ls/{alloc}", get(fs::ls))
+        .route("/v1/client/fs/stat/{alloc}", get(fs::stat_file))
+        .route("/v1/client/fs/cat/{alloc}", get(fs::cat_file))
+        .route("/v1/metrics", get(telemetry::metrics))
         .route("/v1/regions", get(status::regions))
         .route("/v1/operator/raft/configuration", get(members::configuration))
         .route("/v1/operator/raft/peer", delete(members::remove_peer))
@@ -85,12 +93,23 @@ pub fn router(state: HttpState) -> Router {
         )
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(8 * 1024 * 1024))
+        .layer(axum::middleware::from_fn(telemetry::record))
         .with_state(state)
 }
 
-/// The API of a client-only agent: the endpoints answered from the client's own allocations.
+/// The API of a client-only agent: the endpoints answered from the client's own allocations, its
+/// health and its metrics.
 pub fn client_router(alloc_root: PathBuf) -> Router {
-    Router::new().route("/v1/client/fs/logs/{alloc}", get(logs::client_logs)).fallback(error::not_found).with_state(alloc_root)
+    Router::new()
+        .route("/v1/client/fs/logs/{alloc}", get(logs::client_logs))
+        .route("/v1/client/fs/ls/{alloc}", get(fs::client_ls))
+        .route("/v1/client/fs/stat/{alloc}", get(fs::client_stat))
+        .route("/v1/client/fs/cat/{alloc}", get(fs::client_cat))
+        .route("/v1/agent/health", get(status::client_health))
+        .route("/v1/metrics", get(telemetry::client_metrics))
+        .fallback(error::not_found)
+        .layer(axum::middleware::from_fn(telemetry::record))
+        .with_state(alloc_root)
 }
 
 /// Serves the API until the listener fails.

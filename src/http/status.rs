@@ -18,17 +18,25 @@ pub async fn peers(State(st): State<HttpState>) -> Json<Vec<String>> {
     Json(st.server.raft.members().into_values().collect())
 }
 
+/// Nomad's agent health: one entry per role this agent has; 500 when the server has no leader.
 pub async fn health(State(st): State<HttpState>) -> Response {
     let ok = st.server.raft.leader().is_some();
-    let body = serde_json::json!({
-        "server": { "ok": ok, "message": if ok { "ok" } else { "no cluster leader" } },
-        "client": { "ok": true, "message": "ok" },
+    let mut body = serde_json::json!({
+        "server": { "ok": ok, "message": if ok { "ok" } else { "No cluster leader" } },
     });
+    if st.alloc_root.is_some() {
+        body["client"] = serde_json::json!({ "ok": true, "message": "ok" });
+    }
     if ok {
         Json(body).into_response()
     } else {
         (axum::http::StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
     }
+}
+
+/// A client-only agent's health: the client role only (it runs once it has servers to talk to).
+pub async fn client_health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "client": { "ok": true, "message": "ok" } }))
 }
 
 pub async fn regions() -> Json<Vec<String>> {

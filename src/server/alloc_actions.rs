@@ -1,5 +1,5 @@
 //! Operator actions on allocations and nodes: stop one allocation (it is replaced, as after a
-//! failure), and mark a node eligible or ineligible for new placements.
+//! failure), mark a node eligible or ineligible for new placements, and purge a node.
 
 use tracing::info;
 
@@ -49,6 +49,21 @@ impl Server {
         let ids = evals.iter().map(|e| e.id.clone()).collect();
         info!(node_id, eligible, "changing node eligibility");
         let resp = self.propose(Command::UpdateNodeEligibility { node_id: node_id.into(), eligible, evals, now: now_ns() }).await?;
+        Ok((ids, resp.index))
+    }
+
+    /// Removes a node from the cluster. Its non-terminal allocations become lost and one evaluation
+    /// per affected job replaces them (as when a node goes down). Returns (eval ids, index).
+    pub async fn purge_node(&self, node_id: &str) -> Result<(Vec<String>, u64), ServerError> {
+        let evals = self.read(|s| {
+            if !s.nodes.contains_key(node_id) {
+                return Err(ServerError::NotFound(format!("node not found: {node_id}")));
+            }
+            Ok(self.node_update_evals(s, node_id))
+        })?;
+        let ids: Vec<String> = evals.iter().map(|e| e.id.clone()).collect();
+        info!(node_id, evals = ids.len(), "purging node");
+        let resp = self.propose(Command::PurgeNode { node_id: node_id.into(), evals, now: now_ns() }).await?;
         Ok((ids, resp.index))
     }
 }

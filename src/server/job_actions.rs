@@ -1,5 +1,5 @@
-//! Operations on a registered job: scale a group, revert to an earlier version, and force a new
-//! evaluation. Each goes through the same typed commands as a registration.
+//! Operations on a registered job: scale a group, revert to an earlier version, force a new
+//! evaluation (each through the same typed commands as a registration), and mark a version stable.
 
 use tracing::info;
 
@@ -72,5 +72,20 @@ impl Server {
         let eval_id = eval.id.clone();
         let resp = self.propose(Command::UpsertEvals { evals: vec![eval], now: now_ns() }).await?;
         Ok((eval_id, resp.index))
+    }
+
+    /// Marks a stored version of a job stable or unstable. Returns the index of the change.
+    pub async fn set_job_stability(&self, namespace: &str, job_id: &str, version: u64, stable: bool) -> Result<u64, ServerError> {
+        let key = JobKey::new(namespace, job_id);
+        let (exists, has_version) = self.read(|s| (s.jobs.contains_key(&key), s.job_version(&key, version).is_some()));
+        if !exists {
+            return Err(ServerError::NotFound(format!("job \"{job_id}\" not found")));
+        }
+        if !has_version {
+            return Err(ServerError::NotFound(format!("job \"{job_id}\" has no version {version}")));
+        }
+        info!(job_id, version, stable, "setting job stability");
+        let cmd = Command::SetJobStability { namespace: namespace.into(), job_id: job_id.into(), version, stable };
+        Ok(self.propose(cmd).await?.index)
     }
 }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod heartbeat;
 pub mod job_actions;
 pub mod leader;
+pub mod metrics;
 pub mod ops;
 pub mod snapshot;
 pub mod snapshot_file;

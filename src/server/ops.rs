@@ -198,17 +198,20 @@ impl Server {
         Ok(())
     }
 
+    /// One `node-update` evaluation per job with a non-terminal allocation on the node (a node that
+    /// went down or was purged: the scheduler replaces what ran there).
+    pub(crate) fn node_update_evals(&self, state: &ClusterState, node_id: &str) -> Vec<Evaluation> {
+        let jobs: std::collections::BTreeSet<JobKey> =
+            state.allocs_on_node(node_id).filter(|a| !a.terminal()).map(|a| JobKey::new(&a.namespace, &a.job_id)).collect();
+        jobs.iter()
+            .filter_map(|k| state.jobs.get(k))
+            .map(|j| Evaluation { node_id: node_id.into(), ..self.eval_for(j, "node-update") })
+            .collect()
+    }
+
     /// Marks a node down and creates evaluations for every job with allocations on it.
     pub async fn mark_node_down(&self, node_id: &str) -> Result<(), ServerError> {
-        let evals = self.read(|s| {
-            let mut jobs: Vec<JobKey> =
-                s.allocs_on_node(node_id).filter(|a| !a.terminal()).map(|a| JobKey::new(&a.namespace, &a.job_id)).collect();
-            jobs.dedup();
-            jobs.iter()
-                .filter_map(|k| s.jobs.get(k))
-                .map(|j| Evaluation { node_id: node_id.into(), ..self.eval_for(j, "node-update") })
-                .collect::<Vec<_>>()
-        });
+        let evals = self.read(|s| self.node_update_evals(s, node_id));
         info!(node_id, "node missed its heartbeat: marking it down");
         let cmd = Command::UpdateNodeStatus {
             node_id: node_id.into(),
