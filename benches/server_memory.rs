@@ -271,7 +271,7 @@ fn bench_alloc(job: &Job, eval_id: &str, index: usize, node: &Node) -> Allocatio
     let tasks = VecMap::from([("srv".to_string(), TaskResources { cpu: 100, memory_mb: 64, ..Default::default() })]);
     Allocation {
         id: uuid::Uuid::new_v4().to_string(),
-        namespace: job.namespace.clone(),
+        namespace: job.namespace.clone().into(),
         eval_id: eval_id.to_string(),
         name: format!("{}.web[{index}]", job.id),
         node_id: node.id.clone(),

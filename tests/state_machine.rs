@@ -76,7 +76,7 @@ fn history() -> Vec<Command> {
         })
         .collect::<Vec<_>>();
     let node_id = s.allocs.values().next().map(|a| a.node_id.clone()).unwrap_or_default();
-    let mine: Vec<_> = updates.into_iter().filter(|u| s.allocs[&u.id].node_id == node_id).collect();
+    let mine: Vec<_> = updates.into_iter().filter(|u| s.allocs[u.id.as_str()].node_id == node_id).collect();
     push(&mut s, Command::UpdateAllocsFromClient { node_id, updates: mine, evals: vec![], now: 300 });
     push(&mut s, Command::DeregisterJob { namespace: "default".into(), job_id: "job1".into(), purge: false, eval: None, now: 400 });
     for (i, path) in ["app/web", "app/db", "other"].iter().enumerate() {

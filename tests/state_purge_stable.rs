@@ -73,7 +73,7 @@ fn purging_a_node_loses_its_live_allocations() {
     assert_eq!(r.error, None);
     assert!(!s.nodes.contains_key("n1") && s.nodes.contains_key("n2"));
     for (id, before) in on_n1 {
-        let a = &s.allocs[&id];
+        let a = &s.allocs[id.as_str()];
         if before == ClientStatus::Complete {
             assert_eq!(
                 (a.client_status, a.desired_status),
@@ -85,9 +85,9 @@ fn purging_a_node_loses_its_live_allocations() {
             assert_eq!((&*a.desired_description, a.modify_index, a.modify_time), (ALLOC_LOST_PURGED, index, 99));
         }
     }
-    assert!(on_n2
-        .iter()
-        .all(|id| s.allocs[id].client_status == ClientStatus::Pending && s.allocs[id].desired_status == DesiredStatus::Run));
+    assert!(on_n2.iter().all(
+        |id| s.allocs[id.as_str()].client_status == ClientStatus::Pending && s.allocs[id.as_str()].desired_status == DesiredStatus::Run
+    ));
     assert_eq!((s.evals["e2"].status, s.evals["e2"].create_index), (EvalStatus::Pending, index));
     assert!(s.services.is_empty(), "the purged node's services are removed");
     for t in [table::NODES, table::ALLOCS, table::EVALS, table::SERVICES] {

@@ -64,7 +64,7 @@ fn event_out(e: &TaskEvent) -> ApiTaskEvent {
         exit_code: e.exit_code,
         signal: e.signal,
         fails_task: e.failed,
-        details: e.details.clone(),
+        details: e.details.as_deref().cloned().unwrap_or_default(),
     }
 }
 
@@ -148,7 +148,7 @@ pub struct ApiAllocation {
 pub fn alloc_out(a: &Allocation, job: Option<super::job::ApiJob>) -> ApiAllocation {
     ApiAllocation {
         id: a.id.clone(),
-        namespace: a.namespace.clone(),
+        namespace: a.namespace.to_string(),
         eval_id: a.eval_id.clone(),
         name: a.name.clone(),
         node_id: a.node_id.clone(),

@@ -312,7 +312,7 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
                 message: message.into(),
                 exit_code: status.exit_code,
                 signal: status.signal,
-                details,
+                details: Some(Box::new(details)),
                 ..Default::default()
             });
         }

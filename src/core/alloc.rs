@@ -96,7 +96,30 @@ pub struct TaskEvent {
     pub exit_code: i32,
     pub signal: i32,
     pub failed: bool,
-    pub details: BTreeMap<String, String>,
+    /// Most events have none: boxed, so an event without details costs one word for them.
+    #[serde(with = "details_map")]
+    pub details: Option<Box<BTreeMap<String, String>>>,
+}
+
+/// Event details (de)serialized as a map, `{}` when there are none.
+mod details_map {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    type Details = Option<Box<BTreeMap<String, String>>>;
+
+    pub fn serialize<S: Serializer>(d: &Details, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(map) => map.serialize(s),
+            None => BTreeMap::<String, String>::new().serialize(s),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Details, D::Error> {
+        let map = BTreeMap::<String, String>::deserialize(d)?;
+        Ok((!map.is_empty()).then(|| Box::new(map)))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -115,7 +138,8 @@ pub struct TaskState {
 #[serde(default)]
 pub struct Allocation {
     pub id: String,
-    pub namespace: String,
+    #[serde(with = "serde_text")]
+    pub namespace: Text,
     pub eval_id: String,
     /// `<job>.<group>[<index>]`
     pub name: String,

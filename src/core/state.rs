@@ -4,6 +4,7 @@
 //! same on every server. Secondary indexes are not serialized; `after_restore` rebuilds them.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -49,7 +50,9 @@ pub struct ClusterState {
     pub job_versions: BTreeMap<(JobKey, u64), Job>,
     pub nodes: BTreeMap<String, Node>,
     pub evals: BTreeMap<String, Evaluation>,
-    pub allocs: BTreeMap<String, Shared<Allocation>>,
+    /// Keyed by id; the secondary indexes share the key (`Arc<str>`), so an id is stored once.
+    #[serde(with = "allocs_by_id")]
+    pub allocs: BTreeMap<Arc<str>, Shared<Allocation>>,
     /// Variables by (namespace, path).
     #[serde(with = "vars_as_list")]
     pub vars: BTreeMap<VarKey, Shared<Variable>>,
@@ -58,9 +61,9 @@ pub struct ClusterState {
     pub services: BTreeMap<String, ServiceRegistration>,
     pub scheduler_config: SchedulerConfig,
     #[serde(skip)]
-    allocs_by_node: BTreeMap<String, BTreeSet<String>>,
+    allocs_by_node: BTreeMap<String, BTreeSet<Arc<str>>>,
     #[serde(skip)]
-    allocs_by_job: BTreeMap<JobKey, BTreeSet<String>>,
+    allocs_by_job: BTreeMap<JobKey, BTreeSet<Arc<str>>>,
     #[serde(skip)]
     pending_evals: BTreeSet<String>,
 }
@@ -77,6 +80,35 @@ mod versions_as_list {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<(JobKey, u64), Job>, D::Error> {
         let list: Vec<Job> = Vec::deserialize(d)?;
         Ok(list.into_iter().map(|j| ((j.key(), j.version), j)).collect())
+    }
+}
+
+/// Allocations as a JSON object keyed by id (as before the keys were shared), read without a second map.
+mod allocs_by_id {
+    use super::*;
+    use serde::de::{MapAccess, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(map: &BTreeMap<Arc<str>, Shared<Allocation>>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(map.iter().map(|(k, v)| (&**k, v)))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<Arc<str>, Shared<Allocation>>, D::Error> {
+        struct ById;
+        impl<'de> Visitor<'de> for ById {
+            type Value = BTreeMap<Arc<str>, Shared<Allocation>>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("allocations by id")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((k, v)) = access.next_entry::<String, Shared<Allocation>>()? {
+                    out.insert(Arc::from(k), v);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(ById)
     }
 }
 
@@ -326,7 +358,7 @@ impl ClusterState {
         self.allocs_by_node.clear();
         self.allocs_by_job.clear();
         self.pending_evals.clear();
-        let ids: Vec<String> = self.allocs.keys().cloned().collect();
+        let ids: Vec<Arc<str>> = self.allocs.keys().cloned().collect();
         for id in ids {
             self.index_alloc(&id);
         }
@@ -466,17 +498,18 @@ impl ClusterState {
         }
     }
 
-    fn index_alloc(&mut self, id: &str) {
+    /// Indexes an allocation by node and job under `id`, the allocation table's own key.
+    fn index_alloc(&mut self, id: &Arc<str>) {
         if let Some(a) = self.allocs.get(id) {
-            self.allocs_by_node.entry(a.node_id.clone()).or_default().insert(id.to_string());
-            self.allocs_by_job.entry(JobKey::new(&a.namespace, &a.job_id)).or_default().insert(id.to_string());
+            self.allocs_by_node.entry(a.node_id.clone()).or_default().insert(id.clone());
+            self.allocs_by_job.entry(JobKey::new(&a.namespace, &a.job_id)).or_default().insert(id.clone());
         }
     }
 
     fn apply_plan(&mut self, index: u64, result: &PlanResult, now: i64) {
         for alloc in &result.allocs {
             let mut alloc = alloc.clone();
-            match self.allocs.get(&alloc.id) {
+            match self.allocs.get(alloc.id.as_str()) {
                 Some(old) => {
                     // The client may have reported since the plan's snapshot: keep its side.
                     alloc.client_status = old.client_status;
@@ -493,9 +526,12 @@ impl ClusterState {
             alloc.modify_index = index;
             alloc.alloc_modify_index = index;
             alloc.modify_time = now;
-            let id = alloc.id.clone();
-            self.allocs.insert(id.clone(), Shared::new(alloc));
-            self.index_alloc(&id);
+            let key = match self.allocs.get_key_value(alloc.id.as_str()) {
+                Some((key, _)) => key.clone(),
+                None => Arc::from(alloc.id.as_str()),
+            };
+            self.allocs.insert(key.clone(), Shared::new(alloc));
+            self.index_alloc(&key);
         }
         for stop in &result.stops {
             self.stop_alloc(index, stop, now);
@@ -507,7 +543,7 @@ impl ClusterState {
     }
 
     fn stop_alloc(&mut self, index: u64, stop: &AllocStop, now: i64) {
-        if let Some(a) = self.allocs.get_mut(&stop.alloc_id) {
+        if let Some(a) = self.allocs.get_mut(stop.alloc_id.as_str()) {
             let a = a.make_mut();
             a.desired_status = stop.desired_status;
             a.desired_description = intern(stop.description.clone());
@@ -523,7 +559,7 @@ impl ClusterState {
     fn update_allocs_from_client(&mut self, index: u64, node_id: &str, updates: &[ClientAllocUpdate], now: i64) -> Option<String> {
         let mut unknown = Vec::new();
         for u in updates {
-            match self.allocs.get_mut(&u.id) {
+            match self.allocs.get_mut(u.id.as_str()) {
                 Some(a) if a.node_id == node_id => {
                     let a = a.make_mut();
                     // A lost allocation stays lost, whatever a late client says.
@@ -549,11 +585,11 @@ impl ClusterState {
     // ---- queries ----
 
     pub fn allocs_on_node<'a>(&'a self, node_id: &str) -> impl Iterator<Item = &'a Allocation> + 'a {
-        self.allocs_by_node.get(node_id).into_iter().flatten().filter_map(|id| self.allocs.get(id)).map(|a| &**a)
+        self.allocs_by_node.get(node_id).into_iter().flatten().filter_map(|id| self.allocs.get(&**id)).map(|a| &**a)
     }
 
     pub fn allocs_of_job<'a>(&'a self, key: &JobKey) -> impl Iterator<Item = &'a Allocation> + 'a {
-        self.allocs_by_job.get(key).into_iter().flatten().filter_map(|id| self.allocs.get(id)).map(|a| &**a)
+        self.allocs_by_job.get(key).into_iter().flatten().filter_map(|id| self.allocs.get(&**id)).map(|a| &**a)
     }
 
     pub fn evals_of_job<'a>(&'a self, key: &'a JobKey) -> impl Iterator<Item = &'a Evaluation> + 'a {

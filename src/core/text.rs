@@ -45,6 +45,7 @@ const KNOWN: &[&str] = &[
     "alloc not needed due to count decrease",
     "alloc not needed due to job being stopped",
     "bridge",
+    "default",
     "host",
     "none",
 ];

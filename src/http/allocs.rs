@@ -15,10 +15,10 @@ use super::HttpState;
 
 pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
     let index = query_index(&st, table::ALLOCS, &q).await?;
-    let ids: Vec<String> = st.server.read(|s| s.allocs.keys().filter(|id| q.matches_prefix(id)).cloned().collect());
+    let ids: Vec<String> = st.server.read(|s| s.allocs.keys().filter(|id| q.matches_prefix(id)).map(|id| id.to_string()).collect());
     let server = st.server.clone();
     let render = move |ids: &[String]| {
-        server.read(|s| ids.iter().filter_map(|id| s.allocs.get(id)).map(|a| (a.id.clone(), alloc_stub(a))).collect())
+        server.read(|s| ids.iter().filter_map(|id| s.allocs.get(id.as_str())).map(|a| (a.id.clone(), alloc_stub(a))).collect())
     };
     streamed_list_response(index, st.server.raft.leader().is_some(), &q, ids, render)
 }
@@ -28,9 +28,10 @@ pub fn find_alloc_id(s: &ClusterState, id: &str) -> Result<String, ApiError> {
     if s.allocs.contains_key(id) {
         return Ok(id.to_string());
     }
-    let matches: Vec<&String> = s.allocs.range(id.to_string()..).take_while(|(k, _)| k.starts_with(id)).map(|(k, _)| k).collect();
+    let from = (std::ops::Bound::Included(id), std::ops::Bound::Unbounded);
+    let matches: Vec<&str> = s.allocs.range::<str, _>(from).take_while(|(k, _)| k.starts_with(id)).map(|(k, _)| &**k).collect();
     match matches.as_slice() {
-        [one] => Ok((*one).clone()),
+        [one] => Ok(one.to_string()),
         [] => Err(ApiError::not_found(format!("alloc not found: {id}"))),
         _ => Err(ApiError::bad_request(format!("alloc id prefix \"{id}\" matches {} allocations; use more characters", matches.len()))),
     }
@@ -40,7 +41,7 @@ pub async fn read(State(st): State<HttpState>, Path(id): Path<String>, Query(q):
     let index = query_index(&st, table::ALLOCS, &q).await?;
     let alloc = st.server.read(|s| {
         let id = find_alloc_id(s, &id)?;
-        let a = &s.allocs[&id];
+        let a = &s.allocs[id.as_str()];
         let job = s.job_version(&JobKey::new(&a.namespace, &a.job_id), a.job_version).map(|j| job_to_api(j, s.job_status(j).as_str()));
         Ok::<_, ApiError>(alloc_out(a, job))
     })?;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use openraft::storage::{LogFlushed, RaftLogStorage};
 use openraft::{OptionalSend, RaftLogReader, StorageIOError};
-use rocksdb::{Direction, IteratorMode, WriteBatch};
+use rocksdb::{Direction, IteratorMode, ReadOptions, WriteBatch};
 use serde::{Deserialize, Serialize};
 
 use super::db::{self, RaftDb, CF_LOGS, CF_META};
@@ -26,6 +26,14 @@ const KEY_LAST_PURGED: &str = "last_purged";
 #[derive(Deserialize)]
 struct EntryLogId {
     log_id: LogId,
+}
+
+/// Log entries are read once per follower that needs them (large plans among them): they are read
+/// around the block cache instead of pushing everything else out of it.
+fn uncached() -> ReadOptions {
+    let mut opts = ReadOptions::default();
+    opts.fill_cache(false);
+    opts
 }
 
 /// Handle on the Raft log; clones share the database (openraft uses clones as log readers).
@@ -53,7 +61,7 @@ impl LogStore {
         };
         let cf = db::cf(&self.db, CF_LOGS)?;
         let mut entries = Vec::new();
-        for item in self.db.iterator_cf(cf, IteratorMode::From(&db::log_key(start), Direction::Forward)) {
+        for item in self.db.iterator_cf_opt(cf, uncached(), IteratorMode::From(&db::log_key(start), Direction::Forward)) {
             let (key, value) = item?;
             if !range.contains(&db::decode_log_key(&key)?) {
                 break;
@@ -65,7 +73,7 @@ impl LogStore {
 
     fn last_log_id(&self) -> Result<Option<LogId>, StoreError> {
         let cf = db::cf(&self.db, CF_LOGS)?;
-        match self.db.iterator_cf(cf, IteratorMode::End).next() {
+        match self.db.iterator_cf_opt(cf, uncached(), IteratorMode::End).next() {
             Some(item) => {
                 let (_, value) = item?;
                 let entry: EntryLogId = db::decode("log entry", &value)?;

@@ -9,6 +9,7 @@ use crate::core::job::{Job, JobKey, JobType, TaskGroup};
 use crate::core::node::NodeStatus;
 use crate::core::rng::SeededRng;
 use crate::core::state::ClusterState;
+use crate::core::text::intern;
 
 use super::plan::Plan;
 use super::select::{self, Context};
@@ -118,7 +119,7 @@ pub(super) fn place_all(
                 let node_name = ctx.state.nodes.get(&node_id).map(|n| n.name.clone()).unwrap_or_default();
                 plan.placements.push(Allocation {
                     id: super::new_id(rng),
-                    namespace: job.namespace.clone(),
+                    namespace: intern(job.namespace.clone()),
                     eval_id: eval.id.clone(),
                     name: format!("{}.{}[{}]", job.id, group.name, index),
                     node_id,

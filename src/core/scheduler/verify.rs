@@ -19,7 +19,7 @@ pub fn verify(state: &ClusterState, plan: &Plan) -> (PlanResult, Vec<String>) {
     for (node_id, allocs) in plan.by_node() {
         let ok = match state.nodes.get(node_id) {
             Some(node) => {
-                let placing_new = allocs.iter().any(|a| !state.allocs.contains_key(&a.id));
+                let placing_new = allocs.iter().any(|a| !state.allocs.contains_key(a.id.as_str()));
                 let mut exclude = stopped.clone();
                 exclude.extend(allocs.iter().map(|a| a.id.as_str()));
                 let used = Usage::of_node(state, node_id, &exclude);
