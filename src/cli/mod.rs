@@ -239,6 +239,9 @@ mod tests {
             normalize(v(&["drover", "alloc", "exec", "-task", "web", "-i=false", "abc", "ls", "-la"])),
             v(&["drover", "alloc", "exec", "--task", "web", "--i=false", "abc", "--", "ls", "-la"])
         );
-        assert_eq!(normalize(v(&["drover", "alloc", "exec", "abc", "--", "ls", "-la"])), v(&["drover", "alloc", "exec", "abc", "--", "ls", "-la"]));
+        assert_eq!(
+            normalize(v(&["drover", "alloc", "exec", "abc", "--", "ls", "-la"])),
+            v(&["drover", "alloc", "exec", "abc", "--", "ls", "-la"])
+        );
     }
 }

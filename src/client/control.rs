@@ -207,14 +207,10 @@ pub fn signal_task(state_dir: &Path, sig: Signal) -> Result<(), ControlError> {
     if state_dir.join(EXIT_FILE).exists() {
         return Err(ControlError::NotRunning);
     }
-    let spec: ExecSpec = std::fs::read(state_dir.join(SPEC_FILE))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or(ControlError::NotRunning)?;
-    let pid: i32 = std::fs::read_to_string(state_dir.join(TASK_PID_FILE))
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .ok_or(ControlError::NotRunning)?;
+    let spec: ExecSpec =
+        std::fs::read(state_dir.join(SPEC_FILE)).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or(ControlError::NotRunning)?;
+    let pid: i32 =
+        std::fs::read_to_string(state_dir.join(TASK_PID_FILE)).ok().and_then(|s| s.trim().parse().ok()).ok_or(ControlError::NotRunning)?;
     let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).map_err(|_| ControlError::NotRunning)?;
     let marker = format!("/{}/{}", crate::executor::cgroup::CGROUP_PARENT, spec.id);
     if !cgroups.lines().any(|l| l.ends_with(&marker) || l.contains(&format!("{marker}/"))) {

@@ -194,16 +194,16 @@ async fn follow(
     let mut restarting: Option<(Instant, oneshot::Sender<Result<(), ControlError>>)> = None;
     let kill_timeout = Duration::from_nanos(r.ctx.task.kill_timeout.max(0) as u64) + Duration::from_secs(15);
     let task_name = r.ctx.task.name.clone();
-    let ended = |status: ExitStatus, killing: bool, restarting: Option<(Instant, oneshot::Sender<Result<(), ControlError>>)>| {
-        match (killing, restarting) {
-            (true, Some((_, reply))) => {
-                let _ = reply.send(Err(ControlError::Gone(task_name.clone())));
-                Ended::Killed(status)
-            }
-            (true, None) => Ended::Killed(status),
-            (false, Some((_, reply))) => Ended::Restarted(status, reply),
-            (false, None) => Ended::Exited(status),
+    let ended = |status: ExitStatus, killing: bool, restarting: Option<(Instant, oneshot::Sender<Result<(), ControlError>>)>| match (
+        killing, restarting,
+    ) {
+        (true, Some((_, reply))) => {
+            let _ = reply.send(Err(ControlError::Gone(task_name.clone())));
+            Ended::Killed(status)
         }
+        (true, None) => Ended::Killed(status),
+        (false, Some((_, reply))) => Ended::Restarted(status, reply),
+        (false, None) => Ended::Exited(status),
     };
     loop {
         if *kill.borrow() && killing.is_none() {
@@ -282,7 +282,13 @@ async fn follow(
                 info!(alloc_id = %r.ctx.alloc.id, task = %r.ctx.task.name, "restarting task on request");
                 let mut details = std::collections::BTreeMap::new();
                 details.insert("restart_reason".to_string(), USER_RESTART.to_string());
-                r.push(TaskEvent { kind: "Restart Signaled".into(), time: now_ns(), message: USER_RESTART.into(), details, ..Default::default() });
+                r.push(TaskEvent {
+                    kind: "Restart Signaled".into(),
+                    time: now_ns(),
+                    message: USER_RESTART.into(),
+                    details,
+                    ..Default::default()
+                });
                 restarting = Some((Instant::now(), reply));
                 stop_executor(dir);
             }

@@ -82,7 +82,8 @@ pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), Client
                 continue;
             };
             let (kill, kill_rx) = watch::channel(false);
-            let join = tokio::spawn(alloc_runner::run(alloc.clone(), job, node.clone(), cfg.clone(), kill_rx, reporter.clone(), control.clone()));
+            let join =
+                tokio::spawn(alloc_runner::run(alloc.clone(), job, node.clone(), cfg.clone(), kill_rx, reporter.clone(), control.clone()));
             runners.insert(alloc.id.clone(), Running { kill, join });
         }
         // allocations the servers forgot: stop them

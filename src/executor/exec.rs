@@ -99,7 +99,11 @@ fn container_exec(spec: &ExecSpec, state_dir: &Path, command: &[String]) -> Resu
     let runtime_root = state_dir.join(RUNTIME_DIR);
     let id = spec.id.as_str();
     let lc = |action: &'static str| {
-        move |source: libcontainer::error::LibcontainerError| ExecutorError::Container { id: id.to_string(), action, source: Box::new(source) }
+        move |source: libcontainer::error::LibcontainerError| ExecutorError::Container {
+            id: id.to_string(),
+            action,
+            source: Box::new(source),
+        }
     };
     let pid = ContainerBuilder::new(spec.id.clone(), SyscallType::default())
         .with_root_path(&runtime_root)

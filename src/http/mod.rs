@@ -1,9 +1,9 @@
 //! Nomad's HTTP API on port 4646: routes, shared state, and the listener.
 
 pub mod actions;
+pub mod agent_info;
 pub mod alloc_exec;
 pub mod alloc_ops;
-pub mod agent_info;
 pub mod allocs;
 pub mod body;
 pub mod error;
