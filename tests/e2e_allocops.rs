@@ -258,6 +258,30 @@ fn restart_signal_stats_and_exec_on_a_dev_agent() {
     let out = cli(&base, &["alloc", "exec", &short, "true"]);
     assert!(!out.status.success() && text(&out).contains("-task"), "two tasks need -task: {}", text(&out));
 
+    // -t: the command runs on a terminal, in the container and next to the raw task.
+    for t in ["box", "raw"] {
+        let out = cli(&base, &["alloc", "exec", "-t", "-task", t, &short, "sh", "-c", "test -t 0 && test -t 1 && echo on-a-tty"]);
+        assert!(out.status.success(), "{t}: {}", text(&out));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("on-a-tty"), "{t}: {}", text(&out));
+    }
+
+    // A session that ends early (the CLI is killed) takes its command with it.
+    for (t, marker) in [("box", "4321"), ("raw", "4322")] {
+        let mut session = Command::new(bin())
+            .args(["alloc", "exec", "-task", t, &short, "sleep", marker])
+            .env("DROVER_ADDR", &base)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let sleeping = || processes_mentioning(&format!("sleep {marker}")).into_iter().filter(|p| !p.contains("alloc")).count();
+        wait_until("the exec'd command to run", Duration::from_secs(15), || sleeping() > 0);
+        let _ = session.kill();
+        let _ = session.wait();
+        wait_until("the exec'd command to end with its session", Duration::from_secs(15), || sleeping() == 0);
+    }
+
     // The websocket answers with Nomad's frames.
     let out = cli(&base, &["alloc", "exec", "-task", "nosuch", &short, "true"]);
     assert!(!out.status.success() && text(&out).contains("Could not find task named: nosuch"), "{}", text(&out));

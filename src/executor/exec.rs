@@ -8,19 +8,22 @@
 
 use std::io::Write;
 use std::os::fd::OwnedFd;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::syscall::syscall::SyscallType;
 use nix::errno::Errno;
-use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::{setgid, setgroups, setuid, Gid, Uid};
+use nix::sys::signal::{kill, killpg, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{setgid, setgroups, setuid, Gid, Pid, Uid};
 
 use super::cgroup::{self, task_cgroup_dir};
 use super::container::RUNTIME_DIR;
 use super::error::ExecutorError;
+use super::signals::SignalPipe;
 use super::user::resolve_user;
 use crate::driver::spec::{DriverKind, ExecSpec, EXIT_FILE, TASK_PID_FILE};
 
@@ -119,13 +122,26 @@ fn container_exec(spec: &ExecSpec, state_dir: &Path, command: &[String]) -> Resu
         .build()
         .map_err(lc("starting command"))?;
     tracing::debug!(pid = pid.as_raw(), "exec process started");
+    wait_forwarding(pid, false)
+}
+
+/// Waits for the command; a SIGTERM or SIGINT to this process (the session ended) kills it — its
+/// process group with `group` — so no command outlives its session.
+fn wait_forwarding(pid: Pid, group: bool) -> Result<i32, ExecutorError> {
+    let signals = SignalPipe::install()?;
+    let mut killed = false;
     loop {
-        match waitpid(pid, None) {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
             Ok(WaitStatus::Exited(_, code)) => return Ok(code),
             Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(128 + sig as i32),
-            Ok(_) | Err(Errno::EINTR) => continue,
+            Ok(_) | Err(Errno::EINTR) => {}
             Err(source) => return Err(ExecutorError::Sys { action: "waiting for exec process", source }),
         }
+        if !killed && signals.termination().is_some() {
+            killed = true;
+            let _ = if group { killpg(pid, Signal::SIGKILL) } else { kill(pid, Signal::SIGKILL) };
+        }
+        signals.wait(Duration::from_millis(200));
     }
 }
 
@@ -133,6 +149,11 @@ fn container_exec(spec: &ExecSpec, state_dir: &Path, command: &[String]) -> Resu
 fn raw_exec(spec: &ExecSpec, command: &[String], tty: bool) -> Result<i32, ExecutorError> {
     let mut cmd = Command::new(&command[0]);
     cmd.args(&command[1..]).env_clear().envs(&spec.env).current_dir(&spec.task_dir);
+    if !tty {
+        // Its own group, so that ending the session ends whatever the command started; on a terminal
+        // the command leads a session of its own instead.
+        cmd.process_group(0);
+    }
     let identity = match spec.user.as_deref().filter(|u| !u.is_empty()) {
         Some(user) => {
             let u = resolve_user(Path::new("/"), Some(user))?;
@@ -166,9 +187,9 @@ fn raw_exec(spec: &ExecSpec, command: &[String], tty: bool) -> Result<i32, Execu
             Ok(())
         });
     }
-    let status = cmd.status().map_err(|source| ExecutorError::Spawn { command: command[0].clone(), source })?;
+    let child = cmd.spawn().map_err(|source| ExecutorError::Spawn { command: command[0].clone(), source })?;
     drop(procs);
-    Ok(status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
+    wait_forwarding(Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX)), true)
 }
 
 #[cfg(test)]

@@ -164,9 +164,8 @@ async fn session(socket: WebSocket, control: ClientControl, alloc_id: String, ta
                     }
                 }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
-                    tracing::info!(alloc_id = %alloc_id, task = %task, "exec client went away; killing the command");
-                    let _ = child.start_kill();
-                    break child.wait().await.ok();
+                    tracing::info!(alloc_id = %alloc_id, task = %task, "exec client went away; ending the command");
+                    break end(&mut child).await;
                 }
                 Some(Ok(_)) => {}
             }
@@ -190,6 +189,20 @@ async fn session(socket: WebSocket, control: ClientControl, alloc_id: String, ta
     let _ = tx.send(text(&ExecFrame::exited(code.unwrap_or(-1)))).await;
     drop(tx);
     let _ = writer.await;
+}
+
+/// Asks the exec process to end its command (SIGTERM: it kills the command), then kills it.
+async fn end(child: &mut tokio::process::Child) -> Option<std::process::ExitStatus> {
+    if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
+    }
+    match tokio::time::timeout(Duration::from_secs(3), child.wait()).await {
+        Ok(status) => status.ok(),
+        Err(_) => {
+            let _ = child.start_kill();
+            child.wait().await.ok()
+        }
+    }
 }
 
 fn to_upstream(m: Message) -> Option<tokio_tungstenite::tungstenite::Message> {
