@@ -171,7 +171,23 @@ enum Ended {
     Exited(ExitStatus),
     Killed(ExitStatus),
     /// Stopped for a user-requested restart; the reply is sent once the task runs again.
-    Restarted(ExitStatus, oneshot::Sender<Result<(), ControlError>>),
+    Restarted(ExitStatus, Reply),
+}
+
+/// The answer to a `TaskCommand`.
+type Reply = oneshot::Sender<Result<(), ControlError>>;
+
+/// How a followed task ended: killed (a pending restart is then refused), stopped for a restart, or exited.
+fn ended(status: ExitStatus, killing: bool, restarting: Option<(Instant, Reply)>, task: &str) -> Ended {
+    match (killing, restarting) {
+        (true, Some((_, reply))) => {
+            let _ = reply.send(Err(ControlError::Gone(task.to_string())));
+            Ended::Killed(status)
+        }
+        (true, None) => Ended::Killed(status),
+        (false, Some((_, reply))) => Ended::Restarted(status, reply),
+        (false, None) => Ended::Exited(status),
+    }
 }
 
 /// Sends SIGTERM to the executor in `dir` (it stops the task with kill_signal, then SIGKILL).
@@ -191,20 +207,9 @@ async fn follow(
 ) -> Ended {
     let mut started = read_pid(&dir.join(TASK_PID_FILE)).is_some();
     let mut killing: Option<Instant> = None;
-    let mut restarting: Option<(Instant, oneshot::Sender<Result<(), ControlError>>)> = None;
+    let mut restarting: Option<(Instant, Reply)> = None;
     let kill_timeout = Duration::from_nanos(r.ctx.task.kill_timeout.max(0) as u64) + Duration::from_secs(15);
     let task_name = r.ctx.task.name.clone();
-    let ended = |status: ExitStatus, killing: bool, restarting: Option<(Instant, oneshot::Sender<Result<(), ControlError>>)>| match (
-        killing, restarting,
-    ) {
-        (true, Some((_, reply))) => {
-            let _ = reply.send(Err(ControlError::Gone(task_name.clone())));
-            Ended::Killed(status)
-        }
-        (true, None) => Ended::Killed(status),
-        (false, Some((_, reply))) => Ended::Restarted(status, reply),
-        (false, None) => Ended::Exited(status),
-    };
     loop {
         if *kill.borrow() && killing.is_none() {
             killing = Some(Instant::now());
@@ -221,7 +226,7 @@ async fn follow(
             if let Some(c) = child.as_mut() {
                 let _ = c.wait().await;
             }
-            return ended(status, killing.is_some(), restarting);
+            return ended(status, killing.is_some(), restarting, &task_name);
         }
         let executor_gone = match child.as_mut() {
             Some(c) => matches!(c.try_wait(), Ok(Some(_)) | Err(_)),
@@ -230,7 +235,7 @@ async fn follow(
         if executor_gone && read_exit(dir).is_none() {
             let status =
                 ExitStatus { exit_code: -1, error: Some("executor exited without reporting a status".into()), ..Default::default() };
-            return ended(status, killing.is_some(), restarting);
+            return ended(status, killing.is_some(), restarting, &task_name);
         }
         let stopping_since = killing.into_iter().chain(restarting.as_ref().map(|(t, _)| *t)).min();
         if let Some(t) = stopping_since {
@@ -256,16 +261,25 @@ async fn follow(
             }
         };
         let running = started && killing.is_none() && restarting.is_none();
+        if let Some(reply) = cmd.and_then(|c| r.command(dir, c, running)) {
+            restarting = Some((Instant::now(), reply));
+        }
+    }
+}
+
+impl Runner {
+    /// Carries out a command on the running task (`running`: started, and not being stopped). Returns the
+    /// reply of a restart that has begun: the executor was told to stop, and the reply waits for the new run.
+    fn command(&mut self, dir: &Path, cmd: TaskCommand, running: bool) -> Option<Reply> {
         match cmd {
-            None => {}
-            Some(TaskCommand::Signal { signal, reply }) => {
-                if !running {
-                    let _ = reply.send(Err(ControlError::NotRunning));
-                    continue;
-                }
+            TaskCommand::Signal { reply, .. } | TaskCommand::Restart { reply } if !running => {
+                let _ = reply.send(Err(ControlError::NotRunning));
+                None
+            }
+            TaskCommand::Signal { signal, reply } => {
                 let mut details = std::collections::BTreeMap::new();
                 details.insert("signal".to_string(), signal.to_string());
-                r.push(TaskEvent {
+                self.push(TaskEvent {
                     kind: "Signaling".into(),
                     time: now_ns(),
                     message: format!("Task being sent signal {signal}"),
@@ -273,24 +287,21 @@ async fn follow(
                     ..Default::default()
                 });
                 let _ = reply.send(signal_task(dir, signal));
+                None
             }
-            Some(TaskCommand::Restart { reply }) => {
-                if !running {
-                    let _ = reply.send(Err(ControlError::NotRunning));
-                    continue;
-                }
-                info!(alloc_id = %r.ctx.alloc.id, task = %r.ctx.task.name, "restarting task on request");
+            TaskCommand::Restart { reply } => {
+                info!(alloc_id = %self.ctx.alloc.id, task = %self.ctx.task.name, "restarting task on request");
                 let mut details = std::collections::BTreeMap::new();
                 details.insert("restart_reason".to_string(), USER_RESTART.to_string());
-                r.push(TaskEvent {
+                self.push(TaskEvent {
                     kind: "Restart Signaled".into(),
                     time: now_ns(),
                     message: USER_RESTART.into(),
                     details,
                     ..Default::default()
                 });
-                restarting = Some((Instant::now(), reply));
                 stop_executor(dir);
+                Some(reply)
             }
         }
     }
@@ -307,7 +318,7 @@ fn monotonic_ms(origin: Instant) -> u64 {
 pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx, previous: Option<TaskState>, cmds: TaskCommandRx) {
     let mut cmds = Some(cmds);
     // A user-requested restart waiting for the task to run again.
-    let mut restart_reply: Option<oneshot::Sender<Result<(), ControlError>>> = None;
+    let mut restart_reply: Option<Reply> = None;
     let policy = ctx.task.restart_policy.clone().unwrap_or_else(|| ctx.group.restart_policy.clone());
     let origin = Instant::now();
     let mut tracker = RestartTracker::new(policy, ctx.job.job_type, 0);
