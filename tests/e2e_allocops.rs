@@ -240,6 +240,8 @@ fn restart_signal_stats_and_exec_on_a_dev_agent() {
     let out = cli(&base, &["alloc", "exec", "-task", "box", &short, "cat", "/proc/1/cmdline"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("trap"), "{}", text(&out));
+    let out = cli(&base, &["alloc", "exec", "-job", "-task", "box", "allocops", "echo", "hi"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hi\n", "-job: {}", text(&out));
     let out = cli(&base, &["alloc", "exec", "-task", "box", &short, "echo", "hi"]);
     assert_eq!((out.status.code(), String::from_utf8_lossy(&out.stdout).to_string()), (Some(0), "hi\n".to_string()), "{}", text(&out));
     let out = cli(&base, &["alloc", "exec", "-task", "box", &short, "sh", "-c", "echo oops >&2; exit 3"]);
@@ -286,6 +288,9 @@ fn restart_signal_stats_and_exec_on_a_dev_agent() {
     let out = cli(&base, &["alloc", "exec", "-task", "nosuch", &short, "true"]);
     assert!(!out.status.success() && text(&out).contains("Could not find task named: nosuch"), "{}", text(&out));
     assert!(!agent.log().contains("panicked"), "{}", agent.log());
+    drop(_purge);
+    drop(agent);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A client-only agent whose data lives in `dir`; killed when dropped.

@@ -1,4 +1,4 @@
-//! `drover alloc exec [-i] [-t] [-task NAME] <alloc> <command> [args…]`: Nomad's `alloc exec` — runs a
+//! `drover alloc exec [-i] [-t] [-task NAME] [-job] <alloc|job> <command> [args…]`: Nomad's `alloc exec` — runs a
 //! command inside a running task over the exec websocket, relaying stdin, stdout and stderr (on a raw
 //! local terminal with `-t`), and exits with the command's exit code.
 
@@ -24,7 +24,10 @@ pub struct ExecArgs {
     /// The task to run the command in (needed when the allocation has several)
     #[arg(long = "task", value_name = "NAME")]
     pub task: Option<String>,
-    /// Allocation id (or unique prefix)
+    /// Take the first running allocation of this job; the first argument is then the job id
+    #[arg(long)]
+    pub job: bool,
+    /// Allocation id (or unique prefix), or with -job the job id
     pub alloc: String,
     /// The command and its arguments
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
@@ -87,8 +90,20 @@ pub async fn run(api: &ApiClient, address: &str, a: ExecArgs) -> i32 {
     }
 }
 
+/// The first running allocation of a job.
+async fn job_alloc(api: &ApiClient, job: &str) -> Result<String, String> {
+    let allocs: Vec<serde_json::Value> = api.get(&format!("/v1/job/{}/allocations", enc(job))).await.map_err(|e| e.to_string())?;
+    allocs
+        .iter()
+        .find(|a| a["ClientStatus"] == "running")
+        .and_then(|a| a["ID"].as_str())
+        .map(str::to_string)
+        .ok_or_else(|| format!("job \"{job}\" has no running allocation"))
+}
+
 async fn exec(api: &ApiClient, address: &str, a: ExecArgs) -> Result<i32, String> {
-    let alloc = lookup(api, &a.alloc).await?;
+    let alloc_id = if a.job { job_alloc(api, &a.alloc).await? } else { a.alloc.clone() };
+    let alloc = lookup(api, &alloc_id).await?;
     let task = match (a.task, alloc.tasks.as_slice()) {
         (Some(t), _) => {
             alloc.check(&t)?;

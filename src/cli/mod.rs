@@ -162,7 +162,7 @@ fn exec_command_start(args: &[String]) -> Option<usize> {
         }
         if a.starts_with('-') && a.len() > 1 {
             let name = a.trim_start_matches('-');
-            if !name.contains('=') && matches!(name, "task" | "job" | "e" | "address") {
+            if !name.contains('=') && matches!(name, "task" | "e" | "address") {
                 i += 1;
             }
         } else {
