@@ -296,8 +296,12 @@ fn bench_alloc(job: &Job, eval_id: &str, index: usize, node: &Node) -> Allocatio
 
 /// A running task as a client reports it: Received, Task Setup, Started.
 fn running_task(t: i64) -> VecMap<String, TaskState> {
-    let event =
-        |kind: &str, message: &str, dt: i64| TaskEvent { kind: kind.into(), time: t + dt, message: message.into(), ..Default::default() };
+    let event = |kind: &'static str, message: &'static str, dt: i64| TaskEvent {
+        kind: kind.into(),
+        time: t + dt,
+        message: message.into(),
+        ..Default::default()
+    };
     let state = TaskState {
         state: TaskStateKind::Running,
         started_at: t + 2_000_000,

@@ -82,7 +82,7 @@ fn purging_a_node_loses_its_live_allocations() {
             );
         } else {
             assert_eq!((a.client_status, a.desired_status), (ClientStatus::Lost, DesiredStatus::Stop));
-            assert_eq!((a.desired_description.as_str(), a.modify_index, a.modify_time), (ALLOC_LOST_PURGED, index, 99));
+            assert_eq!((&*a.desired_description, a.modify_index, a.modify_time), (ALLOC_LOST_PURGED, index, 99));
         }
     }
     assert!(on_n2

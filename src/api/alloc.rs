@@ -57,10 +57,10 @@ pub fn rfc3339(ns: i64) -> Option<String> {
 
 fn event_out(e: &TaskEvent) -> ApiTaskEvent {
     ApiTaskEvent {
-        kind: e.kind.clone(),
+        kind: e.kind.to_string(),
         time: e.time,
-        message: e.message.clone(),
-        display_message: if e.message.is_empty() { e.kind.clone() } else { e.message.clone() },
+        message: e.message.to_string(),
+        display_message: if e.message.is_empty() { e.kind.to_string() } else { e.message.to_string() },
         exit_code: e.exit_code,
         signal: e.signal,
         fails_task: e.failed,
@@ -183,9 +183,9 @@ pub fn alloc_out(a: &Allocation, job: Option<super::job::ApiJob>) -> ApiAllocati
             },
         },
         desired_status: a.desired_status.as_str().into(),
-        desired_description: a.desired_description.clone(),
+        desired_description: a.desired_description.to_string(),
         client_status: a.client_status.as_str().into(),
-        client_description: a.client_description.clone(),
+        client_description: a.client_description.to_string(),
         task_states: a.task_states.iter().map(|(k, v)| (k.clone(), task_state_out(v))).collect(),
         previous_allocation: a.previous_allocation.clone(),
         create_index: a.create_index,

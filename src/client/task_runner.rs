@@ -12,6 +12,7 @@ use tracing::{info, warn};
 use crate::core::alloc::{Allocation, TaskEvent, TaskState, TaskStateKind};
 use crate::core::job::{Job, Task, TaskGroup};
 use crate::core::node::Node;
+use crate::core::text::intern;
 use crate::driver::spec::{DriverKind, ExecSpec, ExitStatus, EXECUTOR_PID_FILE, EXIT_FILE, SPEC_FILE, TASK_PID_FILE};
 use crate::server::clock::now_ns;
 
@@ -42,7 +43,7 @@ struct Runner {
 
 impl Runner {
     fn event(&mut self, kind: &str, message: impl Into<String>) {
-        self.push(TaskEvent { kind: kind.into(), time: now_ns(), message: message.into(), ..Default::default() });
+        self.push(TaskEvent { kind: intern(kind.to_string()), time: now_ns(), message: intern(message.into()), ..Default::default() });
     }
 
     fn push(&mut self, e: TaskEvent) {
@@ -129,7 +130,7 @@ pub fn build_spec(ctx: &TaskContext) -> Result<ExecSpec, String> {
         memory_mb: res.memory_mb,
         memory_max_mb: res.memory_max_mb,
         pids_limit: 4096,
-        network_mode: ctx.alloc.resources.network_mode.clone(),
+        network_mode: ctx.alloc.resources.network_mode.to_string(),
         hostname: None,
         kill_signal: if t.kill_signal.is_empty() { "SIGTERM".into() } else { t.kill_signal.clone() },
         kill_timeout_ms: (t.kill_timeout.max(0) / 1_000_000) as u64,
@@ -352,7 +353,13 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
                     r.state.state = TaskStateKind::Dead;
                     r.state.failed = true;
                     r.state.finished_at = now_ns();
-                    r.push(TaskEvent { kind: "Failed Validation".into(), time: now_ns(), message: e, failed: true, ..Default::default() });
+                    r.push(TaskEvent {
+                        kind: "Failed Validation".into(),
+                        time: now_ns(),
+                        message: e.into(),
+                        failed: true,
+                        ..Default::default()
+                    });
                     return;
                 }
             };
@@ -369,7 +376,7 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
                     r.push(TaskEvent {
                         kind: "Driver Failure".into(),
                         time: now_ns(),
-                        message: format!("failed to start executor: {e}"),
+                        message: format!("failed to start executor: {e}").into(),
                         failed: true,
                         ..Default::default()
                     });
@@ -388,7 +395,13 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
             }
         };
         if let Some(err) = &status.error {
-            r.push(TaskEvent { kind: "Driver Failure".into(), time: now_ns(), message: err.clone(), failed: true, ..Default::default() });
+            r.push(TaskEvent {
+                kind: "Driver Failure".into(),
+                time: now_ns(),
+                message: err.clone().into(),
+                failed: true,
+                ..Default::default()
+            });
         } else {
             let kind = if status.oom_killed { "OOM Killed" } else { "Terminated" };
             let mut details = std::collections::BTreeMap::new();
@@ -403,7 +416,7 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
             r.push(TaskEvent {
                 kind: kind.into(),
                 time: now_ns(),
-                message,
+                message: message.into(),
                 exit_code: status.exit_code,
                 signal: status.signal,
                 details,

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::resources::AllocatedResources;
+use super::text::{serde_text, Text};
 use super::vec_map::VecMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -87,9 +88,11 @@ impl TaskStateKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct TaskEvent {
-    pub kind: String,
+    #[serde(with = "serde_text")]
+    pub kind: Text,
     pub time: i64,
-    pub message: String,
+    #[serde(with = "serde_text")]
+    pub message: Text,
     pub exit_code: i32,
     pub signal: i32,
     pub failed: bool,
@@ -123,9 +126,11 @@ pub struct Allocation {
     pub task_group: String,
     pub resources: AllocatedResources,
     pub desired_status: DesiredStatus,
-    pub desired_description: String,
+    #[serde(with = "serde_text")]
+    pub desired_description: Text,
     pub client_status: ClientStatus,
-    pub client_description: String,
+    #[serde(with = "serde_text")]
+    pub client_description: Text,
     pub task_states: VecMap<String, TaskState>,
     pub previous_allocation: String,
     pub create_index: u64,

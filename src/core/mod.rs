@@ -20,5 +20,6 @@ pub mod scheduler_config;
 pub mod service_reg;
 pub mod shared;
 pub mod state;
+pub mod text;
 pub mod var;
 pub mod vec_map;

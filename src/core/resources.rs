@@ -139,7 +139,8 @@ pub struct AllocatedResources {
     pub tasks: super::vec_map::VecMap<String, TaskResources>,
     pub disk_mb: u64,
     pub ports: Vec<AllocatedPort>,
-    pub network_mode: String,
+    #[serde(with = "super::text::serde_text")]
+    pub network_mode: super::text::Text,
 }
 
 impl AllocatedResources {

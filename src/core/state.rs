@@ -16,6 +16,7 @@ use super::node::Node;
 use super::scheduler_config::SchedulerConfig;
 use super::service_reg::ServiceRegistration;
 use super::shared::Shared;
+use super::text::intern;
 use super::var::{VarKey, Variable};
 
 /// Why a purged node's allocations are lost (their desired description).
@@ -509,7 +510,7 @@ impl ClusterState {
         if let Some(a) = self.allocs.get_mut(&stop.alloc_id) {
             let a = a.make_mut();
             a.desired_status = stop.desired_status;
-            a.desired_description = stop.description.clone();
+            a.desired_description = intern(stop.description.clone());
             if let Some(cs) = stop.client_status {
                 a.client_status = cs;
             }
@@ -529,7 +530,7 @@ impl ClusterState {
                     if a.client_status != ClientStatus::Lost {
                         a.client_status = u.client_status;
                     }
-                    a.client_description = u.client_description.clone();
+                    a.client_description = intern(u.client_description.clone());
                     a.task_states = u.task_states.clone();
                     a.modify_index = index;
                     a.modify_time = now;

@@ -8,7 +8,7 @@ use std::ops::Deref;
 use std::path::Path;
 use std::sync::Arc;
 
-use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Options, WriteBatch, WriteOptions, DB};
+use rocksdb::{BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Options, WriteBatch, WriteOptions, DB};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::watch;
@@ -49,8 +49,13 @@ pub fn open(path: &Path) -> Result<Arc<RaftDb>, StoreError> {
     opts.set_compression_type(DBCompressionType::Lz4);
     // Memtables bound how much of the log sits in memory between flushes (RocksDB's default is 64 MB
     // per column family); the log is read back mostly by lagging followers, from table files.
+    // One small block cache for all: log entries are read back once per follower that lags.
+    let cache = Cache::new_lru_cache(8 << 20);
+    let mut tables = BlockBasedOptions::default();
+    tables.set_block_cache(&cache);
     let cfs = [(CF_LOGS, 16 << 20), (CF_META, 1 << 20), (CF_SNAPSHOT, 1 << 20)].map(|(name, memtable)| {
         let mut cf_opts = Options::default();
+        cf_opts.set_block_based_table_factory(&tables);
         cf_opts.set_compression_type(DBCompressionType::Lz4);
         cf_opts.set_write_buffer_size(memtable);
         ColumnFamilyDescriptor::new(name, cf_opts)

@@ -6,7 +6,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use rocksdb::{WriteBatch, WriteOptions};
+use rocksdb::{ReadOptions, WriteBatch, WriteOptions};
 use serde::{Deserialize, Serialize};
 
 use super::db::{self, RaftDb, CF_SNAPSHOT};
@@ -60,7 +60,11 @@ impl SnapshotStore {
     pub fn load(&self) -> Result<Option<(SnapshotMeta, Vec<u8>)>, StoreError> {
         let meta: Option<SnapshotMeta> = db::get_json(&self.db, CF_SNAPSHOT, KEY_META)?;
         let Some(meta) = meta else { return Ok(None) };
-        match self.db.get_cf(db::cf(&self.db, CF_SNAPSHOT)?, KEY_DATA)? {
+        // Read around RocksDB's block cache: the snapshot is one block as large as the state, and a
+        // cached copy would stay resident beside the decoded state.
+        let mut opts = ReadOptions::default();
+        opts.fill_cache(false);
+        match self.db.get_cf_opt(db::cf(&self.db, CF_SNAPSHOT)?, KEY_DATA, &opts)? {
             Some(data) => Ok(Some((meta, data))),
             None => Err(StoreError::MissingSnapshotData(meta.snapshot_id)),
         }

@@ -8,6 +8,7 @@ use crate::core::node::Node;
 use crate::core::resources::{AllocatedPort, AllocatedResources, TaskResources};
 use crate::core::rng::SeededRng;
 use crate::core::state::ClusterState;
+use crate::core::text::intern;
 
 /// Dimensions named in placement metrics, as Nomad names them.
 pub const DIM_CPU: &str = "cpu";
@@ -105,7 +106,7 @@ pub fn fits(node: &Node, used: &Usage, ask: &Ask) -> Result<(), &'static str> {
 pub fn allocate(node: &Node, used: &Usage, group: &TaskGroup, rng: &mut SeededRng) -> Result<AllocatedResources, &'static str> {
     let mut res = AllocatedResources {
         disk_mb: group.ephemeral_disk.size_mb,
-        network_mode: group.networks.first().map(|n| n.mode.clone()).unwrap_or_else(|| "host".into()),
+        network_mode: intern(group.networks.first().map(|n| n.mode.clone()).unwrap_or_else(|| "host".into())),
         ..Default::default()
     };
     for t in &group.tasks {
