@@ -283,7 +283,7 @@ impl Runner {
                 self.push(TaskEvent {
                     kind: "Signaling".into(),
                     time: now_ns(),
-                    message: format!("Task being sent signal {signal}"),
+                    message: intern(format!("Task being sent signal {signal}")),
                     details,
                     ..Default::default()
                 });
@@ -442,7 +442,7 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
             r.push(TaskEvent {
                 kind: "Restarting".into(),
                 time: now_ns(),
-                message: format!("{USER_RESTART} - Task restarting in 0ms"),
+                message: intern(format!("{USER_RESTART} - Task restarting in 0ms")),
                 details,
                 ..Default::default()
             });
