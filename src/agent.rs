@@ -194,7 +194,8 @@ pub async fn run(cfg: AgentConfig) -> Result<(), AgentError> {
         }
     });
     let alloc_root = cfg.client.then(|| cfg.data_dir.join("client").join("alloc"));
-    let state = HttpState { server: server.clone(), alloc_root, http: reqwest::Client::new() };
+    let control = ccfg.as_ref().map(crate::client::ClientControl::new);
+    let state = HttpState { server: server.clone(), alloc_root, http: reqwest::Client::new(), client: control.clone() };
     let http_listener = tokio::net::TcpListener::bind(http_addr).await.map_err(|e| AgentError::Listen {
         role: "http",
         addr: http_addr,
@@ -208,8 +209,8 @@ pub async fn run(cfg: AgentConfig) -> Result<(), AgentError> {
             message: e.to_string(),
         })
     });
-    if let Some(ccfg) = ccfg {
-        tasks.spawn(async move { crate::client::run(ccfg).await.map_err(|e| AgentError::Client(e.to_string())) });
+    if let (Some(ccfg), Some(control)) = (ccfg, control) {
+        tasks.spawn(async move { crate::client::run(ccfg, control).await.map_err(|e| AgentError::Client(e.to_string())) });
     }
     wait(cfg, tasks, Some(raft)).await
 }
@@ -280,7 +281,8 @@ async fn run_client_only(
     http_addr: SocketAddr,
     mut tasks: JoinSet<Result<(), AgentError>>,
 ) -> Result<(), AgentError> {
-    let router = http::client_router(ccfg.alloc_root());
+    let control = crate::client::ClientControl::new(&ccfg);
+    let router = http::client_router(ccfg.alloc_root(), control.clone());
     let listener = tokio::net::TcpListener::bind(http_addr).await.map_err(|e| AgentError::Listen {
         role: "http",
         addr: http_addr,
@@ -289,7 +291,7 @@ async fn run_client_only(
     tasks.spawn(async move {
         axum::serve(listener, router).await.map_err(|e| AgentError::Listen { role: "http", addr: http_addr, message: e.to_string() })
     });
-    tasks.spawn(async move { crate::client::run(ccfg).await.map_err(|e| AgentError::Client(e.to_string())) });
+    tasks.spawn(async move { crate::client::run(ccfg, control).await.map_err(|e| AgentError::Client(e.to_string())) });
     wait(cfg, tasks, None).await
 }
 

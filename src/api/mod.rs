@@ -4,6 +4,7 @@
 
 pub mod alloc;
 pub mod eval;
+pub mod exec;
 pub mod filter;
 pub mod fs;
 pub mod job;
@@ -13,6 +14,7 @@ pub mod job_service;
 pub mod job_task_files;
 pub mod node;
 pub mod scheduler_config;
+pub mod stats;
 pub mod var;
 
 /// Turns an explicit JSON `null` (as Go clients send for empty slices and maps) into the default.

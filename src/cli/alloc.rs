@@ -1,4 +1,5 @@
-//! `drover alloc …`: status, logs, files (`fs`) and stop of one allocation.
+//! `drover alloc …`: status, logs, files (`fs`) and stop of one allocation; restart, signal and exec
+//! live in their own files.
 
 use futures::StreamExt;
 use std::io::Write;
@@ -28,15 +29,28 @@ pub enum AllocCmd {
     },
     /// List a directory of the allocation, print a file, or show a file's details (-stat)
     Fs(super::alloc_fs::FsArgs),
+    /// Restart a task, or all running tasks, of an allocation in place
+    Restart(super::alloc_restart::RestartArgs),
+    /// Send a signal to a task, or to all running tasks, of an allocation
+    Signal(super::alloc_signal::SignalArgs),
+    /// Run a command inside a running task
+    Exec(super::alloc_exec::ExecArgs),
 }
 
 pub async fn run(cmd: AllocCmd, g: &Global) -> i32 {
     let api = ApiClient::new(&g.address);
+    let cmd = match cmd {
+        AllocCmd::Exec(a) => return super::alloc_exec::run(&api, &g.address, a).await,
+        other => other,
+    };
     let r = match cmd {
         AllocCmd::Status { id } => status(&api, &id).await,
         AllocCmd::Stop { id } => stop(&api, &id).await,
         AllocCmd::Logs { id, task, stderr, follow } => logs(&api, &id, task, stderr, follow).await,
         AllocCmd::Fs(a) => super::alloc_fs::run(&api, a).await,
+        AllocCmd::Restart(a) => super::alloc_restart::run(&api, a).await,
+        AllocCmd::Signal(a) => super::alloc_signal::run(&api, a).await,
+        AllocCmd::Exec(_) => unreachable!("handled above"),
     };
     match r {
         Ok(()) => 0,

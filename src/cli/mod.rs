@@ -6,7 +6,11 @@
 pub mod agent;
 pub mod agent_info;
 pub mod alloc;
+pub mod alloc_exec;
 pub mod alloc_fs;
+pub mod alloc_restart;
+pub mod alloc_signal;
+pub mod alloc_task;
 pub mod api_client;
 pub mod eval;
 pub mod fmt;
@@ -119,9 +123,15 @@ pub enum Cmd {
 
 /// Turns Go-style single-dash long flags (`-address=x`, `-dev`) into clap's `--address=x`, `--dev`.
 pub fn normalize(args: Vec<String>) -> Vec<String> {
-    let mut out = Vec::with_capacity(args.len());
+    let mut out = Vec::with_capacity(args.len() + 1);
     let mut rest = false;
+    let command_at = exec_command_start(&args);
     for (i, a) in args.into_iter().enumerate() {
+        if Some(i) == command_at {
+            // `alloc exec`'s command keeps its own flags: everything from it on is passed through.
+            rest = true;
+            out.push("--".into());
+        }
         if i == 0 || rest {
             out.push(a);
             continue;
@@ -135,6 +145,35 @@ pub fn normalize(args: Vec<String>) -> Vec<String> {
         out.push(if single_long { format!("-{a}") } else { a });
     }
     out
+}
+
+/// Where the command of `drover alloc exec [flags] <alloc> <command> [args…]` starts, if this is one
+/// (and no `--` already ends the flags).
+fn exec_command_start(args: &[String]) -> Option<usize> {
+    if args.get(1).map(String::as_str) != Some("alloc") || args.get(2).map(String::as_str) != Some("exec") {
+        return None;
+    }
+    let mut positional = 0;
+    let mut i = 3;
+    while i < args.len() {
+        let a = args[i].as_str();
+        if a == "--" {
+            return None;
+        }
+        if a.starts_with('-') && a.len() > 1 {
+            let name = a.trim_start_matches('-');
+            if !name.contains('=') && matches!(name, "task" | "e" | "address") {
+                i += 1;
+            }
+        } else {
+            positional += 1;
+            if positional == 2 {
+                return Some(i);
+            }
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Runs the command line and returns the process exit code.
@@ -195,6 +234,14 @@ mod tests {
         assert_eq!(
             normalize(v(&["drover", "alloc", "logs", "-n", "5", "--", "-x"])),
             v(&["drover", "alloc", "logs", "-n", "5", "--", "-x"])
+        );
+        assert_eq!(
+            normalize(v(&["drover", "alloc", "exec", "-task", "web", "-i=false", "abc", "ls", "-la"])),
+            v(&["drover", "alloc", "exec", "--task", "web", "--i=false", "abc", "--", "ls", "-la"])
+        );
+        assert_eq!(
+            normalize(v(&["drover", "alloc", "exec", "abc", "--", "ls", "-la"])),
+            v(&["drover", "alloc", "exec", "abc", "--", "ls", "-la"])
         );
     }
 }

@@ -13,6 +13,7 @@ use crate::core::node::Node;
 
 use super::alloc_dir::AllocDir;
 use super::config::ClientConfig;
+use super::control::ClientControl;
 use super::reporter::Reporter;
 use super::task_runner::{self, TaskContext};
 
@@ -32,7 +33,15 @@ pub fn client_status(states: &VecMap<String, TaskState>, tasks: usize) -> (Clien
     }
 }
 
-pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>, kill: watch::Receiver<bool>, reporter: Reporter) {
+pub async fn run(
+    alloc: Allocation,
+    job: Job,
+    node: Node,
+    cfg: Arc<ClientConfig>,
+    kill: watch::Receiver<bool>,
+    reporter: Reporter,
+    control: ClientControl,
+) {
     let alloc_id = alloc.id.clone();
     let Some(group) = job.group(&alloc.task_group).cloned() else {
         warn!(alloc_id = %alloc_id, group = %alloc.task_group, "allocation's group is missing from its job");
@@ -60,6 +69,7 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
     let (tx, mut rx) = mpsc::unbounded_channel();
     let tasks = group.tasks.len();
     let mut states: VecMap<String, TaskState> = VecMap::new();
+    let mut handles = Vec::with_capacity(tasks);
     for task in &group.tasks {
         let ctx = TaskContext {
             alloc: alloc.clone(),
@@ -70,9 +80,12 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
             cfg: cfg.clone(),
         };
         let previous = alloc.task_states.get(&task.name).cloned();
-        tokio::spawn(task_runner::run(ctx, kill.clone(), tx.clone(), previous));
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        handles.push((task.name.clone(), cmd_tx));
+        tokio::spawn(task_runner::run(ctx, kill.clone(), tx.clone(), previous, cmd_rx));
     }
     drop(tx);
+    control.register(&alloc_id, handles);
     let mut last = None;
     while let Some((task, state)) = rx.recv().await {
         states.insert(task, state);
@@ -90,4 +103,5 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
             task_states: states.clone(),
         });
     }
+    control.unregister(&alloc_id);
 }

@@ -13,7 +13,7 @@ fn read(path: &str) -> String {
 }
 
 /// (cores, total MHz).
-fn cpu() -> (u32, u64) {
+pub fn cpu() -> (u32, u64) {
     let info = read("/proc/cpuinfo");
     let mhz: Vec<f64> =
         info.lines().filter(|l| l.starts_with("cpu MHz")).filter_map(|l| l.split(':').nth(1)?.trim().parse().ok()).collect();

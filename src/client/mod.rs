@@ -3,14 +3,18 @@
 pub mod alloc_dir;
 pub mod alloc_runner;
 pub mod config;
+pub mod control;
 pub mod env;
+pub mod exec;
 pub mod fingerprint;
 pub mod interface;
 pub mod interpolate;
 pub mod reporter;
 pub mod restart;
+pub mod stats;
 pub mod task_runner;
 pub mod watcher;
 
 pub use config::ClientConfig;
+pub use control::ClientControl;
 pub use watcher::run;

@@ -1,11 +1,12 @@
 //! One task's life: build the executor spec, start (or re-attach to) its `drover executor`, follow it,
-//! apply the restart policy, and stop it with kill_signal → kill_timeout → SIGKILL.
+//! apply the restart policy, and stop it with kill_signal → kill_timeout → SIGKILL; restart it in place or
+//! signal it when asked (`client::control`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{info, warn};
 
 use crate::core::alloc::{Allocation, TaskEvent, TaskState, TaskStateKind};
@@ -17,6 +18,7 @@ use crate::server::clock::now_ns;
 
 use super::alloc_dir::AllocDir;
 use super::config::ClientConfig;
+use super::control::{signal_task, ControlError, TaskCommand, TaskCommandRx};
 use super::env::{self, TaskDirs};
 use super::interpolate::Interpolator;
 use super::restart::{Decision, RestartTracker};
@@ -169,20 +171,51 @@ fn spawn_executor(cfg: &ClientConfig, spec: &ExecSpec) -> std::io::Result<tokio:
 enum Ended {
     Exited(ExitStatus),
     Killed(ExitStatus),
+    /// Stopped for a user-requested restart; the reply is sent once the task runs again.
+    Restarted(ExitStatus, Reply),
 }
 
-/// Follows a running executor until the task ends; `kill` asks it to stop.
-async fn follow(r: &mut Runner, dir: &Path, mut child: Option<tokio::process::Child>, kill: &mut watch::Receiver<bool>) -> Ended {
+/// The answer to a `TaskCommand`.
+type Reply = oneshot::Sender<Result<(), ControlError>>;
+
+/// How a followed task ended: killed (a pending restart is then refused), stopped for a restart, or exited.
+fn ended(status: ExitStatus, killing: bool, restarting: Option<(Instant, Reply)>, task: &str) -> Ended {
+    match (killing, restarting) {
+        (true, Some((_, reply))) => {
+            let _ = reply.send(Err(ControlError::Gone(task.to_string())));
+            Ended::Killed(status)
+        }
+        (true, None) => Ended::Killed(status),
+        (false, Some((_, reply))) => Ended::Restarted(status, reply),
+        (false, None) => Ended::Exited(status),
+    }
+}
+
+/// Sends SIGTERM to the executor in `dir` (it stops the task with kill_signal, then SIGKILL).
+fn stop_executor(dir: &Path) {
+    if let Some(pid) = read_pid(&dir.join(EXECUTOR_PID_FILE)) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
+    }
+}
+
+/// Follows a running executor until the task ends; `kill` asks it to stop, `cmds` to restart or signal it.
+async fn follow(
+    r: &mut Runner,
+    dir: &Path,
+    mut child: Option<tokio::process::Child>,
+    kill: &mut watch::Receiver<bool>,
+    cmds: &mut Option<TaskCommandRx>,
+) -> Ended {
     let mut started = read_pid(&dir.join(TASK_PID_FILE)).is_some();
     let mut killing: Option<Instant> = None;
+    let mut restarting: Option<(Instant, Reply)> = None;
     let kill_timeout = Duration::from_nanos(r.ctx.task.kill_timeout.max(0) as u64) + Duration::from_secs(15);
+    let task_name = r.ctx.task.name.clone();
     loop {
         if *kill.borrow() && killing.is_none() {
             killing = Some(Instant::now());
             r.event("Killing", format!("Sent interrupt. Waiting {}s before force killing", r.ctx.task.kill_timeout / 1_000_000_000));
-            if let Some(pid) = read_pid(&dir.join(EXECUTOR_PID_FILE)) {
-                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
-            }
+            stop_executor(dir);
         }
         if !started && read_pid(&dir.join(TASK_PID_FILE)).is_some() {
             started = true;
@@ -194,7 +227,7 @@ async fn follow(r: &mut Runner, dir: &Path, mut child: Option<tokio::process::Ch
             if let Some(c) = child.as_mut() {
                 let _ = c.wait().await;
             }
-            return if killing.is_some() { Ended::Killed(status) } else { Ended::Exited(status) };
+            return ended(status, killing.is_some(), restarting, &task_name);
         }
         let executor_gone = match child.as_mut() {
             Some(c) => matches!(c.try_wait(), Ok(Some(_)) | Err(_)),
@@ -203,28 +236,90 @@ async fn follow(r: &mut Runner, dir: &Path, mut child: Option<tokio::process::Ch
         if executor_gone && read_exit(dir).is_none() {
             let status =
                 ExitStatus { exit_code: -1, error: Some("executor exited without reporting a status".into()), ..Default::default() };
-            return if killing.is_some() { Ended::Killed(status) } else { Ended::Exited(status) };
+            return ended(status, killing.is_some(), restarting, &task_name);
         }
-        if let Some(t) = killing {
+        let stopping_since = killing.into_iter().chain(restarting.as_ref().map(|(t, _)| *t)).min();
+        if let Some(t) = stopping_since {
             if t.elapsed() > kill_timeout {
                 if let Some(pid) = read_pid(&dir.join(EXECUTOR_PID_FILE)) {
                     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
                 }
             }
         }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
-            _ = kill.changed() => {}
+        let cmd = tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(50)) => None,
+            _ = kill.changed() => None,
+            cmd = async {
+                match cmds.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                if cmd.is_none() {
+                    *cmds = None;
+                }
+                cmd
+            }
+        };
+        let running = started && killing.is_none() && restarting.is_none();
+        if let Some(reply) = cmd.and_then(|c| r.command(dir, c, running)) {
+            restarting = Some((Instant::now(), reply));
         }
     }
 }
+
+impl Runner {
+    /// Carries out a command on the running task (`running`: started, and not being stopped). Returns the
+    /// reply of a restart that has begun: the executor was told to stop, and the reply waits for the new run.
+    fn command(&mut self, dir: &Path, cmd: TaskCommand, running: bool) -> Option<Reply> {
+        match cmd {
+            TaskCommand::Signal { reply, .. } | TaskCommand::Restart { reply } if !running => {
+                let _ = reply.send(Err(ControlError::NotRunning));
+                None
+            }
+            TaskCommand::Signal { signal, reply } => {
+                let mut details = std::collections::BTreeMap::new();
+                details.insert("signal".to_string(), signal.to_string());
+                self.push(TaskEvent {
+                    kind: "Signaling".into(),
+                    time: now_ns(),
+                    message: intern(format!("Task being sent signal {signal}")),
+                    details,
+                    ..Default::default()
+                });
+                let _ = reply.send(signal_task(dir, signal));
+                None
+            }
+            TaskCommand::Restart { reply } => {
+                info!(alloc_id = %self.ctx.alloc.id, task = %self.ctx.task.name, "restarting task on request");
+                let mut details = std::collections::BTreeMap::new();
+                details.insert("restart_reason".to_string(), USER_RESTART.to_string());
+                self.push(TaskEvent {
+                    kind: "Restart Signaled".into(),
+                    time: now_ns(),
+                    message: USER_RESTART.into(),
+                    details,
+                    ..Default::default()
+                });
+                stop_executor(dir);
+                Some(reply)
+            }
+        }
+    }
+}
+
+/// Nomad's restart reason for `alloc restart`.
+const USER_RESTART: &str = "User requested restart";
 
 fn monotonic_ms(origin: Instant) -> u64 {
     origin.elapsed().as_millis() as u64
 }
 
 /// Runs the task until it is done, failed, or killed. Task states go to `tx` as they change.
-pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx, previous: Option<TaskState>) {
+pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx, previous: Option<TaskState>, cmds: TaskCommandRx) {
+    let mut cmds = Some(cmds);
+    // A user-requested restart waiting for the task to run again.
+    let mut restart_reply: Option<Reply> = None;
     let policy = ctx.task.restart_policy.clone().unwrap_or_else(|| ctx.group.restart_policy.clone());
     let origin = Instant::now();
     let mut tracker = RestartTracker::new(policy, ctx.job.job_type, 0);
@@ -246,6 +341,9 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
             None
         } else {
             if *kill.borrow() {
+                if let Some(reply) = restart_reply.take() {
+                    let _ = reply.send(Err(ControlError::Gone(task_name.clone())));
+                }
                 break;
             }
             r.event("Task Setup", "Building Task Directory");
@@ -266,7 +364,12 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
                 }
             };
             match spawn_executor(&r.ctx.cfg, &spec) {
-                Ok(c) => Some(c),
+                Ok(c) => {
+                    if let Some(reply) = restart_reply.take() {
+                        let _ = reply.send(Ok(()));
+                    }
+                    Some(c)
+                }
                 Err(e) => {
                     r.state.state = TaskStateKind::Dead;
                     r.state.failed = true;
@@ -281,11 +384,15 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
                 }
             }
         };
-        let ended = follow(&mut r, &dir, child, &mut kill).await;
+        let ended = follow(&mut r, &dir, child, &mut kill, &mut cmds).await;
         let _ = std::fs::remove_dir_all(&dir);
         let (status, killed) = match ended {
             Ended::Exited(s) => (s, false),
             Ended::Killed(s) => (s, true),
+            Ended::Restarted(s, reply) => {
+                restart_reply = Some(reply);
+                (s, false)
+            }
         };
         if let Some(err) = &status.error {
             r.push(TaskEvent {
@@ -317,10 +424,29 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
             });
         }
         if killed || *kill.borrow() {
+            if let Some(reply) = restart_reply.take() {
+                let _ = reply.send(Err(ControlError::Gone(task_name.clone())));
+            }
             r.state.state = TaskStateKind::Dead;
             r.state.finished_at = now_ns();
             r.event("Killed", "Task successfully killed");
             return;
+        }
+        if restart_reply.is_some() {
+            // In place, at once, and not counted against the restart policy.
+            r.state.restarts += 1;
+            r.state.last_restart = now_ns();
+            r.state.state = TaskStateKind::Pending;
+            let mut details = std::collections::BTreeMap::new();
+            details.insert("restart_reason".to_string(), USER_RESTART.to_string());
+            r.push(TaskEvent {
+                kind: "Restarting".into(),
+                time: now_ns(),
+                message: intern(format!("{USER_RESTART} - Task restarting in 0ms")),
+                details,
+                ..Default::default()
+            });
+            continue;
         }
         let success = status.error.is_none() && status.exit_code == 0 && status.signal == 0;
         match tracker.next(success, monotonic_ms(origin)) {

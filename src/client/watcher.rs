@@ -14,6 +14,7 @@ use crate::rpc::client::ServerClient;
 
 use super::alloc_runner;
 use super::config::ClientConfig;
+use super::control::ClientControl;
 use super::fingerprint;
 use super::reporter::Reporter;
 
@@ -29,7 +30,7 @@ struct Running {
 }
 
 /// Runs the client until the process ends.
-pub async fn run(cfg: ClientConfig) -> Result<(), ClientError> {
+pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), ClientError> {
     for d in [cfg.alloc_root(), cfg.executor_root()] {
         std::fs::create_dir_all(&d).map_err(|source| ClientError::DataDir { path: d.display().to_string(), source })?;
     }
@@ -81,7 +82,8 @@ pub async fn run(cfg: ClientConfig) -> Result<(), ClientError> {
                 continue;
             };
             let (kill, kill_rx) = watch::channel(false);
-            let join = tokio::spawn(alloc_runner::run(alloc.clone(), job, node.clone(), cfg.clone(), kill_rx, reporter.clone()));
+            let join =
+                tokio::spawn(alloc_runner::run(alloc.clone(), job, node.clone(), cfg.clone(), kill_rx, reporter.clone(), control.clone()));
             runners.insert(alloc.id.clone(), Running { kill, join });
         }
         // allocations the servers forgot: stop them

@@ -1,4 +1,4 @@
-//! cgroup v1 for raw_exec tasks (`/sys/fs/cgroup/{memory,cpu,pids}/drover/<id>`), OOM detection and
+//! cgroup v1 for raw_exec tasks (`/sys/fs/cgroup/{memory,cpu,cpuacct,pids}/drover/<id>`), OOM detection and
 //! removal of any `drover/<id>` cgroup left in any hierarchy.
 
 use std::fs;
@@ -58,7 +58,8 @@ impl TaskCgroup {
     /// Creates `drover/<id>` in the memory, cpu and pids hierarchies that exist, and applies `limits`.
     pub fn create(id: &str, limits: &Limits) -> Result<Self, ExecutorError> {
         let mut cg = Self { dirs: Vec::new(), memory: None };
-        for controller in ["memory", "cpu", "pids"] {
+        // cpuacct only accounts (no limits): `alloc status -stats` reads the task's CPU time from it.
+        for controller in ["memory", "cpu", "cpuacct", "pids"] {
             if !Path::new(CGROUP_ROOT).join(controller).join("cgroup.procs").is_file() {
                 tracing::debug!(controller, "cgroup v1 controller not mounted, skipping");
                 continue;

@@ -8,6 +8,7 @@ pub mod bundle;
 pub mod cgroup;
 pub mod container;
 pub mod error;
+pub mod exec;
 pub mod logs;
 pub mod mounts;
 pub mod process;

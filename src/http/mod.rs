@@ -2,6 +2,8 @@
 
 pub mod actions;
 pub mod agent_info;
+pub mod alloc_exec;
+pub mod alloc_ops;
 pub mod allocs;
 pub mod body;
 pub mod error;
@@ -38,6 +40,8 @@ pub struct HttpState {
     pub server: Server,
     pub alloc_root: Option<PathBuf>,
     pub http: reqwest::Client,
+    /// The client's allocation operations (restart, signal, stats, exec), if this agent is a client.
+    pub client: Option<crate::client::ClientControl>,
 }
 
 pub fn router(state: HttpState) -> Router {
@@ -70,6 +74,10 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/client/fs/ls/{alloc}", get(fs::ls))
         .route("/v1/client/fs/stat/{alloc}", get(fs::stat_file))
         .route("/v1/client/fs/cat/{alloc}", get(fs::cat_file))
+        .route("/v1/client/allocation/{alloc}/restart", put(alloc_ops::restart).post(alloc_ops::restart))
+        .route("/v1/client/allocation/{alloc}/signal", put(alloc_ops::signal).post(alloc_ops::signal))
+        .route("/v1/client/allocation/{alloc}/stats", get(alloc_ops::stats))
+        .route("/v1/client/allocation/{alloc}/exec", get(alloc_exec::exec))
         .route("/v1/metrics", get(telemetry::metrics))
         .route("/v1/regions", get(status::regions))
         .route("/v1/operator/raft/configuration", get(members::configuration))
@@ -99,7 +107,7 @@ pub fn router(state: HttpState) -> Router {
 
 /// The API of a client-only agent: the endpoints answered from the client's own allocations, its
 /// health and its metrics.
-pub fn client_router(alloc_root: PathBuf) -> Router {
+pub fn client_router(alloc_root: PathBuf, control: crate::client::ClientControl) -> Router {
     Router::new()
         .route("/v1/client/fs/logs/{alloc}", get(logs::client_logs))
         .route("/v1/client/fs/ls/{alloc}", get(fs::client_ls))
@@ -107,9 +115,10 @@ pub fn client_router(alloc_root: PathBuf) -> Router {
         .route("/v1/client/fs/cat/{alloc}", get(fs::client_cat))
         .route("/v1/agent/health", get(status::client_health))
         .route("/v1/metrics", get(telemetry::client_metrics))
+        .with_state(alloc_root)
+        .merge(alloc_ops::client_routes(control))
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(telemetry::record))
-        .with_state(alloc_root)
 }
 
 /// Serves the API until the listener fails.
