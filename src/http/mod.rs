@@ -6,6 +6,7 @@ pub mod allocs;
 pub mod body;
 pub mod error;
 pub mod evals;
+pub mod events;
 pub mod fs;
 pub mod job_actions;
 pub mod job_views;
@@ -85,6 +86,7 @@ pub fn router(state: HttpState) -> Router {
         )
         .route("/v1/jobs/parse", put(jobs::parse).post(jobs::parse))
         .route("/v1/validate/job", put(jobs::validate).post(jobs::validate))
+        .route("/v1/event/stream", get(events::stream))
         .route("/v1/vars", get(vars::list))
         .route("/v1/var/{*path}", get(vars::read).put(vars::put).post(vars::put).delete(vars::delete))
         .route(
