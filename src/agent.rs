@@ -211,8 +211,9 @@ pub async fn run(cfg: AgentConfig) -> Result<(), AgentError> {
         message: e.to_string(),
     })?;
     info!(%http_addr, "http api listening");
+    // `into_make_service`: a plain `Router` would clone its route table for every connection.
     tasks.spawn(async move {
-        axum::serve(http_listener, http::router(state)).await.map_err(|e| AgentError::Listen {
+        axum::serve(http_listener, http::router(state).into_make_service()).await.map_err(|e| AgentError::Listen {
             role: "http",
             addr: http_addr,
             message: e.to_string(),
@@ -314,7 +315,11 @@ async fn run_client_only(
         message: e.to_string(),
     })?;
     tasks.spawn(async move {
-        axum::serve(listener, router).await.map_err(|e| AgentError::Listen { role: "http", addr: http_addr, message: e.to_string() })
+        axum::serve(listener, router.into_make_service()).await.map_err(|e| AgentError::Listen {
+            role: "http",
+            addr: http_addr,
+            message: e.to_string(),
+        })
     });
     tasks.spawn(async move { crate::client::run(ccfg).await.map_err(|e| AgentError::Client(e.to_string())) });
     wait(cfg, tasks, None).await

@@ -114,9 +114,11 @@ pub fn client_router(alloc_root: PathBuf) -> Router {
         .with_state(alloc_root)
 }
 
-/// Serves the API until the listener fails.
+/// Serves the API until the listener fails. Through `into_make_service`: a `Router` served directly
+/// clones its whole route table for every connection (tens of KB each), which thousands of parked
+/// blocking queries cannot afford.
 pub async fn serve(addr: SocketAddr, state: HttpState) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     info!(%addr, "http api listening");
-    axum::serve(listener, router(state)).await
+    axum::serve(listener, router(state).into_make_service()).await
 }
