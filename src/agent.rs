@@ -128,6 +128,7 @@ pub async fn run(cfg: AgentConfig) -> Result<(), AgentError> {
     let servers = if cfg.server { vec![rpc_addr.to_string()] } else { cfg.servers.clone() };
     let ccfg = if cfg.client { Some(client_config(&cfg, servers, http_addr)?) } else { None };
     std::fs::create_dir_all(&cfg.data_dir).map_err(|source| AgentError::DataDir { path: cfg.data_dir.display().to_string(), source })?;
+    raise_open_files_limit();
     let mut tasks: JoinSet<Result<(), AgentError>> = JoinSet::new();
     let ccfg = match (cfg.server, ccfg) {
         (false, Some(ccfg)) => return run_client_only(cfg, ccfg, http_addr, tasks).await,
@@ -157,6 +158,15 @@ pub async fn run(cfg: AgentConfig) -> Result<(), AgentError> {
         retry_join: cfg.retry_join.iter().map(|a| if a.contains(':') { a.clone() } else { format!("{a}:4647") }).collect(),
     };
     let server = Server::new(raft.clone(), identity);
+    tasks.spawn({
+        let server = server.clone();
+        async move {
+            crate::server::changes::publish(server).await;
+            // Raft has shut down; the agent is stopping for another reason.
+            std::future::pending::<()>().await;
+            Ok(())
+        }
+    });
     let client_rpc = ClientRpcService::new(server.clone());
     let peer_rpc = PeerService::new(server.clone());
     let listener = tokio::net::TcpListener::bind(rpc_addr).await.map_err(|e| AgentError::Listen {
@@ -202,8 +212,9 @@ pub async fn run(cfg: AgentConfig) -> Result<(), AgentError> {
         message: e.to_string(),
     })?;
     info!(%http_addr, "http api listening");
+    // `into_make_service`: a plain `Router` would clone its route table for every connection.
     tasks.spawn(async move {
-        axum::serve(http_listener, http::router(state)).await.map_err(|e| AgentError::Listen {
+        axum::serve(http_listener, http::router(state).into_make_service()).await.map_err(|e| AgentError::Listen {
             role: "http",
             addr: http_addr,
             message: e.to_string(),
@@ -213,6 +224,23 @@ pub async fn run(cfg: AgentConfig) -> Result<(), AgentError> {
         tasks.spawn(async move { crate::client::run(ccfg, control).await.map_err(|e| AgentError::Client(e.to_string())) });
     }
     wait(cfg, tasks, Some(raft)).await
+}
+
+/// Raises the soft limit of open files to the hard limit: every blocking query and event stream
+/// holds a connection, and the usual soft limit (1,024) is far below what a server is asked to hold.
+fn raise_open_files_limit() {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit on this process with a valid rlimit struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 || lim.rlim_cur >= lim.rlim_max {
+            return;
+        }
+        let before = lim.rlim_cur;
+        lim.rlim_cur = lim.rlim_max;
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+            tracing::debug!(before, after = lim.rlim_max, "raised the open files limit");
+        }
+    }
 }
 
 /// Raft timing and log compaction from the agent configuration.
@@ -289,7 +317,11 @@ async fn run_client_only(
         message: e.to_string(),
     })?;
     tasks.spawn(async move {
-        axum::serve(listener, router).await.map_err(|e| AgentError::Listen { role: "http", addr: http_addr, message: e.to_string() })
+        axum::serve(listener, router.into_make_service()).await.map_err(|e| AgentError::Listen {
+            role: "http",
+            addr: http_addr,
+            message: e.to_string(),
+        })
     });
     tasks.spawn(async move { crate::client::run(ccfg, control).await.map_err(|e| AgentError::Client(e.to_string())) });
     wait(cfg, tasks, None).await

@@ -13,7 +13,7 @@ use crate::core::state::table;
 
 use super::body::json_body;
 use super::error::ApiError;
-use super::query::{query_index, with_index, QueryOptions};
+use super::query::{query_index_any, with_index, QueryOptions};
 use super::HttpState;
 
 fn registered(st: &HttpState, eval_id: String, index: u64) -> Response {
@@ -58,7 +58,7 @@ pub async fn scale_status(
     Path(id): Path<String>,
     Query(q): Query<QueryOptions>,
 ) -> Result<Response, ApiError> {
-    let index = query_index(&st, table::ALLOCS, &q).await?;
+    let index = query_index_any(&st, &[table::JOBS, table::ALLOCS], &q).await?;
     let key = JobKey::new(q.namespace(), &id);
     let body = st.server.read(|s| {
         let job = s.jobs.get(&key)?;

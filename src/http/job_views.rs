@@ -9,11 +9,11 @@ use crate::core::job_summary::job_summary;
 use crate::core::state::table;
 
 use super::error::ApiError;
-use super::query::{query_index, with_index, QueryOptions};
+use super::query::{query_index, query_index_any, with_index, QueryOptions};
 use super::HttpState;
 
 pub async fn summary(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
-    let index = query_index(&st, table::ALLOCS, &q).await?;
+    let index = query_index_any(&st, &[table::JOBS, table::ALLOCS], &q).await?;
     let key = JobKey::new(q.namespace(), &id);
     let body = st.server.read(|s| {
         let job = s.jobs.get(&key)?;

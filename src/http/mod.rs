@@ -8,6 +8,7 @@ pub mod allocs;
 pub mod body;
 pub mod error;
 pub mod evals;
+pub mod events;
 pub mod fs;
 pub mod job_actions;
 pub mod job_views;
@@ -93,6 +94,7 @@ pub fn router(state: HttpState) -> Router {
         )
         .route("/v1/jobs/parse", put(jobs::parse).post(jobs::parse))
         .route("/v1/validate/job", put(jobs::validate).post(jobs::validate))
+        .route("/v1/event/stream", get(events::stream))
         .route("/v1/vars", get(vars::list))
         .route("/v1/var/{*path}", get(vars::read).put(vars::put).post(vars::put).delete(vars::delete))
         .route(
@@ -121,9 +123,11 @@ pub fn client_router(alloc_root: PathBuf, control: crate::client::ClientControl)
         .layer(axum::middleware::from_fn(telemetry::record))
 }
 
-/// Serves the API until the listener fails.
+/// Serves the API until the listener fails. Through `into_make_service`: a `Router` served directly
+/// clones its whole route table for every connection (tens of KB each), which thousands of parked
+/// blocking queries cannot afford.
 pub async fn serve(addr: SocketAddr, state: HttpState) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     info!(%addr, "http api listening");
-    axum::serve(listener, router(state)).await
+    axum::serve(listener, router(state).into_make_service()).await
 }

@@ -97,8 +97,16 @@ pub fn index_headers(index: u64, known_leader: bool) -> HeaderMap {
 /// The read every list and read endpoint starts with: consistent unless `?stale` (this server first
 /// catches up with the leader's read index), then blocking until `table` passes `?index` or `?wait` ends.
 pub async fn query_index(st: &super::HttpState, table: &str, q: &QueryOptions) -> Result<u64, ApiError> {
-    st.server.read_barrier(q.stale.is_some()).await?;
-    Ok(st.server.block_on(table, q.index, q.wait()).await)
+    query_index_any(st, &[table], q).await
+}
+
+/// `query_index` for a response made of several tables (a job summary: the job and its allocations).
+///
+/// The barrier's future is boxed: it is large and done before the wait, and a waiting query should
+/// hold only the wait's state (thousands of them may be parked at once).
+pub async fn query_index_any(st: &super::HttpState, tables: &[&str], q: &QueryOptions) -> Result<u64, ApiError> {
+    Box::pin(st.server.read_barrier(q.stale.is_some())).await?;
+    Ok(st.server.block_on_any(tables, q.index, q.wait()).await)
 }
 
 #[cfg(test)]

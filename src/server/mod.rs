@@ -3,9 +3,11 @@
 
 pub mod alloc_actions;
 pub mod broker;
+pub mod changes;
 pub mod clock;
 pub mod cluster;
 pub mod error;
+pub mod events;
 pub mod heartbeat;
 pub mod job_actions;
 pub mod leader;

@@ -13,6 +13,7 @@ use crate::core::node::{Node, NodeStatus};
 use crate::core::state::{same_spec, ClusterState};
 use crate::raft::node::RaftNode;
 
+use super::changes::Changes;
 use super::clock::{new_id, now_ns};
 use super::cluster::ServerIdentity;
 use super::error::ServerError;
@@ -29,11 +30,13 @@ pub struct Server {
     pub identity: ServerIdentity,
     /// Calls to other servers (forwarded writes, read indexes, joins).
     pub peers: PeerClient,
+    /// Table indexes and events published after each applied batch (`changes::publish`).
+    pub changes: Arc<Changes>,
 }
 
 impl Server {
     pub fn new(raft: Arc<RaftNode>, identity: ServerIdentity) -> Self {
-        Self { raft, heartbeats: Arc::new(Heartbeats::default()), identity, peers: PeerClient::default() }
+        Self { raft, heartbeats: Arc::new(Heartbeats::default()), identity, peers: PeerClient::default(), changes: Arc::default() }
     }
 
     pub fn state(&self) -> Arc<RwLock<ClusterState>> {
@@ -45,22 +48,6 @@ impl Server {
         let state = self.raft.state();
         let guard = state.read().unwrap_or_else(|e| e.into_inner());
         f(&guard)
-    }
-
-    /// Waits until the state's `table` index passes `min_index` or `wait` elapses; returns the index.
-    pub async fn block_on(&self, table: &str, min_index: u64, wait: Duration) -> u64 {
-        let mut rx = self.raft.applied_index();
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            let idx = self.read(|s| s.table_index(table));
-            if idx > min_index || min_index == 0 {
-                return idx.max(1);
-            }
-            match tokio::time::timeout_at(deadline, rx.changed()).await {
-                Ok(Ok(())) => continue,
-                _ => return idx.max(1),
-            }
-        }
     }
 
     /// Registers a job and creates its evaluation. Returns (eval id, index).
