@@ -284,7 +284,7 @@ impl Runner {
                     kind: "Signaling".into(),
                     time: now_ns(),
                     message: intern(format!("Task being sent signal {signal}")),
-                    details,
+                    details: Some(Box::new(details)),
                     ..Default::default()
                 });
                 let _ = reply.send(signal_task(dir, signal));
@@ -298,7 +298,7 @@ impl Runner {
                     kind: "Restart Signaled".into(),
                     time: now_ns(),
                     message: USER_RESTART.into(),
-                    details,
+                    details: Some(Box::new(details)),
                     ..Default::default()
                 });
                 stop_executor(dir);
@@ -443,7 +443,7 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
                 kind: "Restarting".into(),
                 time: now_ns(),
                 message: intern(format!("{USER_RESTART} - Task restarting in 0ms")),
-                details,
+                details: Some(Box::new(details)),
                 ..Default::default()
             });
             continue;

@@ -209,7 +209,7 @@ impl Deriver {
                     topic: Topic::Allocation,
                     kind,
                     key: a.id.clone(),
-                    namespace: a.namespace.clone(),
+                    namespace: a.namespace.to_string(),
                     index: a.modify_index,
                     filter_keys: vec![a.job_id.clone(), a.eval_id.clone()],
                     payload: Payload::Allocation(a.clone()),
