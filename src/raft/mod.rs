@@ -18,7 +18,6 @@ pub mod service;
 pub mod snapshot;
 pub mod state_machine;
 pub mod types;
-pub mod wal_sync;
 
 pub use config::RaftConfig;
 pub use error::{ProposeError, RaftError};
