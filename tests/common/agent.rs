@@ -228,3 +228,31 @@ pub fn cgroups_named(id: &str) -> Vec<String> {
     }
     out
 }
+
+/// Purges a job when dropped — also when an assertion failed — and waits until its allocations have
+/// ended, so that no task (they outlive their agent) outlives the test.
+pub struct PurgeOnDrop {
+    pub base: String,
+    pub job: &'static str,
+}
+
+impl Drop for PurgeOnDrop {
+    fn drop(&mut self) {
+        let _ = http("DELETE", &format!("{}/v1/job/{}?purge=true", self.base, self.job), None);
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            let ended = match http("GET", &format!("{}/v1/job/{}/allocations", self.base, self.job), None) {
+                Ok((200, body)) => serde_json::from_str::<serde_json::Value>(&body).is_ok_and(|v| {
+                    v.as_array().is_some_and(|a| {
+                        a.iter().all(|x| ["complete", "failed", "lost"].contains(&x["ClientStatus"].as_str().unwrap_or("")))
+                    })
+                }),
+                _ => true,
+            };
+            if ended {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
