@@ -143,8 +143,11 @@ where
         }
         if i + 1 == last {
             w.buf.push(b']');
-            // Each chunk's items were transient; after the last, hand their pages back.
-            crate::memory::release_free_memory();
+            // Each chunk's items were transient; after a large list, hand their pages back (a
+            // one-chunk list leaves too little to be worth a walk over the heap).
+            if last > 1 {
+                crate::memory::release_free_memory();
+            }
         }
         Ok::<_, std::io::Error>(Bytes::from(w.take()))
     }));
