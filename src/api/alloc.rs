@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::core::alloc::{Allocation, TaskEvent, TaskState};
+use crate::core::job::JobKey;
+use crate::core::state::ClusterState;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "PascalCase", default)]
@@ -128,6 +130,8 @@ pub struct ApiAllocation {
     #[serde(rename = "JobID")]
     pub job_id: String,
     pub job: Option<super::job::ApiJob>,
+    /// The job's type (`AllocListStub.JobType`); empty when the job is gone.
+    pub job_type: String,
     pub job_version: u64,
     pub task_group: String,
     pub allocated_resources: ApiAllocatedResources,
@@ -154,6 +158,7 @@ pub fn alloc_out(a: &Allocation, job: Option<super::job::ApiJob>) -> ApiAllocati
         node_id: a.node_id.clone(),
         node_name: a.node_name.clone(),
         job_id: a.job_id.clone(),
+        job_type: job.as_ref().and_then(|j| j.job_type.clone()).unwrap_or_default(),
         job,
         job_version: a.job_version,
         task_group: a.task_group.clone(),
@@ -196,7 +201,12 @@ pub fn alloc_out(a: &Allocation, job: Option<super::job::ApiJob>) -> ApiAllocati
     }
 }
 
-/// The list form (`GET /v1/job/:id/allocations`, `/v1/allocations`): the same fields without the job.
-pub fn alloc_stub(a: &Allocation) -> ApiAllocation {
-    alloc_out(a, None)
+/// The list form (`GET /v1/job/:id/allocations`, `/v1/allocations`): the same fields without the
+/// job, with its type.
+pub fn alloc_stub(s: &ClusterState, a: &Allocation) -> ApiAllocation {
+    let mut out = alloc_out(a, None);
+    if let Some(j) = s.jobs.get(&JobKey::new(&a.namespace, &a.job_id)) {
+        out.job_type = j.job_type.as_str().into();
+    }
+    out
 }

@@ -1,11 +1,20 @@
 //! `drover agent-info`: what the agent answering the API is (name, region, datacenter, role, Raft).
 
-use super::api_client::ApiClient;
 use super::format::kv;
+use super::output::OutputFlags;
 use super::Global;
 
-pub async fn run(g: &Global) -> i32 {
-    let api = ApiClient::new(&g.address);
+pub async fn run(g: &Global, out: &OutputFlags) -> i32 {
+    let api = g.client();
+    if let Some(r) = out.emit(&api, "/v1/agent/self").await {
+        return match r {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("Error: {e}");
+                1
+            }
+        };
+    }
     let v: serde_json::Value = match api.get("/v1/agent/self").await {
         Ok(v) => v,
         Err(e) => {

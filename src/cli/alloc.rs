@@ -8,12 +8,17 @@ use crate::api::alloc::ApiAllocation;
 
 use super::api_client::{enc, ApiClient};
 use super::format::{kv, short, table};
+use super::output::OutputFlags;
 use super::Global;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum AllocCmd {
     /// Show an allocation and the states and events of its tasks
-    Status { id: String },
+    Status {
+        id: String,
+        #[command(flatten)]
+        out: OutputFlags,
+    },
     /// Stop an allocation; the scheduler replaces it
     Stop { id: String },
     /// Print a task's stdout (or stderr)
@@ -38,13 +43,16 @@ pub enum AllocCmd {
 }
 
 pub async fn run(cmd: AllocCmd, g: &Global) -> i32 {
-    let api = ApiClient::new(&g.address);
+    let api = g.client();
     let cmd = match cmd {
         AllocCmd::Exec(a) => return super::alloc_exec::run(&api, &g.address, a).await,
         other => other,
     };
     let r = match cmd {
-        AllocCmd::Status { id } => status(&api, &id).await,
+        AllocCmd::Status { id, out } => match out.emit(&api, &format!("/v1/allocation/{}", enc(&id))).await {
+            Some(r) => r,
+            None => status(&api, &id).await,
+        },
         AllocCmd::Stop { id } => stop(&api, &id).await,
         AllocCmd::Logs { id, task, stderr, follow } => logs(&api, &id, task, stderr, follow).await,
         AllocCmd::Fs(a) => super::alloc_fs::run(&api, a).await,

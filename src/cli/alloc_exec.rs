@@ -12,6 +12,7 @@ use crate::api::exec::{ExecFrame, StreamFrame, TtySize};
 
 use super::alloc_task::lookup;
 use super::api_client::{enc, ApiClient};
+use super::exec_escape::EscapeFilter;
 
 #[derive(clap::Args, Debug)]
 pub struct ExecArgs {
@@ -21,6 +22,9 @@ pub struct ExecArgs {
     /// Run the command on a pseudo-terminal (default: when stdin is a terminal)
     #[arg(short = 't', long = "t", num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub tty: Option<bool>,
+    /// Escape character for sessions on a terminal: at a line start, `<e>.` ends the session ("none" turns it off)
+    #[arg(short = 'e', long = "e", value_name = "CHAR", default_value = "~")]
+    pub escape: String,
     /// The task to run the command in (needed when the allocation has several)
     #[arg(long = "task", value_name = "NAME")]
     pub task: Option<String>,
@@ -32,6 +36,12 @@ pub struct ExecArgs {
     /// The command and its arguments
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
+}
+
+/// What the stdin reader passes to the session: a frame to send, or the escape sequence that ends it.
+enum Input {
+    Frame(ExecFrame),
+    Quit,
 }
 
 /// Puts the local terminal in raw mode for the life of the value.
@@ -102,6 +112,7 @@ async fn job_alloc(api: &ApiClient, job: &str) -> Result<String, String> {
 }
 
 async fn exec(api: &ApiClient, address: &str, a: ExecArgs) -> Result<i32, String> {
+    let mut escape = EscapeFilter::new(&a.escape)?;
     let alloc_id = if a.job { job_alloc(api, &a.alloc).await? } else { a.alloc.clone() };
     let alloc = lookup(api, &alloc_id).await?;
     let task = match (a.task, alloc.tasks.as_slice()) {
@@ -116,7 +127,8 @@ async fn exec(api: &ApiClient, address: &str, a: ExecArgs) -> Result<i32, String
     let command = serde_json::to_string(&a.command).map_err(|e| e.to_string())?;
     let path = format!("/v1/client/allocation/{}/exec?task={}&tty={tty}&command={}", enc(&alloc.id), enc(&task), enc(&command));
     let url = ws_url(address, &path);
-    let (ws, _) = tokio_tungstenite::connect_async(&url).await.map_err(|e| match e {
+    let request = api.websocket_request(&url).map_err(|e| format!("bad exec URL {url}: {e}"))?;
+    let (ws, _) = tokio_tungstenite::connect_async(request).await.map_err(|e| match e {
         tokio_tungstenite::tungstenite::Error::Http(resp) => {
             let body = resp.body().as_deref().map(|b| String::from_utf8_lossy(b).trim().to_string()).unwrap_or_default();
             format!("{}: {body}", resp.status().as_u16())
@@ -131,7 +143,10 @@ async fn exec(api: &ApiClient, address: &str, a: ExecArgs) -> Result<i32, String
             tx.send(Message::Text(f.to_json().into())).await.map_err(|e| e.to_string())?;
         }
     }
-    let (in_tx, mut in_rx) = tokio::sync::mpsc::channel::<ExecFrame>(16);
+    let (in_tx, mut in_rx) = tokio::sync::mpsc::channel::<Input>(16);
+    if !tty {
+        escape = EscapeFilter::new("none")?;
+    }
     if a.stdin {
         tokio::spawn(async move {
             let mut stdin = tokio::io::stdin();
@@ -140,17 +155,25 @@ async fn exec(api: &ApiClient, address: &str, a: ExecArgs) -> Result<i32, String
                 match stdin.read(&mut buf).await {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
-                        let f = ExecFrame { stdin: Some(StreamFrame::data(&buf[..n])), ..Default::default() };
-                        if in_tx.send(f).await.is_err() {
+                        let typed = escape.filter(&buf[..n]);
+                        if !typed.send.is_empty() {
+                            let f = ExecFrame { stdin: Some(StreamFrame::data(&typed.send)), ..Default::default() };
+                            if in_tx.send(Input::Frame(f)).await.is_err() {
+                                return;
+                            }
+                        }
+                        if typed.close {
+                            // `~.`: the session ends here, as ssh's does.
+                            let _ = in_tx.send(Input::Quit).await;
                             return;
                         }
                     }
                 }
             }
-            let _ = in_tx.send(ExecFrame { stdin: Some(StreamFrame::close()), ..Default::default() }).await;
+            let _ = in_tx.send(Input::Frame(ExecFrame { stdin: Some(StreamFrame::close()), ..Default::default() })).await;
         });
     } else {
-        let _ = in_tx.send(ExecFrame { stdin: Some(StreamFrame::close()), ..Default::default() }).await;
+        let _ = in_tx.send(Input::Frame(ExecFrame { stdin: Some(StreamFrame::close()), ..Default::default() })).await;
         drop(in_tx);
     }
     let mut stdout = std::io::stdout();
@@ -159,10 +182,16 @@ async fn exec(api: &ApiClient, address: &str, a: ExecArgs) -> Result<i32, String
     loop {
         tokio::select! {
             frame = in_rx.recv(), if input_open => match frame {
-                Some(f) => {
+                Some(Input::Frame(f)) => {
                     if tx.send(Message::Text(f.to_json().into())).await.is_err() {
                         input_open = false;
                     }
+                }
+                Some(Input::Quit) => {
+                    let _ = tx.close().await;
+                    drop(_raw);
+                    eprintln!("\nConnection to the task closed (escape sequence).");
+                    return Ok(0);
                 }
                 None => input_open = false,
             },

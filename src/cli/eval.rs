@@ -5,6 +5,7 @@ use crate::api::eval::ApiEvaluation;
 use super::api_client::{enc, ApiClient};
 use super::format::{kv, short, table, time};
 use super::job::explain_failures;
+use super::output::OutputFlags;
 use super::Global;
 
 #[derive(clap::Subcommand, Debug)]
@@ -14,16 +15,34 @@ pub enum EvalCmd {
         /// Only those of this job
         #[arg(long)]
         job: Option<String>,
+        #[command(flatten)]
+        out: OutputFlags,
     },
     /// Show one evaluation (id or unique prefix)
-    Status { id: String },
+    Status {
+        id: String,
+        #[command(flatten)]
+        out: OutputFlags,
+    },
 }
 
 pub async fn run(cmd: EvalCmd, g: &Global) -> i32 {
-    let api = ApiClient::new(&g.address);
+    let api = g.client();
     let r = match cmd {
-        EvalCmd::List { job } => list(&api, job).await,
-        EvalCmd::Status { id } => status(&api, &id).await,
+        EvalCmd::List { job, out } => {
+            let path = match &job {
+                Some(j) => format!("/v1/job/{}/evaluations", enc(j)),
+                None => "/v1/evaluations".into(),
+            };
+            match out.emit(&api, &path).await {
+                Some(r) => r,
+                None => list(&api, &path).await,
+            }
+        }
+        EvalCmd::Status { id, out } => match out.emit(&api, &format!("/v1/evaluation/{}", enc(&id))).await {
+            Some(r) => r,
+            None => status(&api, &id).await,
+        },
     };
     match r {
         Ok(()) => 0,
@@ -34,12 +53,8 @@ pub async fn run(cmd: EvalCmd, g: &Global) -> i32 {
     }
 }
 
-async fn list(api: &ApiClient, job: Option<String>) -> Result<(), String> {
-    let path = match &job {
-        Some(j) => format!("/v1/job/{}/evaluations", enc(j)),
-        None => "/v1/evaluations".into(),
-    };
-    let mut evals: Vec<ApiEvaluation> = api.get(&path).await.map_err(|e| e.to_string())?;
+async fn list(api: &ApiClient, path: &str) -> Result<(), String> {
+    let mut evals: Vec<ApiEvaluation> = api.get(path).await.map_err(|e| e.to_string())?;
     evals.sort_by_key(|e| std::cmp::Reverse(e.create_index));
     let mut rows = vec![["ID", "Priority", "Triggered By", "Job ID", "Node ID", "Status", "Placement Failures"].map(String::from).to_vec()];
     for e in &evals {

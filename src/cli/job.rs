@@ -10,6 +10,7 @@ use super::api_client::{enc, ApiClient};
 use super::format::{kv, short, table, time};
 use super::job_file;
 use super::job_run::{self, RunArgs};
+use super::output::OutputFlags;
 use super::Global;
 
 #[derive(clap::Subcommand, Debug)]
@@ -17,7 +18,11 @@ pub enum JobCmd {
     /// Submit a job file (HCL or JSON) and wait until its allocations run
     Run(RunArgs),
     /// List jobs, or show one job and its allocations
-    Status { id: Option<String> },
+    Status {
+        id: Option<String>,
+        #[command(flatten)]
+        out: OutputFlags,
+    },
     /// Check a job file (HCL or JSON) without submitting it
     Validate(job_file::JobSource),
     /// Write a commented example job file to start from
@@ -30,13 +35,25 @@ pub enum JobCmd {
         force: bool,
     },
     /// Print a submitted job as Nomad's job JSON
-    Inspect { id: String },
+    Inspect {
+        id: String,
+        #[command(flatten)]
+        out: OutputFlags,
+    },
     /// Set the count of a job's group
     Scale(super::job_scale::ScaleArgs),
     /// List a job's allocations
-    Allocs { job: String },
+    Allocs {
+        job: String,
+        #[command(flatten)]
+        out: OutputFlags,
+    },
     /// List the stored versions of a job
-    History { job: String },
+    History {
+        job: String,
+        #[command(flatten)]
+        out: OutputFlags,
+    },
     /// Register an earlier version of a job again
     Revert { job: String, version: u64 },
     /// Create a new evaluation of a job
@@ -54,19 +71,31 @@ pub enum JobCmd {
 }
 
 pub async fn run(cmd: JobCmd, g: &Global) -> i32 {
-    let api = ApiClient::new(&g.address);
+    let api = g.client();
     let r = match cmd {
         JobCmd::Run(a) => return job_run::run(&api, a).await,
         JobCmd::Validate(src) => return validate(&src),
         JobCmd::Init { file, force } => init(&file, force),
-        JobCmd::Inspect { id } => inspect(&api, &id).await,
+        JobCmd::Inspect { id, out } => inspect(&api, &id, &out).await,
         JobCmd::Scale(a) => super::job_scale::run(&api, a).await,
-        JobCmd::History { job } => super::job_history::history(&api, &job).await,
-        JobCmd::Allocs { job } => allocs(&api, &job).await,
+        JobCmd::History { job, out } => match out.emit(&api, &format!("/v1/job/{}/versions", enc(&job))).await {
+            Some(r) => r,
+            None => super::job_history::history(&api, &job).await,
+        },
+        JobCmd::Allocs { job, out } => match out.emit(&api, &format!("/v1/job/{}/allocations", enc(&job))).await {
+            Some(r) => r,
+            None => allocs(&api, &job).await,
+        },
         JobCmd::Revert { job, version } => super::job_history::revert(&api, &job, version).await,
         JobCmd::Eval { job } => super::job_history::eval(&api, &job).await,
-        JobCmd::Status { id: None } => list(&api).await,
-        JobCmd::Status { id: Some(id) } => status(&api, &id).await,
+        JobCmd::Status { id: None, out } => match out.emit(&api, "/v1/jobs").await {
+            Some(r) => r,
+            None => list(&api).await,
+        },
+        JobCmd::Status { id: Some(id), out } => match out.emit(&api, &format!("/v1/job/{}", enc(&id))).await {
+            Some(r) => r,
+            None => status(&api, &id).await,
+        },
         JobCmd::Stop { id, purge, detach } => stop(&api, &id, purge, detach).await,
     };
     match r {
@@ -251,10 +280,14 @@ fn init(file: &str, force: bool) -> Result<(), String> {
     Ok(())
 }
 
-async fn inspect(api: &ApiClient, id: &str) -> Result<(), String> {
+/// Nomad's `job inspect`: `{"Job": …}` as JSON; `-t` formats the job itself.
+async fn inspect(api: &ApiClient, id: &str, out: &OutputFlags) -> Result<(), String> {
     let job: serde_json::Value = api.get(&format!("/v1/job/{}", enc(id))).await.map_err(|e| e.to_string())?;
-    let out = serde_json::to_string_pretty(&serde_json::json!({ "Job": job })).map_err(|e| e.to_string())?;
-    println!("{out}");
+    if out.template.is_some() {
+        return out.print(&job);
+    }
+    let text = serde_json::to_string_pretty(&serde_json::json!({ "Job": job })).map_err(|e| e.to_string())?;
+    println!("{text}");
     Ok(())
 }
 

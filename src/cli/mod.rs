@@ -13,6 +13,7 @@ pub mod alloc_signal;
 pub mod alloc_task;
 pub mod api_client;
 pub mod eval;
+pub mod exec_escape;
 pub mod fmt;
 pub mod format;
 pub mod job;
@@ -24,8 +25,10 @@ pub mod node;
 pub mod operator;
 pub mod operator_raft;
 pub mod operator_scheduler;
+pub mod output;
 pub mod server;
 pub mod status;
+pub mod template;
 pub mod var;
 pub mod version;
 
@@ -43,12 +46,28 @@ pub struct Cli {
     pub cmd: Cmd,
 }
 
-/// Where the HTTP API is.
+/// Where the HTTP API is and what every request carries (Nomad's `-address`, `-token`, `-region`, `-namespace`).
 #[derive(clap::Args, Debug, Clone)]
 pub struct Global {
     /// Address of the Drover (or Nomad-compatible) HTTP API
     #[arg(long, env = "DROVER_ADDR", default_value = "http://127.0.0.1:4646", global = true)]
     pub address: String,
+    /// ACL token sent with every request (X-Nomad-Token)
+    #[arg(long, env = "DROVER_TOKEN", global = true, hide_env_values = true)]
+    pub token: Option<String>,
+    /// Region to send the request to (default: the agent's own)
+    #[arg(long, env = "DROVER_REGION", global = true)]
+    pub region: Option<String>,
+    /// Namespace of the objects (default: "default")
+    #[arg(long, env = "DROVER_NAMESPACE", global = true)]
+    pub namespace: Option<String>,
+}
+
+impl Global {
+    /// The API client for these settings.
+    pub fn client(&self) -> api_client::ApiClient {
+        api_client::ApiClient::new(&self.address).with_settings(self.token.clone(), self.region.clone(), self.namespace.clone())
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -108,6 +127,8 @@ pub enum Cmd {
     AgentInfo {
         #[command(flatten)]
         global: Global,
+        #[command(flatten)]
+        out: output::OutputFlags,
     },
     /// Rewrite HCL job files in the canonical layout
     Fmt(fmt::FmtArgs),
@@ -162,7 +183,7 @@ fn exec_command_start(args: &[String]) -> Option<usize> {
         }
         if a.starts_with('-') && a.len() > 1 {
             let name = a.trim_start_matches('-');
-            if !name.contains('=') && matches!(name, "task" | "e" | "address") {
+            if !name.contains('=') && matches!(name, "task" | "e" | "address" | "token" | "region" | "namespace") {
                 i += 1;
             }
         } else {
@@ -178,9 +199,16 @@ fn exec_command_start(args: &[String]) -> Option<usize> {
 
 /// Runs the command line and returns the process exit code.
 pub fn run(args: Vec<String>) -> i32 {
-    if std::env::var_os("DROVER_ADDR").is_none() {
-        if let Some(addr) = std::env::var_os("NOMAD_ADDR") {
-            std::env::set_var("DROVER_ADDR", addr);
+    for (ours, nomads) in [
+        ("DROVER_ADDR", "NOMAD_ADDR"),
+        ("DROVER_TOKEN", "NOMAD_TOKEN"),
+        ("DROVER_REGION", "NOMAD_REGION"),
+        ("DROVER_NAMESPACE", "NOMAD_NAMESPACE"),
+    ] {
+        if std::env::var_os(ours).is_none() {
+            if let Some(v) = std::env::var_os(nomads) {
+                std::env::set_var(ours, v);
+            }
         }
     }
     let cli = match Cli::try_parse_from(normalize(args)) {
@@ -215,7 +243,7 @@ pub fn run(args: Vec<String>) -> i32 {
             Cmd::Eval { cmd, global } => eval::run(cmd, &global).await,
             Cmd::Var { cmd, global } => var::run(cmd, &global).await,
             Cmd::Operator { cmd, global } => operator::run(cmd, &global).await,
-            Cmd::AgentInfo { global } => agent_info::run(&global).await,
+            Cmd::AgentInfo { global, out } => agent_info::run(&global, &out).await,
             Cmd::Fmt(a) => fmt::run(&a),
             Cmd::Version => version::run(),
             Cmd::Status { prefix, global } => status::run(prefix, &global).await,

@@ -4,12 +4,17 @@ use crate::api::node::{ApiNode, NodeListStub};
 
 use super::api_client::{enc, ApiClient};
 use super::format::{kv, short, table};
+use super::output::OutputFlags;
 use super::Global;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum NodeCmd {
     /// List nodes, or show one
-    Status { id: Option<String> },
+    Status {
+        id: Option<String>,
+        #[command(flatten)]
+        out: OutputFlags,
+    },
     /// Allow (-enable) or forbid (-disable) new placements on a node
     Eligibility {
         id: String,
@@ -21,10 +26,16 @@ pub enum NodeCmd {
 }
 
 pub async fn run(cmd: NodeCmd, g: &Global) -> i32 {
-    let api = ApiClient::new(&g.address);
+    let api = g.client();
     let r = match cmd {
-        NodeCmd::Status { id: None } => list(&api).await,
-        NodeCmd::Status { id: Some(id) } => one(&api, &id).await,
+        NodeCmd::Status { id: None, out } => match out.emit(&api, "/v1/nodes").await {
+            Some(r) => r,
+            None => list(&api).await,
+        },
+        NodeCmd::Status { id: Some(id), out } => match out.emit(&api, &format!("/v1/node/{}", enc(&id))).await {
+            Some(r) => r,
+            None => one(&api, &id).await,
+        },
         NodeCmd::Eligibility { id, enable, .. } => eligibility(&api, &id, enable).await,
     };
     match r {

@@ -41,7 +41,7 @@ pub enum SnapshotCmd {
 }
 
 pub async fn run(cmd: OperatorCmd, g: &Global) -> i32 {
-    let api = ApiClient::new(&g.address);
+    let api = g.client();
     let r = match cmd {
         OperatorCmd::Snapshot { cmd: SnapshotCmd::Save { file } } => save(&api, &file).await,
         OperatorCmd::Snapshot { cmd: SnapshotCmd::Restore { file } } => restore(&api, &file).await,

@@ -4,11 +4,15 @@ use crate::api::scheduler_config::ApiSchedulerConfig;
 
 use super::api_client::ApiClient;
 use super::format::kv;
+use super::output::OutputFlags;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum SchedulerCmd {
     /// Show the scheduler configuration
-    GetConfig,
+    GetConfig {
+        #[command(flatten)]
+        out: OutputFlags,
+    },
     /// Change the scheduler configuration (only the options given)
     SetConfig {
         /// binpack or spread
@@ -43,7 +47,10 @@ async fn current(api: &ApiClient) -> Result<ApiSchedulerConfig, String> {
 
 pub async fn run(cmd: SchedulerCmd, api: &ApiClient) -> Result<(), String> {
     match cmd {
-        SchedulerCmd::GetConfig => {
+        SchedulerCmd::GetConfig { out } => {
+            if let Some(r) = out.emit(api, PATH).await {
+                return r;
+            }
             let c = current(api).await?;
             print!(
                 "{}",

@@ -2,18 +2,26 @@
 
 use super::api_client::ApiClient;
 use super::format::table;
+use super::output::OutputFlags;
 use super::Global;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum ServerCmd {
     /// List the servers of the cluster
-    Members,
+    Members {
+        #[command(flatten)]
+        out: OutputFlags,
+    },
 }
 
 pub async fn run(cmd: ServerCmd, g: &Global) -> i32 {
-    let api = ApiClient::new(&g.address);
-    let ServerCmd::Members = cmd;
-    match members(&api).await {
+    let api = g.client();
+    let ServerCmd::Members { out } = cmd;
+    let r = match out.emit(&api, "/v1/agent/members").await {
+        Some(r) => r,
+        None => members(&api).await,
+    };
+    match r {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("Error: {e}");

@@ -65,14 +65,14 @@ pub async fn resolve(api: &ApiClient, prefix: &str) -> Result<Match, String> {
 
 pub async fn run(prefix: Option<String>, g: &Global) -> i32 {
     let Some(prefix) = prefix else {
-        return super::job::run(JobCmd::Status { id: None }, g).await;
+        return super::job::run(JobCmd::Status { id: None, out: Default::default() }, g).await;
     };
-    let api = ApiClient::new(&g.address);
+    let api = g.client();
     match resolve(&api, &prefix).await {
-        Ok(Match::Job(id)) => super::job::run(JobCmd::Status { id: Some(id) }, g).await,
-        Ok(Match::Alloc(id)) => super::alloc::run(super::alloc::AllocCmd::Status { id }, g).await,
-        Ok(Match::Node(id)) => super::node::run(NodeCmd::Status { id: Some(id) }, g).await,
-        Ok(Match::Eval(id)) => super::eval::run(EvalCmd::Status { id }, g).await,
+        Ok(Match::Job(id)) => super::job::run(JobCmd::Status { id: Some(id), out: Default::default() }, g).await,
+        Ok(Match::Alloc(id)) => super::alloc::run(super::alloc::AllocCmd::Status { id, out: Default::default() }, g).await,
+        Ok(Match::Node(id)) => super::node::run(NodeCmd::Status { id: Some(id), out: Default::default() }, g).await,
+        Ok(Match::Eval(id)) => super::eval::run(EvalCmd::Status { id, out: Default::default() }, g).await,
         Err(e) => {
             eprintln!("Error: {e}");
             1

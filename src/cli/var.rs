@@ -8,13 +8,6 @@ use super::api_client::{enc, ApiClient, ApiClientError};
 use super::format::{kv, table, time};
 use super::Global;
 
-#[derive(clap::Args, Debug, Clone)]
-pub struct NamespaceArg {
-    /// The variable's namespace
-    #[arg(long, default_value = "default")]
-    pub namespace: String,
-}
-
 #[derive(clap::Subcommand, Debug)]
 pub enum VarCmd {
     /// Print a variable, or one of its items
@@ -25,8 +18,6 @@ pub enum VarCmd {
         /// Output format: table or json
         #[arg(long, default_value = "table", value_parser = ["table", "json"])]
         out: String,
-        #[command(flatten)]
-        ns: NamespaceArg,
         path: String,
     },
     /// Create or replace a variable: `var put <path> key=value…`
@@ -34,37 +25,31 @@ pub enum VarCmd {
         /// Write only if the variable's modify index is this (0: only if it does not exist)
         #[arg(long)]
         check_index: Option<u64>,
-        #[command(flatten)]
-        ns: NamespaceArg,
         path: String,
         /// Items as key=value
         #[arg(required = true)]
         items: Vec<String>,
     },
     /// List variables, optionally only those whose path starts with a prefix
-    List {
-        #[command(flatten)]
-        ns: NamespaceArg,
-        prefix: Option<String>,
-    },
+    List { prefix: Option<String> },
     /// Delete a variable
     Purge {
         /// Delete only if the variable's modify index is this
         #[arg(long)]
         check_index: Option<u64>,
-        #[command(flatten)]
-        ns: NamespaceArg,
         path: String,
     },
 }
 
 pub async fn run(cmd: VarCmd, g: &Global) -> i32 {
-    let api = ApiClient::new(&g.address);
+    let api = g.client();
+    // The variable's namespace: `-namespace` (or NOMAD_NAMESPACE), else "default".
+    let ns = g.namespace.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "default".into());
     let r = match cmd {
-        VarCmd::Get { item, out, ns, path } => get(&api, &ns.namespace, &path, item.as_deref(), &out).await,
-        VarCmd::Put { check_index, ns, path, items } => put(&api, &ns.namespace, &path, &items, check_index).await,
-        VarCmd::List { ns, prefix } => list(&api, &ns.namespace, prefix.as_deref().unwrap_or("")).await,
-        VarCmd::Purge { check_index, ns, path } => purge(&api, &ns.namespace, &path, check_index).await,
+        VarCmd::Get { item, out, path } => get(&api, &ns, &path, item.as_deref(), &out).await,
+        VarCmd::Put { check_index, path, items } => put(&api, &ns, &path, &items, check_index).await,
+        VarCmd::List { prefix } => list(&api, &ns, prefix.as_deref().unwrap_or("")).await,
+        VarCmd::Purge { check_index, path } => purge(&api, &ns, &path, check_index).await,
     };
     match r {
         Ok(()) => 0,

@@ -1,4 +1,5 @@
-//! Operator actions over HTTP: `/v1/allocation/:id/stop`, `/v1/node/:id/eligibility` and `/v1/node/:id/purge`.
+//! Operator actions over HTTP: `/v1/allocation/:id/stop`, `/v1/node/:id/eligibility`, `/v1/node/:id/purge`
+//! and `/v1/node/:id/evaluate`.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -44,5 +45,14 @@ pub async fn purge_node(State(st): State<HttpState>, Path(id): Path<String>) -> 
     let (eval_ids, index) = st.server.purge_node(&id).await?;
     let eval_index = if eval_ids.is_empty() { 0 } else { index };
     let body = serde_json::json!({ "EvalIDs": eval_ids, "EvalCreateIndex": eval_index, "NodeModifyIndex": index, "Index": index });
+    Ok(with_index(index, st.server.raft.leader().is_some(), body))
+}
+
+/// `/v1/node/:id/evaluate`: a scheduling pass for the node's jobs and the system jobs.
+pub async fn evaluate_node(State(st): State<HttpState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = st.server.read(|s| find_node_id(s, &id))?;
+    let (eval_ids, index) = st.server.evaluate_node(&id).await?;
+    let eval_index = if eval_ids.is_empty() { 0 } else { index };
+    let body = serde_json::json!({ "EvalIDs": eval_ids, "EvalCreateIndex": eval_index, "NodeModifyIndex": 0, "Index": index });
     Ok(with_index(index, st.server.raft.leader().is_some(), body))
 }

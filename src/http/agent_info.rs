@@ -39,20 +39,33 @@ pub async fn servers(State(st): State<HttpState>) -> Json<Vec<String>> {
     Json(st.server.server_addrs())
 }
 
-pub async fn namespaces(State(st): State<HttpState>) -> Json<Vec<serde_json::Value>> {
-    let names: BTreeSet<String> = st.server.read(|s| {
+/// The namespaces in use (those of jobs and variables) and `default`.
+fn namespace_names(st: &HttpState) -> BTreeSet<String> {
+    st.server.read(|s| {
         let mut n: BTreeSet<String> = s.jobs.keys().map(|k| k.namespace.clone()).collect();
         n.extend(s.vars.keys().map(|k| k.namespace.clone()));
         n.insert("default".into());
         n
-    });
-    Json(
-        names
-            .into_iter()
-            .map(|n| {
-                let description = if n == "default" { "Default shared namespace" } else { "" };
-                serde_json::json!({ "Name": n, "Description": description, "Quota": "", "Meta": null, "CreateIndex": 1, "ModifyIndex": 1 })
-            })
-            .collect(),
-    )
+    })
+}
+
+fn namespace_json(name: &str) -> serde_json::Value {
+    let description = if name == "default" { "Default shared namespace" } else { "" };
+    serde_json::json!({ "Name": name, "Description": description, "Quota": "", "Meta": null, "CreateIndex": 1, "ModifyIndex": 1 })
+}
+
+pub async fn namespaces(State(st): State<HttpState>) -> Json<Vec<serde_json::Value>> {
+    Json(namespace_names(&st).iter().map(|n| namespace_json(n)).collect())
+}
+
+/// `/v1/namespace/:name`: one namespace in use, or 404.
+pub async fn namespace(
+    State(st): State<HttpState>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> Result<Json<serde_json::Value>, super::error::ApiError> {
+    if namespace_names(&st).contains(&name) {
+        Ok(Json(namespace_json(&name)))
+    } else {
+        Err(super::error::ApiError::not_found(format!("namespace \"{name}\" not found")))
+    }
 }

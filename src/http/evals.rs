@@ -39,6 +39,6 @@ pub async fn read(State(st): State<HttpState>, Path(id): Path<String>, Query(q):
 
 pub async fn allocations(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
     let index = query_index(&st, table::ALLOCS, &q).await?;
-    let allocs: Vec<_> = st.server.read(|s| s.allocs.values().filter(|a| a.eval_id == id).map(|a| alloc_stub(a)).collect());
+    let allocs: Vec<_> = st.server.read(|s| s.allocs.values().filter(|a| a.eval_id == id).map(|a| alloc_stub(s, a)).collect());
     Ok(with_index(index, st.server.raft.leader().is_some(), allocs))
 }

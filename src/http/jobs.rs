@@ -85,7 +85,7 @@ pub async fn deregister(
 pub async fn allocations(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
     let index = query_index(&st, table::ALLOCS, &q).await?;
     let key = JobKey::new(q.namespace(), &id);
-    let allocs: Vec<_> = st.server.read(|s| s.allocs_of_job(&key).map(alloc_stub).collect());
+    let allocs: Vec<_> = st.server.read(|s| s.allocs_of_job(&key).map(|a| alloc_stub(s, a)).collect());
     Ok(with_index(index, st.server.raft.leader().is_some(), allocs))
 }
 

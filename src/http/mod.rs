@@ -18,8 +18,11 @@ pub mod logs;
 pub mod members;
 pub mod nodes;
 pub mod operator;
+pub mod pretty;
 pub mod query;
+pub mod region;
 pub mod scheduler_config;
+pub mod search;
 pub mod status;
 pub mod telemetry;
 pub mod vars;
@@ -62,6 +65,9 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/allocation/{id}/stop", put(actions::stop_alloc).post(actions::stop_alloc))
         .route("/v1/node/{id}/eligibility", put(actions::node_eligibility).post(actions::node_eligibility))
         .route("/v1/node/{id}/purge", put(actions::purge_node).post(actions::purge_node))
+        .route("/v1/node/{id}/evaluate", put(actions::evaluate_node).post(actions::evaluate_node))
+        .route("/v1/search", put(search::search).post(search::search))
+        .route("/v1/namespace/{name}", get(agent_info::namespace))
         .route("/v1/evaluations", get(evals::list))
         .route("/v1/evaluation/{id}", get(evals::read))
         .route("/v1/evaluation/{id}/allocations", get(evals::allocations))
@@ -103,6 +109,8 @@ pub fn router(state: HttpState) -> Router {
         )
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(8 * 1024 * 1024))
+        .layer(axum::middleware::from_fn(pretty::indent))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), region::route))
         .layer(axum::middleware::from_fn(telemetry::record))
         .with_state(state)
 }

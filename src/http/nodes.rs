@@ -39,6 +39,6 @@ pub async fn read(State(st): State<HttpState>, Path(id): Path<String>, Query(q):
 
 pub async fn allocations(State(st): State<HttpState>, Path(id): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
     let index = query_index(&st, table::ALLOCS, &q).await?;
-    let allocs = st.server.read(|s| find_node_id(s, &id).map(|id| s.allocs_on_node(&id).map(alloc_stub).collect::<Vec<_>>()))?;
+    let allocs = st.server.read(|s| find_node_id(s, &id).map(|id| s.allocs_on_node(&id).map(|a| alloc_stub(s, a)).collect::<Vec<_>>()))?;
     Ok(with_index(index, st.server.raft.leader().is_some(), allocs))
 }

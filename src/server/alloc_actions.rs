@@ -1,5 +1,6 @@
 //! Operator actions on allocations and nodes: stop one allocation (it is replaced, as after a
-//! failure), mark a node eligible or ineligible for new placements, and purge a node.
+//! failure), mark a node eligible or ineligible for new placements, purge a node, and force a
+//! scheduling pass for a node.
 
 use tracing::info;
 
@@ -64,6 +65,30 @@ impl Server {
         let ids: Vec<String> = evals.iter().map(|e| e.id.clone()).collect();
         info!(node_id, evals = ids.len(), "purging node");
         let resp = self.propose(Command::PurgeNode { node_id: node_id.into(), evals, now: now_ns() }).await?;
+        Ok((ids, resp.index))
+    }
+
+    /// Forces a scheduling pass for a node (`/v1/node/:id/evaluate`): one evaluation per job with
+    /// allocations on it and per system job. Returns (eval ids, index).
+    pub async fn evaluate_node(&self, node_id: &str) -> Result<(Vec<String>, u64), ServerError> {
+        let evals = self.read(|s| {
+            if !s.nodes.contains_key(node_id) {
+                return Err(ServerError::NotFound(format!("node not found: {node_id}")));
+            }
+            let mut evals = self.node_update_evals(s, node_id);
+            for sys in self.capacity_evals(s, node_id).into_iter().filter(|e| e.triggered_by == "node-update") {
+                if !evals.iter().any(|e| e.job_id == sys.job_id && e.namespace == sys.namespace) {
+                    evals.push(sys);
+                }
+            }
+            Ok(evals)
+        })?;
+        let ids: Vec<String> = evals.iter().map(|e| e.id.clone()).collect();
+        info!(node_id, evals = ids.len(), "evaluating node");
+        if evals.is_empty() {
+            return Ok((ids, self.read(|s| s.index)));
+        }
+        let resp = self.propose(Command::UpsertEvals { evals, now: now_ns() }).await?;
         Ok((ids, resp.index))
     }
 }
