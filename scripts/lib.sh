@@ -27,3 +27,20 @@ ensure_packages() {
 # Builds are kept outside the clone so a fresh clone reuses them.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/drover-target}"
 DROVER_BIN="$CARGO_TARGET_DIR/debug/drover"
+
+# A Python environment with python-nomad, the Python client library for Nomad's API, for the
+# compatibility test (tests/compat_python.rs). Made once, kept outside the clone.
+DROVER_PYENV="${DROVER_PYENV:-/var/tmp/drover-pyenv}"
+PYTHON_NOMAD_VERSION="2.1.0"
+ensure_python_nomad() {
+  if "$DROVER_PYENV/bin/python" -c "import nomad, sys; sys.exit(0)" 2>/dev/null; then
+    return
+  fi
+  echo "==> installing python-nomad $PYTHON_NOMAD_VERSION into $DROVER_PYENV"
+  if ! python3 -m venv "$DROVER_PYENV" >/dev/null 2>&1; then
+    install_packages python3-venv
+    python3 -m venv "$DROVER_PYENV"
+  fi
+  "$DROVER_PYENV/bin/pip" install -q "python-nomad==$PYTHON_NOMAD_VERSION"
+}
+export DROVER_PYENV

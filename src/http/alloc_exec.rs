@@ -26,6 +26,7 @@ pub struct ExecQuery {
     pub task: String,
     /// A JSON array of strings.
     pub command: String,
+    #[serde(deserialize_with = "super::query::go_bool")]
     pub tty: bool,
 }
 

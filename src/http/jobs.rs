@@ -66,6 +66,7 @@ pub async fn read(State(st): State<HttpState>, Path(id): Path<String>, Query(q):
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct DeregisterOptions {
+    #[serde(deserialize_with = "super::query::go_bool")]
     pub purge: bool,
     pub namespace: Option<String>,
 }

@@ -20,7 +20,9 @@ pub struct LogOptions {
     pub task: String,
     #[serde(rename = "type")]
     pub kind: String,
+    #[serde(deserialize_with = "super::query::go_bool")]
     pub plain: bool,
+    #[serde(deserialize_with = "super::query::go_bool")]
     pub follow: bool,
     pub origin: String,
     pub offset: u64,

@@ -40,6 +40,22 @@ impl QueryOptions {
     }
 }
 
+/// A boolean query parameter as Go's `strconv.ParseBool` reads it (`true`, `True`, `TRUE`, `t`, `1`,
+/// and their false forms), which is what Nomad's clients send (python-nomad sends `False`); an empty
+/// value (`?purge`) is true. For `#[serde(deserialize_with = "go_bool")]`.
+pub fn go_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_go_bool(&s).ok_or_else(|| serde::de::Error::custom(format!("invalid boolean {s:?} (use true or false)")))
+}
+
+pub fn parse_go_bool(s: &str) -> Option<bool> {
+    match s {
+        "" | "1" | "t" | "T" | "true" | "True" | "TRUE" => Some(true),
+        "0" | "f" | "F" | "false" | "False" | "FALSE" => Some(false),
+        _ => None,
+    }
+}
+
 /// Parses Go-style durations (`1h2m3s`, `500ms`, `10s`); a bare number is seconds.
 pub fn parse_go_duration(s: &str) -> Option<Duration> {
     if let Ok(n) = s.parse::<u64>() {
@@ -121,5 +137,32 @@ mod tests {
         assert_eq!(parse_go_duration("7"), Some(Duration::from_secs(7)));
         assert_eq!(parse_go_duration("5x"), None);
         assert_eq!(parse_go_duration("5s3"), None);
+    }
+
+    #[test]
+    fn go_booleans() {
+        for t in ["", "1", "t", "True", "true", "TRUE"] {
+            assert_eq!(parse_go_bool(t), Some(true), "{t}");
+        }
+        for f in ["0", "f", "False", "false", "FALSE"] {
+            assert_eq!(parse_go_bool(f), Some(false), "{f}");
+        }
+        assert_eq!(parse_go_bool("yes"), None);
+        #[derive(Deserialize)]
+        struct Q {
+            #[serde(deserialize_with = "go_bool", default)]
+            follow: bool,
+        }
+        let q: Q = serde_urlencoded_from("follow=False");
+        assert!(!q.follow);
+        let q: Q = serde_urlencoded_from("follow=True");
+        assert!(q.follow);
+        let q: Q = serde_urlencoded_from("");
+        assert!(!q.follow);
+    }
+
+    fn serde_urlencoded_from<T: serde::de::DeserializeOwned>(q: &str) -> T {
+        let uri: axum::http::Uri = format!("/x?{q}").parse().unwrap();
+        axum::extract::Query::<T>::try_from_uri(&uri).unwrap().0
     }
 }
