@@ -308,7 +308,9 @@ fn every_endpoint_over_raw_http() {
     has_keys("agent/health", &expect(&agent, "GET", "/v1/agent/health", None, 200).json(), &["server", "client"]);
     note("agent/self, agent/members, agent/servers, agent/health");
     assert_eq!(expect(&agent, "GET", "/v1/regions", None, 200).json(), json!(["global"]));
-    let ns = expect(&agent, "GET", "/v1/namespaces", None, 200).json();
+    let ns = expect(&agent, "GET", "/v1/namespaces", None, 200);
+    has_index_headers("namespaces", &ns);
+    let ns = ns.json();
     has_keys("namespace", &ns[0], &["Name", "Description", "CreateIndex", "ModifyIndex"]);
     assert_eq!(expect(&agent, "GET", "/v1/namespace/default", None, 200).json()["Name"], "default");
     expect(&agent, "GET", "/v1/namespace/nosuch", None, 404);

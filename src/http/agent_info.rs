@@ -3,9 +3,13 @@
 
 use std::collections::BTreeSet;
 
-use axum::extract::State;
-use axum::response::Json;
+use axum::extract::{Path, Query, State};
+use axum::response::{Json, Response};
 
+use crate::core::state::table;
+
+use super::error::ApiError;
+use super::query::{query_index_any, with_index, QueryOptions};
 use super::HttpState;
 
 pub async fn agent_self(State(st): State<HttpState>) -> Json<serde_json::Value> {
@@ -54,18 +58,19 @@ fn namespace_json(name: &str) -> serde_json::Value {
     serde_json::json!({ "Name": name, "Description": description, "Quota": "", "Meta": null, "CreateIndex": 1, "ModifyIndex": 1 })
 }
 
-pub async fn namespaces(State(st): State<HttpState>) -> Json<Vec<serde_json::Value>> {
-    Json(namespace_names(&st).iter().map(|n| namespace_json(n)).collect())
+/// `/v1/namespaces`, a blocking query over the tables that name namespaces (jobs, variables).
+pub async fn namespaces(State(st): State<HttpState>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
+    let index = query_index_any(&st, &[table::JOBS, table::VARS], &q).await?;
+    let list: Vec<serde_json::Value> = namespace_names(&st).iter().filter(|n| q.matches_prefix(n)).map(|n| namespace_json(n)).collect();
+    Ok(with_index(index, st.server.raft.leader().is_some(), list))
 }
 
 /// `/v1/namespace/:name`: one namespace in use, or 404.
-pub async fn namespace(
-    State(st): State<HttpState>,
-    axum::extract::Path(name): axum::extract::Path<String>,
-) -> Result<Json<serde_json::Value>, super::error::ApiError> {
+pub async fn namespace(State(st): State<HttpState>, Path(name): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
+    let index = query_index_any(&st, &[table::JOBS, table::VARS], &q).await?;
     if namespace_names(&st).contains(&name) {
-        Ok(Json(namespace_json(&name)))
+        Ok(with_index(index, st.server.raft.leader().is_some(), namespace_json(&name)))
     } else {
-        Err(super::error::ApiError::not_found(format!("namespace \"{name}\" not found")))
+        Err(ApiError::not_found(format!("namespace \"{name}\" not found")))
     }
 }
