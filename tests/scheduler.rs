@@ -121,7 +121,7 @@ fn stopped_job_stops_all_allocations() {
 
 mod drain {
     use super::*;
-    use drover::core::alloc::{Allocation, ClientAllocUpdate, ClientStatus, DesiredStatus, DesiredTransition};
+    use drover::core::alloc::{Allocation, ClientAllocUpdate, ClientStatus, DesiredStatus, DesiredTransition, TaskState, TaskStateKind};
     use drover::core::drain::decide;
     use drover::core::job::{JobType, MigrateStrategy};
     use drover::core::node::{DrainStatus, DrainStrategy};
@@ -136,11 +136,19 @@ mod drain {
     }
 
     fn run_all(s: &mut ClusterState) {
+        run_all_at(s, 1)
+    }
+
+    /// Pending allocations start (their task at `started_at`), stopped ones end.
+    fn run_all_at(s: &mut ClusterState, started_at: i64) {
         let mut by_node: std::collections::BTreeMap<String, Vec<ClientAllocUpdate>> = Default::default();
         for a in s.allocs.values().filter(|a| a.desired_status == DesiredStatus::Run && a.client_status == ClientStatus::Pending) {
+            let mut task_states = drover::core::vec_map::VecMap::new();
+            task_states.insert("srv".to_string(), TaskState { state: TaskStateKind::Running, started_at, ..Default::default() });
             by_node.entry(a.node_id.clone()).or_default().push(ClientAllocUpdate {
                 id: a.id.clone(),
                 client_status: ClientStatus::Running,
+                task_states,
                 ..Default::default()
             });
         }
@@ -234,6 +242,24 @@ mod drain {
         assert_eq!(a.last_drain.as_ref().map(|l| l.status), Some(DrainStatus::Complete));
         assert!(live_on(&s, "a").is_empty());
         assert_eq!(live_on(&s, "b").len(), 3);
+    }
+
+    #[test]
+    fn a_replacement_counts_only_after_min_healthy_time() {
+        let mut j = web(2, 1);
+        j.task_groups[0].migrate.as_mut().unwrap().min_healthy_time = 5_000;
+        let mut s = state_with(vec![node("a", 4000, 4096)], vec![j]);
+        commit(&mut s, "web", 1);
+        run_all_at(&mut s, 100);
+        apply_all(&mut s, &[Command::RegisterNode { node: node("b", 4000, 4096), evals: vec![], now: 12 }, drain("a", 0, false)]);
+        assert!(decide(&s, 5_000).migrate.is_empty(), "the allocations have not been up for min_healthy_time yet");
+        let d = decide(&s, 5_100);
+        assert_eq!(d.migrate.len(), 1);
+        apply_all(&mut s, &[mark(&d.migrate)]);
+        commit(&mut s, "web", 2);
+        run_all_at(&mut s, 20_000);
+        assert!(decide(&s, 24_999).migrate.is_empty(), "the replacement is running but not healthy yet");
+        assert_eq!(decide(&s, 25_000).migrate.len(), 1);
     }
 
     #[test]
