@@ -3,7 +3,8 @@
 //! node. `drover node drain -enable` moves it one allocation at a time (polled every 100 ms: never
 //! more than one stopped and not yet replaced), the drain completes and leaves the node ineligible,
 //! `-disable` / `-self` make it eligible again. Then a forced drain over the HTTP API stops everything
-//! on the other node at once. Nomad's field names of the drain response and the node are checked raw.
+//! on the other node at once, and a `-deadline 3s` drain stops a job whose allocations never become healthy
+//! in time at the deadline, at once. Nomad's field names of the drain response and the node are checked raw.
 
 mod common;
 
@@ -21,11 +22,22 @@ fn text(o: &std::process::Output) -> String {
 }
 
 fn allocs(agent: &DevAgent) -> Vec<Value> {
-    get_json(&agent.url(&format!("/v1/job/{JOB}/allocations"))).as_array().cloned().unwrap_or_default()
+    allocs_of(agent, JOB)
+}
+
+fn allocs_of(agent: &DevAgent, job: &str) -> Vec<Value> {
+    get_json(&agent.url(&format!("/v1/job/{job}/allocations"))).as_array().cloned().unwrap_or_default()
 }
 
 fn live_on(agent: &DevAgent, node: &str) -> Vec<Value> {
-    allocs(agent).into_iter().filter(|a| a["NodeID"] == node && a["DesiredStatus"] == "run" && a["ClientStatus"] == "running").collect()
+    live_of_on(agent, JOB, node)
+}
+
+fn live_of_on(agent: &DevAgent, job: &str, node: &str) -> Vec<Value> {
+    allocs_of(agent, job)
+        .into_iter()
+        .filter(|a| a["NodeID"] == node && a["DesiredStatus"] == "run" && a["ClientStatus"] == "running")
+        .collect()
 }
 
 /// Allocations of the job on `node` stopped by the servers whose replacement is not running yet.
@@ -38,6 +50,21 @@ fn migrating(all: &[Value], node: &str) -> usize {
         .filter_map(|a| a["PreviousAllocation"].as_str())
         .collect();
     all.iter().filter(|a| a["NodeID"] == node && a["DesiredStatus"] != "run" && !replaced.contains(a["ID"].as_str().unwrap_or(""))).count()
+}
+
+/// A raw_exec service job of three sleeping allocations that migrate one at a time.
+fn job_body(id: &str, min_healthy_ns: u64) -> Value {
+    json!({ "Job": { "ID": id, "Type": "service", "TaskGroups": [{ "Name": "web", "Count": 3,
+        "Migrate": { "MaxParallel": 1, "MinHealthyTime": min_healthy_ns },
+        "Tasks": [{ "Name": "t", "Driver": "raw_exec", "Config": { "command": "/bin/sleep", "args": ["300"] },
+            "Resources": { "CPU": 20, "MemoryMB": 16 } }] }] } })
+}
+
+/// `drover node drain ARGS` against the agent, in a thread (it follows the drain until it ends).
+fn drain_cli(agent: &DevAgent, args: &[&str]) -> std::thread::JoinHandle<std::process::Output> {
+    let addr = agent.addr();
+    let args: Vec<String> = ["node", "drain"].iter().chain(args).map(|a| a.to_string()).collect();
+    std::thread::spawn(move || std::process::Command::new(bin()).args(args).env("DROVER_ADDR", addr).output().unwrap())
 }
 
 fn put(agent: &DevAgent, path: &str, body: &Value) -> (u16, String, Value) {
@@ -78,10 +105,7 @@ fn node_drain_migrates_max_parallel_at_a_time_then_force_stops_at_once() {
     let out = agent.cli(&["node", "eligibility", "-disable", &other]);
     assert!(out.status.success(), "{}", text(&out));
     let _purge = PurgeOnDrop { base: agent.addr(), job: JOB };
-    let job = json!({ "Job": { "ID": JOB, "Type": "service", "TaskGroups": [{ "Name": "web", "Count": 3,
-        "Migrate": { "MaxParallel": 1, "MinHealthyTime": 1_000_000_000u64 },
-        "Tasks": [{ "Name": "t", "Driver": "raw_exec", "Config": { "command": "/bin/sleep", "args": ["300"] },
-            "Resources": { "CPU": 20, "MemoryMB": 16 } }] }] } });
+    let job = job_body(JOB, 1_000_000_000);
     let (code, body) = http("PUT", &agent.url("/v1/jobs"), Some(&job.to_string())).unwrap();
     assert_eq!(code, 200, "{body}");
     wait_until("three allocations running on the dev node", Duration::from_secs(60), || live_on(&agent, &dev_node).len() == 3);
@@ -90,17 +114,7 @@ fn node_drain_migrates_max_parallel_at_a_time_then_force_stops_at_once() {
 
     // Drain the dev node through the CLI (a node id prefix), monitoring until it completes.
     let started = Instant::now();
-    let cli = {
-        let addr = agent.addr();
-        let prefix = dev_node[..8].to_string();
-        std::thread::spawn(move || {
-            std::process::Command::new(bin())
-                .args(["node", "drain", "-enable", "-yes", "-deadline", "5m", "-m", "maintenance", &prefix])
-                .env("DROVER_ADDR", addr)
-                .output()
-                .unwrap()
-        })
-    };
+    let cli = drain_cli(&agent, &["-enable", "-yes", "-deadline", "5m", "-m", "maintenance", &dev_node[..8]]);
     let mut max_migrating = 0;
     let mut saw_ineligible = false;
     let mut strategy = Value::Null;
@@ -201,5 +215,41 @@ fn node_drain_migrates_max_parallel_at_a_time_then_force_stops_at_once() {
     let out = agent.cli(&["node", "eligibility", "-enable", &other]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(node(&agent, &other)["SchedulingEligibility"], "eligible");
-    eprintln!("timings: max_parallel=1 drain of 3 allocations {drain_time:?} (max in flight {max_migrating}); forced drain {force_time:?}");
+
+    // A deadline: allocations that never become healthy in time (min_healthy_time 60 s) all stop at
+    // the deadline, at once.
+    const SLOW: &str = "drainslow";
+    let out = agent.cli(&["node", "eligibility", "-disable", &other]);
+    assert!(out.status.success(), "{}", text(&out));
+    let _purge_slow = PurgeOnDrop { base: agent.addr(), job: SLOW };
+    let (code, body) = http("PUT", &agent.url("/v1/jobs"), Some(&job_body(SLOW, 60_000_000_000).to_string())).unwrap();
+    assert_eq!(code, 200, "{body}");
+    wait_until("the slow job running on the dev node", Duration::from_secs(60), || live_of_on(&agent, SLOW, &dev_node).len() == 3);
+    let out = agent.cli(&["node", "eligibility", "-enable", &other]);
+    assert!(out.status.success(), "{}", text(&out));
+    let started = Instant::now();
+    let cli = drain_cli(&agent, &["-enable", "-yes", "-deadline", "3s", &dev_node]);
+    let mut first_stop = None;
+    while !cli.is_finished() {
+        assert!(started.elapsed() < Duration::from_secs(60), "the drain did not finish:\n{}", agent.log());
+        if first_stop.is_none() && allocs_of(&agent, SLOW).iter().any(|a| a["DesiredStatus"] != "run") {
+            first_stop = Some(started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let deadline_time = started.elapsed();
+    let out = cli.join().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let first_stop = first_stop.expect("the slow job's allocations were stopped");
+    assert!(first_stop >= Duration::from_millis(2900), "nothing of the slow job stops before the deadline: {first_stop:?}");
+    let slow = allocs_of(&agent, SLOW);
+    let steps: BTreeSet<u64> = slow.iter().filter(|a| a["NodeID"] == dev_node).map(|a| a["AllocModifyIndex"].as_u64().unwrap()).collect();
+    assert_eq!(steps.len(), 1, "at the deadline everything left stops at once: {slow:#?}");
+    assert_eq!(live_of_on(&agent, SLOW, &other).len(), 3, "{slow:#?}");
+    assert_eq!(node(&agent, &dev_node)["LastDrain"]["Status"], "complete");
+    eprintln!(
+        "timings: max_parallel=1 drain of 3 allocations {drain_time:?} (max in flight {max_migrating}); forced drain {force_time:?}; \
+         3 s deadline: first stop of the unhealthy job after {first_stop:?}, drain with monitor done after {deadline_time:?}"
+    );
+    eprintln!("first drain's monitor output:\n{printed}");
 }
