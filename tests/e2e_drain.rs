@@ -253,4 +253,7 @@ fn node_drain_migrates_max_parallel_at_a_time_then_force_stops_at_once() {
          3 s deadline: first stop of the unhealthy job after {first_stop:?}, drain with monitor done after {deadline_time:?}"
     );
     eprintln!("first drain's monitor output:\n{printed}");
+    // Tasks end before their agents; then the directory goes.
+    drop((_purge_slow, _purge, _client, agent));
+    let _ = std::fs::remove_dir_all(&dir);
 }
