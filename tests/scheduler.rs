@@ -340,6 +340,33 @@ mod drain {
     }
 
     #[test]
+    fn batch_allocations_wait_for_their_end_or_the_deadline() {
+        let mut batch = job("b", 1, 50, 32);
+        batch.job_type = JobType::Batch;
+        let mut s = state_with(vec![node("a", 4000, 4096)], vec![batch]);
+        commit(&mut s, "b", 1);
+        run_all(&mut s);
+        let strategy = DrainStrategy { deadline: 1_000, force_deadline: 1_020, started_at: 20, ..Default::default() };
+        let cmd = Command::UpdateNodeDrain {
+            node_id: "a".into(),
+            drain: Some(strategy),
+            mark_eligible: false,
+            meta: Default::default(),
+            evals: vec![],
+            now: 20,
+        };
+        apply_all(&mut s, &[Command::RegisterNode { node: node("b", 4000, 4096), evals: vec![], now: 12 }, cmd]);
+        let d = decide(&s, 1_019);
+        assert!(d.migrate.is_empty() && d.done.is_empty(), "a running batch allocation is left to finish: {d:?}");
+        assert_eq!(decide(&s, 1_020).migrate.len(), 1, "at the deadline it is stopped");
+        // or it ends by itself first
+        let id = s.allocs_on_node("a").next().unwrap().id.clone();
+        let done = ClientAllocUpdate { id, client_status: ClientStatus::Complete, ..Default::default() };
+        apply_all(&mut s, &[Command::UpdateAllocsFromClient { node_id: "a".into(), updates: vec![done], evals: vec![], now: 30 }]);
+        assert_eq!(decide(&s, 40).done, vec!["a".to_string()]);
+    }
+
+    #[test]
     fn ineligible_nodes_keep_system_allocations_and_get_no_new_ones() {
         let mut sys = job("sys", 1, 50, 32);
         sys.job_type = JobType::System;

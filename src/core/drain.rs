@@ -3,8 +3,8 @@
 //!
 //! As Nomad: a service group gives up at most `migrate { max_parallel }` allocations at a time and
 //! the next ones only once their replacements are healthy (running, and for `min_healthy_time`);
-//! batch allocations wait until they end or the deadline; system allocations go last (unless the
-//! drain ignores them); at the deadline everything left is marked at once. A drain is done when
+//! batch and sysbatch allocations wait until they end or the deadline; system allocations go last
+//! (unless the drain ignores them); at the deadline everything left is marked at once. A drain is done when
 //! nothing that must leave the node is left on it.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -57,7 +57,7 @@ pub fn decide(state: &ClusterState, now: i64) -> DrainDecision {
         for a in unmarked {
             match job_type(state, a) {
                 Some(JobType::Service) => waiting.entry((key(a), a.task_group.clone())).or_default().push(a),
-                Some(_) => {} // batch: until it ends or the deadline; system: last
+                Some(_) => {} // batch and sysbatch: until they end or the deadline; system: last
                 None => d.migrate.push(a.id.clone()),
             }
         }
@@ -90,8 +90,9 @@ fn job_type(state: &ClusterState, a: &Allocation) -> Option<JobType> {
     state.jobs.get(&key(a)).filter(|j| !j.stop).map(|j| j.job_type)
 }
 
+/// System jobs' allocations leave last (sysbatch ones, like batch, wait until they end or the deadline).
 fn is_system(state: &ClusterState, a: &Allocation) -> bool {
-    matches!(job_type(state, a), Some(JobType::System | JobType::Sysbatch))
+    job_type(state, a) == Some(JobType::System)
 }
 
 /// Whether the allocation must leave its draining node before the drain is done.
