@@ -265,16 +265,6 @@ fn restart_signal_stats_and_exec_on_a_dev_agent() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A client-only agent whose data lives in `dir`; killed when dropped.
-struct ClientProc(std::process::Child);
-
-impl Drop for ClientProc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn a_server_forwards_allocation_operations_to_the_client() {
     if !is_root() {
@@ -285,20 +275,8 @@ fn a_server_forwards_allocation_operations_to_the_client() {
     c.wait_leader_everywhere(Duration::from_secs(30));
     let server = &c.servers[0];
     let dir: PathBuf = temp_dir("allocops-client");
-    std::fs::write(dir.join("client.hcl"), "plugin \"raw_exec\" {\n  config {\n    enabled = true\n  }\n}\n").unwrap();
-    let log = std::fs::File::create(dir.join("agent.log")).unwrap();
-    let child = Command::new(bin())
-        .args(["agent", "-client", "-bind", "127.0.97.10", "-servers", &server.rpc_addr(), "-config"])
-        .arg(dir.join("client.hcl"))
-        .arg("-data-dir")
-        .arg(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let _client = ClientProc(child);
-    let client_log = || std::fs::read_to_string(dir.join("agent.log")).unwrap_or_default();
+    let client_agent = ClientAgent::start(&dir, "127.0.97.10", &server.rpc_addr(), &[]);
+    let client_log = || client_agent.log();
     wait_until("the client node to be ready", Duration::from_secs(30), || server.get("/v1/nodes").1.contains("\"ready\""));
 
     let job = r#"{"Job":{"ID":"fwdops","TaskGroups":[{"Name":"g","Count":1,"Tasks":[

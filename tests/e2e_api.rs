@@ -263,16 +263,6 @@ fn first_bytes(url: &str, want: &str) -> String {
     String::from_utf8_lossy(&got).into_owned()
 }
 
-/// A client-only agent process, killed when dropped.
-struct ClientProc(std::process::Child);
-
-impl Drop for ClientProc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn client_endpoints_through_a_server() {
     if !is_root() {
@@ -285,22 +275,8 @@ fn client_endpoints_through_a_server() {
     assert_eq!(code, 200, "{body}");
     assert_eq!(json_of(&body), json!({ "server": { "ok": true, "message": "ok" } }), "a server-only agent has no client entry");
 
-    let dir = c.root.join("client");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("client.hcl"), "plugin \"raw_exec\" {\n  config {\n    enabled = true\n  }\n}\n").unwrap();
-    let log = std::fs::File::create(dir.join("agent.log")).unwrap();
-    let child = std::process::Command::new(bin())
-        .args(["agent", "-client", "-bind", "127.0.87.10", "-servers", &server.rpc_addr(), "-config"])
-        .arg(dir.join("client.hcl"))
-        .arg("-data-dir")
-        .arg(&dir)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let _client = ClientProc(child);
-    let client_log = || std::fs::read_to_string(dir.join("agent.log")).unwrap_or_default();
+    let client_agent = ClientAgent::start(&c.root.join("client"), "127.0.87.10", &server.rpc_addr(), &[]);
+    let client_log = || client_agent.log();
     let client = |path: &str| format!("http://127.0.87.10:4646{path}");
     wait_until("the client node to be ready", Duration::from_secs(30), || server.get("/v1/nodes").1.contains("\"ready\""));
 

@@ -116,3 +116,288 @@ fn stopped_job_stops_all_allocations() {
     let plan = schedule(&s, &eval_for("web"), 4);
     assert_eq!(plan.stops.len(), 2);
 }
+
+// ---- node drains: what the drainer decides and how the schedulers act on it ----
+
+mod drain {
+    use super::*;
+    use drover::core::alloc::{Allocation, ClientAllocUpdate, ClientStatus, DesiredStatus, DesiredTransition, TaskState, TaskStateKind};
+    use drover::core::drain::decide;
+    use drover::core::job::{JobType, MigrateStrategy};
+    use drover::core::node::{DrainStatus, DrainStrategy};
+    use drover::core::scheduler::generic::STOP_MIGRATE;
+
+    fn commit(s: &mut ClusterState, job_id: &str, seed: u64) -> drover::core::scheduler::Plan {
+        let plan = schedule(s, &eval_for(job_id), seed);
+        let (result, rejected) = verify(s, &plan);
+        assert!(rejected.is_empty());
+        apply_all(s, &[Command::ApplyPlan { result, now: 10 }]);
+        plan
+    }
+
+    fn run_all(s: &mut ClusterState) {
+        run_all_at(s, 1)
+    }
+
+    /// Pending allocations start (their task at `started_at`), stopped ones end.
+    fn run_all_at(s: &mut ClusterState, started_at: i64) {
+        let mut by_node: std::collections::BTreeMap<String, Vec<ClientAllocUpdate>> = Default::default();
+        for a in s.allocs.values().filter(|a| a.desired_status == DesiredStatus::Run && a.client_status == ClientStatus::Pending) {
+            let mut task_states = drover::core::vec_map::VecMap::new();
+            task_states.insert("srv".to_string(), TaskState { state: TaskStateKind::Running, started_at, ..Default::default() });
+            by_node.entry(a.node_id.clone()).or_default().push(ClientAllocUpdate {
+                id: a.id.clone(),
+                client_status: ClientStatus::Running,
+                task_states,
+                ..Default::default()
+            });
+        }
+        // stopped allocations end on their clients
+        for a in s.allocs.values().filter(|a| a.desired_status == DesiredStatus::Stop && !a.client_status.terminal()) {
+            by_node.entry(a.node_id.clone()).or_default().push(ClientAllocUpdate {
+                id: a.id.clone(),
+                client_status: ClientStatus::Complete,
+                ..Default::default()
+            });
+        }
+        let cmds: Vec<Command> = by_node
+            .into_iter()
+            .map(|(node_id, updates)| Command::UpdateAllocsFromClient { node_id, updates, evals: vec![], now: 11 })
+            .collect();
+        apply_all(s, &cmds);
+    }
+
+    fn drain(node_id: &str, deadline: i64, ignore_system_jobs: bool) -> Command {
+        let strategy = DrainStrategy { deadline, ignore_system_jobs, force_deadline: if deadline < 0 { 20 } else { 0 }, started_at: 0 };
+        Command::UpdateNodeDrain {
+            node_id: node_id.into(),
+            drain: Some(strategy),
+            mark_eligible: false,
+            meta: Default::default(),
+            evals: vec![],
+            now: 20,
+        }
+    }
+
+    fn mark(ids: &[String]) -> Command {
+        Command::UpdateAllocDesiredTransition {
+            alloc_ids: ids.to_vec(),
+            transition: DesiredTransition { migrate: true },
+            evals: vec![],
+            now: 21,
+        }
+    }
+
+    fn live_on<'a>(s: &'a ClusterState, node: &str) -> Vec<&'a Allocation> {
+        s.allocs_on_node(node).filter(|a| !a.terminal()).collect()
+    }
+
+    fn web(count: u32, max_parallel: i32) -> drover::core::job::Job {
+        let mut j = job("web", count, 100, 64);
+        j.task_groups[0].migrate = Some(MigrateStrategy { max_parallel, min_healthy_time: 0, ..Default::default() });
+        j
+    }
+
+    #[test]
+    fn a_drain_migrates_max_parallel_at_a_time_and_completes() {
+        let mut s = state_with(vec![node("a", 4000, 4096)], vec![web(3, 1)]);
+        commit(&mut s, "web", 1);
+        run_all(&mut s);
+        apply_all(&mut s, &[Command::RegisterNode { node: node("b", 4000, 4096), evals: vec![], now: 12 }, drain("a", 0, false)]);
+        assert!(!s.nodes["a"].eligible && s.nodes["a"].drain);
+        let mut rounds = 0;
+        loop {
+            let d = decide(&s, 30);
+            // never more than max_parallel allocations of the group away from a running state
+            let in_flight =
+                s.allocs.values().filter(|a| a.desired_transition.migrate && a.node_id == "a" && !a.client_status.terminal()).count()
+                    + s.allocs.values().filter(|a| a.node_id == "b" && a.client_status != ClientStatus::Running).count();
+            assert!(d.migrate.len() + in_flight <= 2, "round {rounds}: {d:?}");
+            if !d.done.is_empty() {
+                assert_eq!(d.done, vec!["a".to_string()]);
+                apply_all(&mut s, &[Command::CompleteNodeDrains { node_ids: d.done, now: 40 }]);
+                break;
+            }
+            if !d.migrate.is_empty() {
+                assert_eq!(d.migrate.len(), 1, "max_parallel 1: {d:?}");
+                assert!(d.jobs.iter().all(|k| k.id == "web"));
+                apply_all(&mut s, &[mark(&d.migrate)]);
+                assert!(decide(&s, 30).migrate.is_empty(), "nothing more until the replacement runs");
+                let plan = commit(&mut s, "web", rounds + 2);
+                assert_eq!(plan.stops.len(), 1, "{plan:?}");
+                assert_eq!(plan.stops[0].alloc_id, d.migrate[0]);
+                assert_eq!(plan.stops[0].description, STOP_MIGRATE);
+                assert_eq!(plan.placements.len(), 1);
+                assert_eq!(plan.placements[0].node_id, "b");
+                assert_eq!(plan.placements[0].previous_allocation, d.migrate[0]);
+                assert!(decide(&s, 30).migrate.is_empty(), "the replacement is not running yet");
+            }
+            run_all(&mut s);
+            rounds += 1;
+            assert!(rounds < 10, "the drain does not end");
+        }
+        assert_eq!(rounds, 3);
+        let a = &s.nodes["a"];
+        assert!(!a.drain && a.drain_strategy.is_none() && !a.eligible);
+        assert_eq!(a.last_drain.as_ref().map(|l| l.status), Some(DrainStatus::Complete));
+        assert!(live_on(&s, "a").is_empty());
+        assert_eq!(live_on(&s, "b").len(), 3);
+    }
+
+    #[test]
+    fn a_replacement_counts_only_after_min_healthy_time() {
+        let mut j = web(2, 1);
+        j.task_groups[0].migrate.as_mut().unwrap().min_healthy_time = 5_000;
+        let mut s = state_with(vec![node("a", 4000, 4096)], vec![j]);
+        commit(&mut s, "web", 1);
+        run_all_at(&mut s, 100);
+        apply_all(&mut s, &[Command::RegisterNode { node: node("b", 4000, 4096), evals: vec![], now: 12 }, drain("a", 0, false)]);
+        assert!(decide(&s, 5_000).migrate.is_empty(), "the allocations have not been up for min_healthy_time yet");
+        let d = decide(&s, 5_100);
+        assert_eq!(d.migrate.len(), 1);
+        apply_all(&mut s, &[mark(&d.migrate)]);
+        commit(&mut s, "web", 2);
+        run_all_at(&mut s, 20_000);
+        assert!(decide(&s, 24_999).migrate.is_empty(), "the replacement is running but not healthy yet");
+        assert_eq!(decide(&s, 25_000).migrate.len(), 1);
+    }
+
+    #[test]
+    fn max_parallel_two_marks_two_and_unmarked_allocs_stay() {
+        let mut s = state_with(vec![node("a", 4000, 4096)], vec![web(4, 2)]);
+        commit(&mut s, "web", 1);
+        run_all(&mut s);
+        apply_all(&mut s, &[Command::RegisterNode { node: node("b", 4000, 4096), evals: vec![], now: 12 }, drain("a", 0, false)]);
+        // before anything is marked, the scheduler leaves allocations on a draining node alone
+        assert!(schedule(&s, &eval_for("web"), 3).is_noop());
+        let d = decide(&s, 30);
+        assert_eq!(d.migrate.len(), 2, "{d:?}");
+        apply_all(&mut s, &[mark(&d.migrate)]);
+        let plan = commit(&mut s, "web", 4);
+        assert_eq!(plan.stops.len(), 2);
+        assert!(plan.placements.iter().all(|p| p.node_id == "b"));
+        assert_eq!(live_on(&s, "a").len(), 2);
+    }
+
+    #[test]
+    fn a_forced_drain_marks_everything_at_once() {
+        let mut sys = job("sys", 1, 50, 32);
+        sys.job_type = JobType::System;
+        let mut s = state_with(vec![node("a", 4000, 4096)], vec![web(3, 1), sys]);
+        commit(&mut s, "web", 1);
+        commit(&mut s, "sys", 2);
+        run_all(&mut s);
+        apply_all(&mut s, &[Command::RegisterNode { node: node("b", 4000, 4096), evals: vec![], now: 12 }, drain("a", -1, false)]);
+        let d = decide(&s, 30);
+        assert_eq!(d.migrate.len(), 4, "all three service allocations and the system one: {d:?}");
+        assert_eq!(d.jobs.len(), 2);
+        apply_all(&mut s, &[mark(&d.migrate)]);
+        let web_plan = commit(&mut s, "web", 3);
+        assert_eq!((web_plan.stops.len(), web_plan.placements.len()), (3, 3));
+        let sys_plan = commit(&mut s, "sys", 4);
+        assert_eq!(sys_plan.stops.len(), 1, "{sys_plan:?}");
+        assert_eq!(sys_plan.stops[0].description, STOP_MIGRATE);
+        assert!(sys_plan.placements.iter().all(|p| p.node_id == "b"), "a draining node takes no system allocation: {sys_plan:?}");
+        run_all(&mut s);
+        assert_eq!(decide(&s, 31).done, vec!["a".to_string()]);
+    }
+
+    #[test]
+    fn system_allocations_leave_last_unless_ignored() {
+        let mut sys = job("sys", 1, 50, 32);
+        sys.job_type = JobType::System;
+        let mut s = state_with(vec![node("a", 4000, 4096)], vec![web(1, 1), sys]);
+        commit(&mut s, "web", 1);
+        commit(&mut s, "sys", 2);
+        run_all(&mut s);
+        apply_all(&mut s, &[Command::RegisterNode { node: node("b", 4000, 4096), evals: vec![], now: 12 }, drain("a", 0, false)]);
+        let sys_on_a = || -> String { s.allocs_on_node("a").find(|a| a.job_id == "sys").unwrap().id.clone() };
+        let sys_id = sys_on_a();
+        let d = decide(&s, 30);
+        assert_eq!(d.migrate.len(), 1);
+        assert_ne!(d.migrate[0], sys_id, "the service allocation first");
+        apply_all(&mut s, &[mark(&d.migrate)]);
+        commit(&mut s, "web", 3);
+        run_all(&mut s);
+        assert_eq!(decide(&s, 30).migrate, vec![sys_id.clone()], "then the system allocation");
+
+        // ignoring system jobs: the drain is done with the system allocation still there
+        let mut s2 = state_with(vec![node("a", 4000, 4096)], vec![web(1, 1)]);
+        let mut sys = job("sys", 1, 50, 32);
+        sys.job_type = JobType::System;
+        apply_all(&mut s2, &[Command::RegisterJob { job: sys, eval: None, now: 3 }]);
+        commit(&mut s2, "web", 1);
+        commit(&mut s2, "sys", 2);
+        run_all(&mut s2);
+        apply_all(&mut s2, &[Command::RegisterNode { node: node("b", 4000, 4096), evals: vec![], now: 12 }, drain("a", 0, true)]);
+        let d = decide(&s2, 30);
+        apply_all(&mut s2, &[mark(&d.migrate)]);
+        commit(&mut s2, "web", 3);
+        run_all(&mut s2);
+        let d = decide(&s2, 30);
+        assert!(d.migrate.is_empty(), "{d:?}");
+        assert_eq!(d.done, vec!["a".to_string()]);
+    }
+
+    #[test]
+    fn batch_allocations_wait_for_their_end_or_the_deadline() {
+        let mut batch = job("b", 1, 50, 32);
+        batch.job_type = JobType::Batch;
+        let mut s = state_with(vec![node("a", 4000, 4096)], vec![batch]);
+        commit(&mut s, "b", 1);
+        run_all(&mut s);
+        let strategy = DrainStrategy { deadline: 1_000, force_deadline: 1_020, started_at: 20, ..Default::default() };
+        let cmd = Command::UpdateNodeDrain {
+            node_id: "a".into(),
+            drain: Some(strategy),
+            mark_eligible: false,
+            meta: Default::default(),
+            evals: vec![],
+            now: 20,
+        };
+        apply_all(&mut s, &[Command::RegisterNode { node: node("b", 4000, 4096), evals: vec![], now: 12 }, cmd]);
+        let d = decide(&s, 1_019);
+        assert!(d.migrate.is_empty() && d.done.is_empty(), "a running batch allocation is left to finish: {d:?}");
+        assert_eq!(decide(&s, 1_020).migrate.len(), 1, "at the deadline it is stopped");
+        // or it ends by itself first
+        let id = s.allocs_on_node("a").next().unwrap().id.clone();
+        let done = ClientAllocUpdate { id, client_status: ClientStatus::Complete, ..Default::default() };
+        apply_all(&mut s, &[Command::UpdateAllocsFromClient { node_id: "a".into(), updates: vec![done], evals: vec![], now: 30 }]);
+        assert_eq!(decide(&s, 40).done, vec!["a".to_string()]);
+    }
+
+    #[test]
+    fn ineligible_nodes_keep_system_allocations_and_get_no_new_ones() {
+        let mut sys = job("sys", 1, 50, 32);
+        sys.job_type = JobType::System;
+        let mut s = state_with(vec![node("a", 4000, 4096), node("b", 4000, 4096)], vec![sys]);
+        commit(&mut s, "sys", 1);
+        apply_all(&mut s, &[Command::UpdateNodeEligibility { node_id: "b".into(), eligible: false, evals: vec![], now: 12 }]);
+        assert!(schedule(&s, &eval_for("sys"), 2).is_noop(), "an ineligible node keeps its system allocation");
+        apply_all(&mut s, &[Command::RegisterNode { node: node("c", 4000, 4096), evals: vec![], now: 13 }, drain("c", 0, false)]);
+        assert!(schedule(&s, &eval_for("sys"), 3).is_noop(), "a draining node gets no system allocation");
+    }
+
+    #[test]
+    fn cancelling_a_drain_keeps_or_restores_eligibility_and_re_registration_keeps_the_drain() {
+        let mut s = state_with(vec![node("a", 4000, 4096)], vec![]);
+        apply_all(&mut s, &[drain("a", 0, false)]);
+        // the client registering again does not undo the drain
+        apply_all(&mut s, &[Command::RegisterNode { node: node("a", 4000, 4096), evals: vec![], now: 25 }]);
+        assert!(s.nodes["a"].drain && !s.nodes["a"].eligible);
+        let cancel = |mark_eligible| Command::UpdateNodeDrain {
+            node_id: "a".into(),
+            drain: None,
+            mark_eligible,
+            meta: Default::default(),
+            evals: vec![],
+            now: 30,
+        };
+        apply_all(&mut s, &[cancel(false)]);
+        let a = &s.nodes["a"];
+        assert!(!a.drain && a.drain_strategy.is_none() && !a.eligible);
+        assert_eq!(a.last_drain.as_ref().map(|l| (l.status, l.started_at, l.updated_at)), Some((DrainStatus::Canceled, 20, 30)));
+        apply_all(&mut s, &[drain("a", 0, false), cancel(true)]);
+        assert!(s.nodes["a"].eligible);
+    }
+}

@@ -103,6 +103,24 @@ fn history() -> Vec<Command> {
     push(&mut s, Command::SetSchedulerConfig { config: config.clone(), cas: None });
     // a conflict: a stale check-and-set index
     push(&mut s, Command::SetSchedulerConfig { config: SchedulerConfig { scheduler_algorithm: "binpack".into(), ..config }, cas: Some(1) });
+    // a drain: started, allocations marked for migration, completed; another started and cancelled
+    let strategy =
+        drover::core::node::DrainStrategy { deadline: 3_600_000_000_000, force_deadline: 3_600_000_000_900, ..Default::default() };
+    let drain = |node: &str, drain: Option<drover::core::node::DrainStrategy>, now| Command::UpdateNodeDrain {
+        node_id: node.into(),
+        mark_eligible: drain.is_none(),
+        drain,
+        meta: [("message".to_string(), "m".to_string())].into(),
+        evals: vec![],
+        now,
+    };
+    push(&mut s, drain("n0", Some(strategy.clone()), 900));
+    let on_n0: Vec<String> = s.allocs_on_node("n0").map(|a| a.id.clone()).collect();
+    let transition = drover::core::alloc::DesiredTransition { migrate: true };
+    push(&mut s, Command::UpdateAllocDesiredTransition { alloc_ids: on_n0, transition, evals: vec![], now: 910 });
+    push(&mut s, Command::CompleteNodeDrains { node_ids: vec!["n0".into()], now: 920 });
+    push(&mut s, drain("n1", Some(strategy), 930));
+    push(&mut s, drain("n1", None, 940));
     cmds
 }
 
@@ -300,6 +318,11 @@ fn formats_change_only_additively() {
     let old: ClusterState = serde_json::from_value(v).unwrap();
     assert!(old.vars.is_empty());
     assert_eq!(old.jobs, s.jobs);
+    // nodes and allocations written before drains existed still decode
+    let node: drover::core::node::Node = serde_json::from_str(r#"{"id":"n","eligible":true,"drain":false}"#).unwrap();
+    assert!(node.drain_strategy.is_none() && node.last_drain.is_none());
+    let alloc: drover::core::alloc::Allocation = serde_json::from_str(r#"{"id":"a","node_id":"n"}"#).unwrap();
+    assert!(!alloc.desired_transition.migrate);
 
     // the variable commands' encoding
     let cmd = Command::UpsertVar { var: var("p", &[("k", "v")]), cas: Some(0), now: 5 };

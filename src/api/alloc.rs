@@ -114,6 +114,15 @@ pub struct ApiAllocatedResources {
     pub shared: ApiAllocatedShared,
 }
 
+/// Nomad's `DesiredTransition` (unset fields are null).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ApiDesiredTransition {
+    pub migrate: Option<bool>,
+    pub reschedule: Option<bool>,
+    pub force_reschedule: Option<bool>,
+}
+
 /// `GET /v1/allocation/:id`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
@@ -137,6 +146,7 @@ pub struct ApiAllocation {
     pub allocated_resources: ApiAllocatedResources,
     pub desired_status: String,
     pub desired_description: String,
+    pub desired_transition: ApiDesiredTransition,
     pub client_status: String,
     pub client_description: String,
     pub task_states: BTreeMap<String, ApiTaskState>,
@@ -189,6 +199,7 @@ pub fn alloc_out(a: &Allocation, job: Option<super::job::ApiJob>) -> ApiAllocati
         },
         desired_status: a.desired_status.as_str().into(),
         desired_description: a.desired_description.to_string(),
+        desired_transition: ApiDesiredTransition { migrate: a.desired_transition.migrate.then_some(true), ..Default::default() },
         client_status: a.client_status.as_str().into(),
         client_description: a.client_description.to_string(),
         task_states: a.task_states.iter().map(|(k, v)| (k.clone(), task_state_out(v))).collect(),

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::node::Node;
+use crate::core::node::{DrainMetadata, DrainStrategy, Node};
+
+use super::alloc::rfc3339;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
@@ -27,6 +29,8 @@ pub struct ApiNode {
     #[serde(rename = "HTTPAddr")]
     pub http_addr: String,
     pub drain: bool,
+    pub drain_strategy: Option<ApiDrainStrategy>,
+    pub last_drain: Option<ApiDrainMetadata>,
     pub scheduling_eligibility: String,
     pub status: String,
     pub status_description: String,
@@ -50,6 +54,8 @@ pub fn node_out(n: &Node) -> ApiNode {
         address: n.resources.ip.clone(),
         http_addr: n.http_addr.clone(),
         drain: n.drain,
+        drain_strategy: n.drain_strategy.as_ref().map(drain_strategy_out),
+        last_drain: n.last_drain.as_ref().map(drain_metadata_out),
         scheduling_eligibility: if n.eligible { "eligible".into() } else { "ineligible".into() },
         status: n.status.as_str().into(),
         status_description: n.status_description.clone(),
@@ -94,6 +100,7 @@ pub struct NodeListStub {
     pub node_pool: String,
     pub version: String,
     pub drain: bool,
+    pub last_drain: Option<ApiDrainMetadata>,
     pub scheduling_eligibility: String,
     pub status: String,
     pub status_description: String,
@@ -113,6 +120,7 @@ pub fn node_stub(n: &Node) -> NodeListStub {
         node_pool: full.node_pool,
         version: env!("CARGO_PKG_VERSION").into(),
         drain: full.drain,
+        last_drain: full.last_drain,
         scheduling_eligibility: full.scheduling_eligibility,
         status: full.status,
         status_description: full.status_description,
@@ -120,4 +128,86 @@ pub fn node_stub(n: &Node) -> NodeListStub {
         create_index: full.create_index,
         modify_index: full.modify_index,
     }
+}
+
+/// Nomad's `DrainSpec`: the deadline in nanoseconds (-1: force, 0: none) and whether system jobs stay.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ApiDrainSpec {
+    pub deadline: i64,
+    pub ignore_system_jobs: bool,
+}
+
+/// Nomad's `DrainStrategy`. Go embeds the `DrainSpec`, so its fields are also given at the top level.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ApiDrainStrategy {
+    pub drain_spec: ApiDrainSpec,
+    pub deadline: i64,
+    pub ignore_system_jobs: bool,
+    /// RFC 3339; Go's zero time when the drain has no deadline.
+    pub force_deadline: String,
+    pub started_at: String,
+}
+
+/// Nomad's `DrainMetadata`: a node's most recent drain.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ApiDrainMetadata {
+    pub started_at: String,
+    pub updated_at: String,
+    pub status: String,
+    #[serde(rename = "AccessorID")]
+    pub accessor_id: String,
+    pub meta: Option<BTreeMap<String, String>>,
+}
+
+/// Go's zero `time.Time`, as Nomad marshals an unset time.
+pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+fn time_out(ns: i64) -> String {
+    rfc3339(ns).unwrap_or_else(|| ZERO_TIME.into())
+}
+
+pub fn drain_strategy_out(d: &DrainStrategy) -> ApiDrainStrategy {
+    let spec = ApiDrainSpec { deadline: d.deadline, ignore_system_jobs: d.ignore_system_jobs };
+    ApiDrainStrategy {
+        drain_spec: spec,
+        deadline: spec.deadline,
+        ignore_system_jobs: spec.ignore_system_jobs,
+        force_deadline: time_out(d.force_deadline),
+        started_at: time_out(d.started_at),
+    }
+}
+
+pub fn drain_metadata_out(m: &DrainMetadata) -> ApiDrainMetadata {
+    ApiDrainMetadata {
+        started_at: time_out(m.started_at),
+        updated_at: time_out(m.updated_at),
+        status: m.status.as_str().into(),
+        accessor_id: m.accessor_id.clone(),
+        meta: (!m.meta.is_empty()).then(|| m.meta.clone()),
+    }
+}
+
+/// `PUT /v1/node/:id/drain`: `DrainSpec` null disables the drain.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct NodeDrainRequest {
+    #[serde(rename = "NodeID")]
+    pub node_id: String,
+    pub drain_spec: Option<ApiDrainSpec>,
+    pub mark_eligible: bool,
+    pub meta: Option<BTreeMap<String, String>>,
+}
+
+/// The answer to a drain or eligibility update.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct NodeUpdateResponse {
+    #[serde(rename = "EvalIDs")]
+    pub eval_ids: Vec<String>,
+    pub eval_create_index: u64,
+    pub node_modify_index: u64,
+    pub index: u64,
 }

@@ -22,6 +22,7 @@ pub mod job_history;
 pub mod job_run;
 pub mod job_scale;
 pub mod node;
+pub mod node_drain;
 pub mod operator;
 pub mod operator_raft;
 pub mod operator_scheduler;

@@ -1,9 +1,10 @@
-//! `drover node status|eligibility`: the client nodes, their state, and whether they take new work.
+//! `drover node status|eligibility|drain`: the client nodes, their state, and whether they take new work.
 
 use crate::api::node::{ApiNode, NodeListStub};
 
 use super::api_client::{enc, ApiClient};
 use super::format::{kv, short, table};
+use super::node_drain::{self, DrainArgs};
 use super::output::OutputFlags;
 use super::Global;
 
@@ -23,6 +24,8 @@ pub enum NodeCmd {
         #[arg(long)]
         disable: bool,
     },
+    /// Drain a node: stop new placements and migrate its allocations away (-enable), or cancel (-disable)
+    Drain(DrainArgs),
 }
 
 pub async fn run(cmd: NodeCmd, g: &Global) -> i32 {
@@ -37,6 +40,7 @@ pub async fn run(cmd: NodeCmd, g: &Global) -> i32 {
             None => one(&api, &id).await,
         },
         NodeCmd::Eligibility { id, enable, .. } => eligibility(&api, &id, enable).await,
+        NodeCmd::Drain(args) => node_drain::run(&api, args).await,
     };
     match r {
         Ok(()) => 0,
@@ -67,20 +71,33 @@ async fn list(api: &ApiClient) -> Result<(), String> {
 
 async fn one(api: &ApiClient, id: &str) -> Result<(), String> {
     let n: ApiNode = api.get(&format!("/v1/node/{}", enc(id))).await.map_err(|e| e.to_string())?;
-    print!(
-        "{}",
-        kv(&[
-            ("ID", n.id.clone()),
-            ("Name", n.name.clone()),
-            ("Node Pool", n.node_pool.clone()),
-            ("Class", n.node_class.clone()),
-            ("DC", n.datacenter.clone()),
-            ("Drain", n.drain.to_string()),
-            ("Eligibility", n.scheduling_eligibility.clone()),
-            ("Status", n.status.clone()),
-            ("Address", n.address.clone()),
-        ])
-    );
+    let mut rows = vec![
+        ("ID", n.id.clone()),
+        ("Name", n.name.clone()),
+        ("Node Pool", n.node_pool.clone()),
+        ("Class", n.node_class.clone()),
+        ("DC", n.datacenter.clone()),
+        ("Drain", n.drain.to_string()),
+        ("Eligibility", n.scheduling_eligibility.clone()),
+        ("Status", n.status.clone()),
+        ("Address", n.address.clone()),
+    ];
+    if let Some(d) = &n.drain_strategy {
+        let deadline = match d.deadline {
+            0 => "none".to_string(),
+            x if x < 0 => "forced".to_string(),
+            _ => d.force_deadline.clone(),
+        };
+        rows.push(("Drain Deadline", deadline));
+        rows.push(("Drain Ignore System Jobs", d.ignore_system_jobs.to_string()));
+    }
+    if let Some(l) = &n.last_drain {
+        rows.push(("Last Drain", format!("{} (started {}, updated {})", l.status, l.started_at, l.updated_at)));
+        if let Some(m) = l.meta.as_ref().and_then(|m| m.get("message")) {
+            rows.push(("Last Drain Message", m.clone()));
+        }
+    }
+    print!("{}", kv(&rows));
     let drivers: Vec<String> = n.drivers.iter().filter(|(_, d)| d.healthy).map(|(k, _)| k.clone()).collect();
     println!("\nDrivers = {}", drivers.join(","));
     Ok(())

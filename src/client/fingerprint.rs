@@ -115,14 +115,18 @@ fn os_release(key: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The node id stored in the client's data dir, if it has one yet.
+pub fn stored_node_id(data_dir: &Path) -> Option<String> {
+    let id = std::fs::read_to_string(data_dir.join("client").join("node-id")).ok()?;
+    let id = id.trim().to_string();
+    (!id.is_empty()).then_some(id)
+}
+
 /// The node id, kept in the data dir so a restarted client is the same node.
 pub fn node_id(data_dir: &Path) -> std::io::Result<String> {
     let path = data_dir.join("client").join("node-id");
-    if let Ok(id) = std::fs::read_to_string(&path) {
-        let id = id.trim().to_string();
-        if !id.is_empty() {
-            return Ok(id);
-        }
+    if let Some(id) = stored_node_id(data_dir) {
+        return Ok(id);
     }
     std::fs::create_dir_all(path.parent().unwrap_or(data_dir))?;
     let id = uuid::Uuid::new_v4().to_string();

@@ -152,6 +152,8 @@ pub struct Allocation {
     pub desired_status: DesiredStatus,
     #[serde(with = "serde_text")]
     pub desired_description: Text,
+    /// What the servers want to happen to it next (a drain marks it for migration).
+    pub desired_transition: DesiredTransition,
     pub client_status: ClientStatus,
     #[serde(with = "serde_text")]
     pub client_description: Text,
@@ -179,6 +181,14 @@ impl Allocation {
     pub fn holds_resources(&self) -> bool {
         !self.client_status.terminal()
     }
+}
+
+/// Nomad's `DesiredTransition`: set on an allocation by the servers, acted on by the scheduler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct DesiredTransition {
+    /// Stop it and place a replacement on another node (the node drains).
+    pub migrate: bool,
 }
 
 /// An allocation update reported by a client.

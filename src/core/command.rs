@@ -2,13 +2,15 @@
 //!
 //! The encoding (serde JSON) only changes additively: new variants and new `#[serde(default)]` fields.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
-use super::alloc::{Allocation, ClientAllocUpdate, ClientStatus, DesiredStatus};
+use super::alloc::{Allocation, ClientAllocUpdate, ClientStatus, DesiredStatus, DesiredTransition};
 use super::deployment::Deployment;
 use super::eval::Evaluation;
 use super::job::Job;
-use super::node::{Node, NodeStatus};
+use super::node::{DrainStrategy, Node, NodeStatus};
 use super::scheduler_config::SchedulerConfig;
 use super::service_reg::ServiceRegistration;
 use super::state::ClusterState;
@@ -77,6 +79,21 @@ pub enum Command {
     UpdateNodeEligibility { node_id: String, eligible: bool, evals: Vec<Evaluation>, now: i64 },
     /// Replaces the scheduler configuration; with `cas`, only if its modify index is `cas`.
     SetSchedulerConfig { config: SchedulerConfig, cas: Option<u64> },
+    /// Starts a node's drain (`drain` set: the node becomes ineligible) or cancels it (`None`; with
+    /// `mark_eligible` the node becomes eligible again). `meta` is kept in the node's last drain.
+    UpdateNodeDrain {
+        node_id: String,
+        drain: Option<DrainStrategy>,
+        mark_eligible: bool,
+        meta: BTreeMap<String, String>,
+        evals: Vec<Evaluation>,
+        now: i64,
+    },
+    /// Sets the desired transition of allocations (the drainer marks them for migration), with the
+    /// evaluations that act on it.
+    UpdateAllocDesiredTransition { alloc_ids: Vec<String>, transition: DesiredTransition, evals: Vec<Evaluation>, now: i64 },
+    /// Drains that finished: the nodes stop draining, stay ineligible, and their last drain is complete.
+    CompleteNodeDrains { node_ids: Vec<String>, now: i64 },
     /// Commands proposed together and applied in order at one log index (one log append, one fsync
     /// and one replication round for many small client writes); one response per command.
     Batch { cmds: Vec<Command> },
@@ -102,6 +119,9 @@ impl Command {
             Command::DeleteServiceRegistrations { .. } => "delete_service_registrations",
             Command::SetSchedulerConfig { .. } => "set_scheduler_config",
             Command::UpdateNodeEligibility { .. } => "update_node_eligibility",
+            Command::UpdateNodeDrain { .. } => "update_node_drain",
+            Command::UpdateAllocDesiredTransition { .. } => "update_alloc_desired_transition",
+            Command::CompleteNodeDrains { .. } => "complete_node_drains",
             Command::Batch { .. } => "batch",
         }
     }

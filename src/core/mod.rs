@@ -7,6 +7,7 @@
 pub mod alloc;
 pub mod command;
 pub mod deployment;
+pub mod drain;
 pub mod eval;
 pub mod job;
 pub mod job_defaults;

@@ -13,7 +13,7 @@ use super::command::{AllocStop, Command, CommandResponse, PlanResult};
 use super::deployment::Deployment;
 use super::eval::{EvalStatus, Evaluation};
 use super::job::{Job, JobKey, JobStatus, JobType};
-use super::node::Node;
+use super::node::{DrainMetadata, DrainStatus, DrainStrategy, Node};
 use super::scheduler_config::SchedulerConfig;
 use super::service_reg::ServiceRegistration;
 use super::shared::Shared;
@@ -164,6 +164,9 @@ impl ClusterState {
             }
             Command::RegisterNode { node, evals, now } => {
                 let mut node = node.clone();
+                if let Some(stored) = self.nodes.get(&node.id) {
+                    node.keep_server_fields(stored);
+                }
                 node.create_index = self.nodes.get(&node.id).map_or(index, |n| n.create_index);
                 node.modify_index = index;
                 node.status_updated_at = *now;
@@ -296,6 +299,43 @@ impl ClusterState {
                     let create_index = if self.scheduler_config.create_index == 0 { index } else { self.scheduler_config.create_index };
                     self.scheduler_config = SchedulerConfig { create_index, modify_index: index, ..config.clone() };
                     self.touch(table::SCHEDULER_CONFIG, index);
+                }
+                None
+            }
+            Command::UpdateNodeDrain { node_id, drain, mark_eligible, meta, evals, now } => {
+                let r = self.update_node_drain(index, node_id, drain.as_ref(), *mark_eligible, meta, *now);
+                if r.is_none() {
+                    self.upsert_evals(index, evals.iter(), *now);
+                }
+                r
+            }
+            Command::UpdateAllocDesiredTransition { alloc_ids, transition, evals, now } => {
+                for id in alloc_ids {
+                    if let Some(a) = self.allocs.get_mut(id.as_str()) {
+                        let a = a.make_mut();
+                        a.desired_transition = *transition;
+                        a.modify_index = index;
+                        a.modify_time = *now;
+                    }
+                }
+                if !alloc_ids.is_empty() {
+                    self.touch(table::ALLOCS, index);
+                }
+                self.upsert_evals(index, evals.iter(), *now);
+                None
+            }
+            Command::CompleteNodeDrains { node_ids, now } => {
+                for id in node_ids {
+                    if let Some(node) = self.nodes.get_mut(id).filter(|n| n.drain_strategy.is_some()) {
+                        node.drain = false;
+                        node.drain_strategy = None;
+                        if let Some(last) = node.last_drain.as_mut() {
+                            last.status = DrainStatus::Complete;
+                            last.updated_at = *now;
+                        }
+                        node.modify_index = index;
+                        self.table_index.insert(table::NODES.to_string(), index);
+                    }
                 }
                 None
             }
@@ -580,6 +620,60 @@ impl ClusterState {
         } else {
             Some(format!("allocations not found on node {node_id}: {}", unknown.join(", ")))
         }
+    }
+
+    /// Starts or cancels a node's drain (see `Command::UpdateNodeDrain`).
+    fn update_node_drain(
+        &mut self,
+        index: u64,
+        node_id: &str,
+        drain: Option<&DrainStrategy>,
+        mark_eligible: bool,
+        meta: &BTreeMap<String, String>,
+        now: i64,
+    ) -> Option<String> {
+        let Some(node) = self.nodes.get_mut(node_id) else {
+            return Some(format!("node {node_id} not found"));
+        };
+        match drain {
+            Some(strategy) => {
+                let mut strategy = strategy.clone();
+                // A drain updated while it runs keeps its start.
+                let started = node.drain_strategy.as_ref().map_or(now, |old| old.started_at);
+                if strategy.started_at == 0 {
+                    strategy.started_at = started;
+                }
+                node.drain = true;
+                node.eligible = false;
+                node.drain_strategy = Some(strategy);
+                let last_started = node.last_drain.as_ref().filter(|l| l.status == DrainStatus::Draining).map_or(now, |l| l.started_at);
+                node.last_drain = Some(DrainMetadata {
+                    started_at: last_started,
+                    updated_at: now,
+                    status: DrainStatus::Draining,
+                    accessor_id: String::new(),
+                    meta: meta.clone(),
+                });
+            }
+            None => {
+                if node.drain_strategy.take().is_some() {
+                    if let Some(last) = node.last_drain.as_mut() {
+                        last.status = DrainStatus::Canceled;
+                        last.updated_at = now;
+                        if !meta.is_empty() {
+                            last.meta = meta.clone();
+                        }
+                    }
+                }
+                node.drain = false;
+                if mark_eligible {
+                    node.eligible = true;
+                }
+            }
+        }
+        node.modify_index = index;
+        self.touch(table::NODES, index);
+        None
     }
 
     // ---- queries ----

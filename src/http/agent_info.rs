@@ -16,6 +16,8 @@ pub async fn agent_self(State(st): State<HttpState>) -> Json<serde_json::Value> 
     let me = &st.server.identity;
     let (ip, port) = me.rpc_addr.rsplit_once(':').map(|(h, p)| (h.to_string(), p.parse::<u16>().unwrap_or(0))).unwrap_or_default();
     let leader = st.server.raft.leader().map(|(_, a)| a).unwrap_or_default();
+    // The client's data dir holds `alloc/` and its node id (`node drain -self` asks for it).
+    let client_node_id = st.alloc_root.as_deref().and_then(|a| a.parent()).and_then(crate::client::fingerprint::stored_node_id);
     Json(serde_json::json!({
         "config": {
             "Region": me.region,
@@ -35,6 +37,7 @@ pub async fn agent_self(State(st): State<HttpState>) -> Json<serde_json::Value> 
         "stats": {
             "raft": { "applied_index": st.server.raft.applied_index().borrow().to_string(), "leader": (leader == me.rpc_addr).to_string() },
             "nomad": { "leader": (leader == me.rpc_addr).to_string(), "known_regions": "1", "server": "true" },
+            "client": client_node_id.map(|id| serde_json::json!({ "node_id": id })),
         },
     }))
 }

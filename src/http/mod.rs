@@ -64,6 +64,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/allocation/{id}", get(allocs::read))
         .route("/v1/allocation/{id}/stop", put(actions::stop_alloc).post(actions::stop_alloc))
         .route("/v1/node/{id}/eligibility", put(actions::node_eligibility).post(actions::node_eligibility))
+        .route("/v1/node/{id}/drain", put(actions::node_drain).post(actions::node_drain))
         .route("/v1/node/{id}/purge", put(actions::purge_node).post(actions::purge_node))
         .route("/v1/node/{id}/evaluate", put(actions::evaluate_node).post(actions::evaluate_node))
         .route("/v1/search", put(search::search).post(search::search))

@@ -45,6 +45,9 @@ impl Server {
     pub async fn set_node_eligibility(&self, node_id: &str, eligible: bool) -> Result<(Vec<String>, u64), ServerError> {
         let evals = self.read(|s| {
             let node = s.nodes.get(node_id).ok_or_else(|| ServerError::NotFound(format!("node not found: {node_id}")))?;
+            if eligible && node.drain {
+                return Err(ServerError::Invalid(format!("node {node_id} is draining: disable the drain to make it eligible")));
+            }
             Ok::<_, ServerError>(if eligible && !node.eligible { self.capacity_evals(s, node_id) } else { Vec::new() })
         })?;
         let ids = evals.iter().map(|e| e.id.clone()).collect();

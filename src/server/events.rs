@@ -152,8 +152,8 @@ pub struct Deriver {
     /// The index up to which events were derived.
     last: u64,
     jobs: BTreeSet<JobKey>,
-    /// Node id → (status, eligible).
-    nodes: BTreeMap<String, (NodeStatus, bool)>,
+    /// Node id → (status, eligible, draining).
+    nodes: BTreeMap<String, (NodeStatus, bool, bool)>,
     tables: BTreeMap<&'static str, u64>,
 }
 
@@ -163,7 +163,7 @@ impl Deriver {
         Self {
             last: state.index,
             jobs: state.jobs.keys().cloned().collect(),
-            nodes: state.nodes.iter().map(|(id, n)| (id.clone(), (n.status, n.eligible))).collect(),
+            nodes: state.nodes.iter().map(|(id, n)| (id.clone(), (n.status, n.eligible, n.drain))).collect(),
             tables: [table::JOBS, table::ALLOCS, table::EVALS, table::NODES].into_iter().map(|t| (t, state.table_index(t))).collect(),
         }
     }
@@ -244,10 +244,11 @@ impl Deriver {
 
     fn nodes_changed(&mut self, state: &ClusterState, last: u64, at: u64, events: &mut Vec<Event>) {
         for n in state.nodes.values().filter(|n| n.modify_index > last) {
-            let kind = match self.nodes.insert(n.id.clone(), (n.status, n.eligible)) {
+            let kind = match self.nodes.insert(n.id.clone(), (n.status, n.eligible, n.drain)) {
                 None => "NodeRegistration",
-                Some((status, _)) if status != n.status => "NodeStreamEvent",
-                Some((_, eligible)) if eligible != n.eligible => "NodeEligibility",
+                Some((status, _, _)) if status != n.status => "NodeStreamEvent",
+                Some((_, _, drain)) if drain != n.drain => "NodeDrain",
+                Some((_, eligible, _)) if eligible != n.eligible => "NodeEligibility",
                 Some(_) => "NodeRegistration",
             };
             events.push(node_event(kind, n.id.clone(), n.modify_index, Payload::Node(Box::new(n.clone()))));
@@ -295,6 +296,33 @@ mod tests {
         assert_eq!(batches.len(), 1);
         assert_eq!(batches[0].events[0].kind, "JobDeregistered");
         assert_eq!(batches[0].events[0].key, "a");
+    }
+
+    #[test]
+    fn a_drain_and_its_end_become_node_drain_events() {
+        let mut state = ClusterState::default();
+        let node = Node { id: "n".into(), eligible: true, ..Default::default() };
+        state.apply(1, &Command::RegisterNode { node, evals: vec![], now: 1 });
+        let mut d = Deriver::new(&state);
+        let drain = Some(crate::core::node::DrainStrategy::default());
+        let cmd =
+            Command::UpdateNodeDrain { node_id: "n".into(), drain, mark_eligible: false, meta: Default::default(), evals: vec![], now: 2 };
+        state.apply(2, &cmd);
+        state.apply(3, &Command::CompleteNodeDrains { node_ids: vec!["n".into()], now: 3 });
+        // derived after both: the node's newest change
+        let kinds: Vec<&str> = d.derive(&state).iter().flat_map(|b| b.events.iter().map(|e| e.kind)).collect();
+        assert_eq!(kinds, vec!["NodeEligibility"], "drain on and off again; eligibility is what changed");
+        let cmd = Command::UpdateNodeDrain {
+            node_id: "n".into(),
+            drain: Some(Default::default()),
+            mark_eligible: false,
+            meta: Default::default(),
+            evals: vec![],
+            now: 4,
+        };
+        state.apply(4, &cmd);
+        let kinds: Vec<&str> = d.derive(&state).iter().flat_map(|b| b.events.iter().map(|e| e.kind)).collect();
+        assert_eq!(kinds, vec!["NodeDrain"]);
     }
 
     #[test]

@@ -1,17 +1,19 @@
 //! Server role: the operations behind the HTTP API and client RPC, and the leader-only machinery
-//! (eval broker, scheduler workers, plan applier, heartbeat timers) rebuilt on every leadership gain.
+//! (eval broker, scheduler workers, plan applier, heartbeat timers, node drainer) rebuilt on every leadership gain.
 
 pub mod alloc_actions;
 pub mod broker;
 pub mod changes;
 pub mod clock;
 pub mod cluster;
+pub mod drainer;
 pub mod error;
 pub mod events;
 pub mod heartbeat;
 pub mod job_actions;
 pub mod leader;
 pub mod metrics;
+pub mod node_drain;
 pub mod ops;
 pub mod snapshot;
 pub mod snapshot_file;

@@ -141,7 +141,9 @@ impl Server {
                 a.modify_index = 0;
                 a.status_updated_at = 0;
                 a.status_description.clear();
-                a == node
+                let mut b = node.clone();
+                b.keep_server_fields(old);
+                a == b
             });
             (unchanged, self.capacity_evals(s, &node.id))
         });

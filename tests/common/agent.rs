@@ -256,3 +256,41 @@ impl Drop for PurgeOnDrop {
         }
     }
 }
+
+/// A client-only agent (`drover agent -client`, raw_exec enabled) with its data and log in `dir`,
+/// bound to `ip`, joining the server RPC address `servers`; killed when dropped.
+pub struct ClientAgent {
+    pub child: Child,
+    pub dir: PathBuf,
+}
+
+impl ClientAgent {
+    pub fn start(dir: &Path, ip: &str, servers: &str, extra: &[&str]) -> Self {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("client.hcl"), "plugin \"raw_exec\" {\n  config {\n    enabled = true\n  }\n}\n").unwrap();
+        let log = std::fs::File::create(dir.join("agent.log")).unwrap();
+        let child = Command::new(bin())
+            .args(["agent", "-client", "-bind", ip, "-servers", servers, "-config"])
+            .arg(dir.join("client.hcl"))
+            .arg("-data-dir")
+            .arg(dir)
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start drover agent -client");
+        Self { child, dir: dir.into() }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("agent.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for ClientAgent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -21,10 +21,12 @@ pub fn glob(pattern: &str, s: &str) -> bool {
 
 /// Whether the node is a candidate at all: ready, eligible, not draining, in the job's datacenters and pool.
 pub fn in_scope(job: &Job, node: &Node) -> bool {
-    node.ready()
-        && node.eligible
-        && !node.drain
-        && job.datacenters.iter().any(|p| glob(p, &node.datacenter))
+    node.ready() && node.eligible && !node.drain && in_job_scope(job, node)
+}
+
+/// Whether the node is in the job's datacenters and node pool, whatever its status or eligibility.
+pub fn in_job_scope(job: &Job, node: &Node) -> bool {
+    job.datacenters.iter().any(|p| glob(p, &node.datacenter))
         && (job.node_pool == "all" || job.node_pool == node.node_pool || (job.node_pool.is_empty() && node.node_pool == "default"))
 }
 

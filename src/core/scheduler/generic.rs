@@ -19,6 +19,12 @@ pub const STOP_GROUP_REMOVED: &str = "alloc not needed as task group was removed
 pub const STOP_COUNT: &str = "alloc not needed due to count decrease";
 pub const STOP_UPDATE: &str = "alloc is being updated due to job update";
 pub const STOP_LOST: &str = "alloc is lost since its node is down";
+pub const STOP_MIGRATE: &str = "alloc is being migrated";
+
+/// Whether an allocation is to leave its node now: marked for migration by a drain of its node.
+pub fn migrating(state: &ClusterState, a: &Allocation) -> bool {
+    a.desired_transition.migrate && state.nodes.get(&a.node_id).is_some_and(|n| n.drain)
+}
 
 pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut SeededRng) -> Plan {
     let mut plan = Plan { eval_id: eval.id.clone(), priority: eval.priority, ..Default::default() };
@@ -57,6 +63,12 @@ pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut
             if keep.contains_key(&a.index()) || a.index() >= group.count {
                 plan.stops.push(stop(a, STOP_COUNT, None));
                 ctx.free(a);
+                continue;
+            }
+            if migrating(state, a) {
+                plan.stops.push(stop(a, STOP_MIGRATE, None));
+                ctx.free(a);
+                place.push((a.index(), Some(a)));
                 continue;
             }
             keep.insert(a.index(), a);

@@ -10,7 +10,7 @@ use crate::core::rng::SeededRng;
 use crate::core::state::ClusterState;
 
 use super::feasible;
-use super::generic::{needs_replacement, place_all, stop, STOP_GROUP_REMOVED, STOP_JOB, STOP_LOST, STOP_UPDATE};
+use super::generic::{migrating, needs_replacement, place_all, stop, STOP_GROUP_REMOVED, STOP_JOB, STOP_LOST, STOP_MIGRATE, STOP_UPDATE};
 use super::plan::Plan;
 use super::select::Context;
 
@@ -39,6 +39,12 @@ pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut
                 ctx.free(a);
                 continue;
             }
+            if migrating(state, a) && !a.terminal() {
+                // a draining node gives its system allocations up last; they are not replaced there
+                plan.stops.push(stop(a, STOP_MIGRATE, None));
+                ctx.free(a);
+                continue;
+            }
             if a.job_version != job.version && !done {
                 let old = state.job_version(key, a.job_version).and_then(|j| j.group(&group.name));
                 if old.is_some_and(|old| !needs_replacement(old, group)) {
@@ -63,9 +69,10 @@ pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut
             let one = [*node];
             place_all(&mut plan, &mut ctx, eval, job, group, &one, 1, &[(0, None)], rng);
         }
-        // A node that no longer fits the job's constraints gives its allocation up.
+        // A node that no longer fits the job's constraints gives its allocation up (an ineligible or
+        // draining node keeps it: the drain decides when it leaves).
         for (node_id, a) in &on_node {
-            let fits = state.nodes.get(*node_id).is_some_and(|n| feasible::in_scope(job, n) && feasible::check(job, group, n).is_ok());
+            let fits = state.nodes.get(*node_id).is_some_and(|n| feasible::in_job_scope(job, n) && feasible::check(job, group, n).is_ok());
             if !fits && !a.terminal() {
                 plan.stops.push(stop(a, "alloc not needed as node is no longer eligible", None));
             }
