@@ -1,5 +1,6 @@
 //! Server role: the operations behind the HTTP API and client RPC, and the leader-only machinery
-//! (eval broker, scheduler workers, plan applier, heartbeat timers) rebuilt on every leadership gain.
+//! (eval broker, scheduler workers, plan applier, heartbeat timers, periodic launcher) rebuilt on every
+//! leadership gain.
 
 pub mod alloc_actions;
 pub mod broker;
@@ -10,9 +11,11 @@ pub mod error;
 pub mod events;
 pub mod heartbeat;
 pub mod job_actions;
+pub mod job_launch;
 pub mod leader;
 pub mod metrics;
 pub mod ops;
+pub mod periodic;
 pub mod snapshot;
 pub mod snapshot_file;
 pub mod transfer;
