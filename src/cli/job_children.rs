@@ -3,7 +3,7 @@
 //! Job Summary", "Previously Launched Jobs" and "Dispatched Jobs").
 
 use super::api_client::{enc, ApiClient};
-use super::format::{kv, table, time};
+use super::format::{duration_secs, kv, table, time};
 use crate::api::job::{job_from_api, ApiJob, JobListStub};
 
 /// A periodic or parameterized job (not one of its children).
@@ -17,7 +17,7 @@ pub fn parent_rows(job: &ApiJob, now_secs: i64) -> Vec<(&'static str, String)> {
     let model = job_from_api(job).ok();
     if let Some(p) = model.as_ref().filter(|j| j.is_periodic_active()).and_then(|j| j.periodic.as_deref()) {
         let next = match p.next_launch(now_secs) {
-            Some(n) => format!("{} ({}s from now)", time(n * 1_000_000_000), n - now_secs),
+            Some(n) => format!("{} ({} from now)", time(n * 1_000_000_000), duration_secs(n - now_secs)),
             None => "none".into(),
         };
         rows.push(("Next Periodic Launch", next));

@@ -7,7 +7,7 @@ use crate::api::eval::ApiEvaluation;
 use crate::api::job::{job_to_api, JobRegisterResponse};
 
 use super::api_client::{enc, ApiClient};
-use super::format::{short, time};
+use super::format::{duration_secs, short, time};
 use super::job::{alloc_rows, explain_failures};
 use super::job_file;
 
@@ -52,7 +52,7 @@ pub async fn run(api: &ApiClient, a: RunArgs) -> i32 {
         println!("Job registration successful");
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
         if let Some(next) = job.periodic.as_deref().filter(|_| job.is_periodic_active()).and_then(|p| p.next_launch(now)) {
-            println!("Approximate next launch time: {} ({}s from now)", time(next * 1_000_000_000), next - now);
+            println!("Approximate next launch time: {} ({} from now)", time(next * 1_000_000_000), duration_secs(next - now));
         }
         return 0;
     }

@@ -51,6 +51,9 @@ impl Server {
         if parent.stop {
             return Err(ServerError::Invalid(format!("can't force launch stopped job \"{job_id}\"")));
         }
+        if !parent.is_periodic_active() {
+            return Err(ServerError::Invalid(format!("can't force launch job \"{job_id}\": its periodic block is disabled")));
+        }
         self.launch_periodic(&parent, now_ns().div_euclid(1_000_000_000)).await
     }
 
