@@ -401,3 +401,20 @@ mod drain {
         assert!(s.nodes["a"].eligible);
     }
 }
+
+#[test]
+fn periodic_and_parameterized_parents_get_no_allocations() {
+    let mut periodic = job("cron", 1, 100, 100);
+    periodic.periodic = Some(Box::new(drover::core::job::PeriodicConfig { enabled: true, spec: "* * * * *".into(), ..Default::default() }));
+    let mut parameterized = job("param", 1, 100, 100);
+    parameterized.parameterized = Some(Box::default());
+    let mut dispatched = job("param/dispatch-1-00000000", 1, 100, 100);
+    dispatched.parameterized = Some(Box::default());
+    dispatched.dispatched = true;
+    let s = state_with(vec![node("a", 4000, 8192)], vec![periodic, parameterized, dispatched]);
+    for id in ["cron", "param"] {
+        let plan = schedule(&s, &eval_for(id), 1);
+        assert!(plan.placements.is_empty() && plan.failed_tg_allocs.is_empty(), "{id}: {plan:?}");
+    }
+    assert_eq!(schedule(&s, &eval_for("param/dispatch-1-00000000"), 1).placements.len(), 1, "a dispatched child runs");
+}

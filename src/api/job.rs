@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
@@ -154,6 +156,11 @@ pub struct ApiJob {
     pub vault_namespace: Option<Json>,
     #[serde(rename = "DroverUnsupported", skip_serializing_if = "BTreeMap::is_empty")]
     pub unsupported: BTreeMap<String, Json>,
+}
+
+/// Standard base64, as Go encodes `[]byte` in JSON (Nomad's `Payload`).
+pub fn decode_payload(text: &str) -> Result<Vec<u8>, String> {
+    STANDARD.decode(text.trim().as_bytes()).map_err(|e| format!("invalid base64: {e}"))
 }
 
 /// Decodes Nomad job JSON (either the job itself or `{"Job": …}`), naming the failing field's path.
@@ -414,6 +421,10 @@ pub fn job_from_api(a: &ApiJob) -> Result<Job, JobJsonError> {
         reschedule: a.reschedule.as_ref().map(|r| Box::new(r.merged_over(&ReschedulePolicy::default_for(job_type)))),
         periodic: a.periodic.as_ref().map(|p| Box::new(p.to_model())),
         parameterized: a.parameterized_job.as_ref().map(|p| Box::new(p.to_model())),
+        parent_id: a.parent_id.clone(),
+        dispatched: a.dispatched,
+        payload: decode_payload(a.payload.as_deref().unwrap_or(""))
+            .map_err(|message| JobJsonError::Decode { path: "Payload".into(), message })?,
         ..Default::default()
     };
     job.task_groups = a.task_groups.iter().map(|g| group_in(g, &job, a)).collect();
@@ -444,9 +455,9 @@ pub fn job_to_api(j: &Job, status: &str) -> ApiJob {
         migrate: j.migrate.as_deref().map(ApiMigrateStrategy::from_model),
         meta: j.meta.clone(),
         stop: j.stop,
-        parent_id: String::new(),
-        dispatched: false,
-        payload: None,
+        parent_id: j.parent_id.clone(),
+        dispatched: j.dispatched,
+        payload: (!j.payload.is_empty()).then(|| STANDARD.encode(&j.payload)),
         status: status.into(),
         status_description: String::new(),
         stable: j.stable,
@@ -493,6 +504,7 @@ pub struct JobListStub {
 pub fn job_stub(j: &Job, status: &str) -> JobListStub {
     JobListStub {
         id: j.id.clone(),
+        parent_id: j.parent_id.clone(),
         name: j.name.clone(),
         namespace: j.namespace.clone(),
         datacenters: j.datacenters.clone(),

@@ -8,6 +8,7 @@ pub mod exec;
 pub mod filter;
 pub mod fs;
 pub mod job;
+pub mod job_dispatch;
 pub mod job_parts;
 pub mod job_resources;
 pub mod job_service;

@@ -29,3 +29,23 @@ pub fn short(id: &str) -> String {
 pub fn time(ns: i64) -> String {
     crate::api::alloc::rfc3339(ns).map(|s| format!("{}Z", &s[..19])).unwrap_or_else(|| "-".into())
 }
+
+/// Whole seconds as Go prints a duration: `4m31s`, `2h0m5s`, `45s`.
+pub fn duration_secs(secs: i64) -> String {
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m{s}s"),
+        _ => format!("{h}h{m}m{s}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn durations_read_as_go_prints_them() {
+        assert_eq!(super::duration_secs(45), "45s");
+        assert_eq!(super::duration_secs(271), "4m31s");
+        assert_eq!(super::duration_secs(7205), "2h0m5s");
+    }
+}

@@ -1,4 +1,4 @@
-//! `drover job …`: run, validate, init, inspect, status, allocs and stop.
+//! `drover job …`: run, validate, init, inspect, status, allocs and stop; dispatch and periodic are wired here.
 
 use std::time::{Duration, Instant};
 
@@ -58,6 +58,13 @@ pub enum JobCmd {
     Revert { job: String, version: u64 },
     /// Create a new evaluation of a job
     Eval { job: String },
+    /// Create an instance of a parameterized job
+    Dispatch(super::job_dispatch::DispatchArgs),
+    /// Interact with periodic jobs
+    Periodic {
+        #[command(subcommand)]
+        cmd: super::job_periodic::PeriodicCmd,
+    },
     /// Stop a job and wait until its allocations have stopped
     Stop {
         id: String,
@@ -74,6 +81,8 @@ pub async fn run(cmd: JobCmd, g: &Global) -> i32 {
     let api = g.client();
     let r = match cmd {
         JobCmd::Run(a) => return job_run::run(&api, a).await,
+        JobCmd::Dispatch(a) => return super::job_dispatch::run(&api, a).await,
+        JobCmd::Periodic { cmd } => return super::job_periodic::run(&api, cmd).await,
         JobCmd::Validate(src) => return validate(&src),
         JobCmd::Init { file, force } => init(&file, force),
         JobCmd::Inspect { id, out } => inspect(&api, &id, &out).await,
@@ -168,21 +177,27 @@ async fn status(api: &ApiClient, id: &str) -> Result<(), String> {
     let job: ApiJob = api.get(&format!("/v1/job/{}", enc(id))).await.map_err(|e| e.to_string())?;
     let allocs: Vec<ApiAllocation> = api.get(&format!("/v1/job/{}/allocations", enc(id))).await.map_err(|e| e.to_string())?;
     let evals: Vec<ApiEvaluation> = api.get(&format!("/v1/job/{}/evaluations", enc(id))).await.map_err(|e| e.to_string())?;
-    print!(
-        "{}",
-        kv(&[
-            ("ID", job.id.clone()),
-            ("Name", job.name.clone()),
-            ("Submit Date", time(job.submit_time)),
-            ("Type", job.job_type.clone().unwrap_or_default()),
-            ("Priority", job.priority.unwrap_or(50).to_string()),
-            ("Datacenters", job.datacenters.join(",")),
-            ("Namespace", job.namespace.clone()),
-            ("Node Pool", job.node_pool.clone()),
-            ("Status", job.status.clone()),
-            ("Version", job.version.to_string()),
-        ])
-    );
+    let mut header = vec![
+        ("ID", job.id.clone()),
+        ("Name", job.name.clone()),
+        ("Submit Date", time(job.submit_time)),
+        ("Type", job.job_type.clone().unwrap_or_default()),
+        ("Priority", job.priority.unwrap_or(50).to_string()),
+        ("Datacenters", job.datacenters.join(",")),
+        ("Namespace", job.namespace.clone()),
+        ("Node Pool", job.node_pool.clone()),
+        ("Status", job.status.clone()),
+        ("Version", job.version.to_string()),
+    ];
+    if !job.parent_id.is_empty() {
+        header.push(("Parent ID", job.parent_id.clone()));
+    }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    header.extend(super::job_children::parent_rows(&job, now));
+    print!("{}", kv(&header));
+    if super::job_children::is_parent(&job) {
+        return super::job_children::print_children(api, &job).await;
+    }
     let mut rows = vec![vec!["Task Group", "Queued", "Starting", "Running", "Failed", "Complete", "Lost"]
         .into_iter()
         .map(String::from)

@@ -7,7 +7,7 @@ use crate::api::eval::ApiEvaluation;
 use crate::api::job::{job_to_api, JobRegisterResponse};
 
 use super::api_client::{enc, ApiClient};
-use super::format::short;
+use super::format::{duration_secs, short, time};
 use super::job::{alloc_rows, explain_failures};
 use super::job_file;
 
@@ -47,6 +47,15 @@ pub async fn run(api: &ApiClient, a: RunArgs) -> i32 {
             return 1;
         }
     };
+    if resp.eval_id.is_empty() {
+        // A periodic or parameterized job: registered, with nothing to evaluate until it launches children.
+        println!("Job registration successful");
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        if let Some(next) = job.periodic.as_deref().filter(|_| job.is_periodic_active()).and_then(|p| p.next_launch(now)) {
+            println!("Approximate next launch time: {} ({} from now)", time(next * 1_000_000_000), duration_secs(next - now));
+        }
+        return 0;
+    }
     println!("==> Monitoring evaluation \"{}\"", short(&resp.eval_id));
     if a.detach {
         println!("Job registration successful\nEvaluation ID: {}", resp.eval_id);
@@ -61,7 +70,8 @@ pub async fn run(api: &ApiClient, a: RunArgs) -> i32 {
     }
 }
 
-async fn monitor(api: &ApiClient, job_id: &str, eval_id: &str, timeout: Duration) -> Result<(), String> {
+/// Follows an evaluation until its allocations run (or fail, or cannot be placed: `Err`, exit code 2).
+pub(crate) async fn monitor(api: &ApiClient, job_id: &str, eval_id: &str, timeout: Duration) -> Result<(), String> {
     let deadline = Instant::now() + timeout;
     let eval: ApiEvaluation = loop {
         let e: ApiEvaluation = api.get(&format!("/v1/evaluation/{}", enc(eval_id))).await.map_err(|e| format!("Error: {e}"))?;

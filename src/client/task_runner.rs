@@ -46,6 +46,20 @@ impl Runner {
         self.push(TaskEvent { kind: intern(kind.to_string()), time: now_ns(), message: intern(message.into()), ..Default::default() });
     }
 
+    /// The task cannot start: it is dead and failed, with an event saying why.
+    fn fail(&mut self, kind: &str, message: String) {
+        self.state.state = TaskStateKind::Dead;
+        self.state.failed = true;
+        self.state.finished_at = now_ns();
+        self.push(TaskEvent {
+            kind: intern(kind.to_string()),
+            time: now_ns(),
+            message: message.into(),
+            failed: true,
+            ..Default::default()
+        });
+    }
+
     fn push(&mut self, e: TaskEvent) {
         self.state.events.push(e);
         if self.state.events.len() > 10 {
@@ -135,6 +149,17 @@ pub fn build_spec(ctx: &TaskContext) -> Result<ExecSpec, String> {
         kill_signal: if t.kill_signal.is_empty() { "SIGTERM".into() } else { t.kill_signal.clone() },
         kill_timeout_ms: (t.kill_timeout.max(0) / 1_000_000) as u64,
     })
+}
+
+/// A dispatched job's payload, written to the task's `dispatch_payload` file under `local/`.
+fn write_payload(ctx: &TaskContext) -> std::io::Result<()> {
+    let Some(dp) = ctx.task.dispatch_payload.as_ref().filter(|d| !d.file.is_empty()) else { return Ok(()) };
+    if ctx.job.payload.is_empty() {
+        return Ok(());
+    }
+    let path = AllocDir::new(&ctx.cfg.alloc_root(), &ctx.alloc.id).write_local(&ctx.task.name, &dp.file, &ctx.job.payload)?;
+    info!(alloc_id = %ctx.alloc.id, task = %ctx.task.name, path = %path.display(), bytes = ctx.job.payload.len(), "wrote dispatch payload");
+    Ok(())
 }
 
 fn read_pid(path: &Path) -> Option<i32> {
@@ -347,19 +372,14 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
                 break;
             }
             r.event("Task Setup", "Building Task Directory");
+            if let Err(e) = write_payload(&r.ctx) {
+                r.fail("Setup Failure", format!("failed to write the dispatch payload: {e}"));
+                return;
+            }
             let spec = match build_spec(&r.ctx) {
                 Ok(s) => s,
                 Err(e) => {
-                    r.state.state = TaskStateKind::Dead;
-                    r.state.failed = true;
-                    r.state.finished_at = now_ns();
-                    r.push(TaskEvent {
-                        kind: "Failed Validation".into(),
-                        time: now_ns(),
-                        message: e.into(),
-                        failed: true,
-                        ..Default::default()
-                    });
+                    r.fail("Failed Validation", e);
                     return;
                 }
             };

@@ -527,6 +527,29 @@ pub struct Job {
     /// Whether this version ran successfully (set by `job stable` or a successful deployment); a new
     /// version starts unstable.
     pub stable: bool,
+    /// The periodic or parameterized job this one was launched from (empty for other jobs).
+    pub parent_id: String,
+    /// Whether this job was dispatched from a parameterized job.
+    pub dispatched: bool,
+    /// A dispatched job's input, written to the tasks' `dispatch_payload` file (base64 in JSON).
+    #[serde(with = "payload_b64", skip_serializing_if = "Vec::is_empty")]
+    pub payload: Vec<u8>,
+}
+
+/// A payload travels as standard base64 text, as in Nomad's JSON.
+mod payload_b64 {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(v))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        STANDARD.decode(text.as_bytes()).map_err(serde::de::Error::custom)
+    }
 }
 
 impl Job {
@@ -536,6 +559,17 @@ impl Job {
 
     pub fn group(&self, name: &str) -> Option<&TaskGroup> {
         self.task_groups.iter().find(|g| g.name == name)
+    }
+
+    /// A periodic or parameterized job: a template that launches child jobs and gets no allocations
+    /// itself (Nomad's `IsPeriodic() || IsParameterized()`).
+    pub fn is_parent(&self) -> bool {
+        self.periodic.is_some() || (self.parameterized.is_some() && !self.dispatched)
+    }
+
+    /// A periodic job the launcher should launch: enabled, not stopped and not parameterized.
+    pub fn is_periodic_active(&self) -> bool {
+        self.periodic.as_ref().is_some_and(|p| p.enabled) && !self.stop && self.parameterized.is_none()
     }
 }
 

@@ -341,6 +341,10 @@ impl Job {
         if self.periodic.as_ref().is_some_and(|p| p.enabled) && !batch_like {
             errs.push(format!("job \"{}\": periodic can only be used with \"batch\" or \"sysbatch\" jobs", self.id));
         }
+        // Checked at registration, not parsing (as Nomad: its parser takes any cron text and zone name).
+        if let Some(p) = &self.periodic {
+            errs.extend(p.schedule_problems().into_iter().map(|e| format!("periodic: {e}")));
+        }
         if self.parameterized.is_some() && !batch_like {
             errs.push(format!("job \"{}\": parameterized can only be used with \"batch\" or \"sysbatch\" jobs", self.id));
         }
@@ -372,6 +376,14 @@ impl Job {
                 }
                 if t.driver.is_empty() {
                     errs.push(format!("group \"{}\" > task \"{}\": missing driver", g.name, t.name));
+                }
+                if let Some(f) = t.dispatch_payload.as_ref().map(|d| d.file.as_str()) {
+                    if f.starts_with('/') || f.split('/').any(|c| c == "..") {
+                        errs.push(format!(
+                            "group \"{}\" > task \"{}\" > dispatch_payload: file \"{f}\" escapes the task's local directory",
+                            g.name, t.name
+                        ));
+                    }
                 }
                 for tp in &t.templates {
                     let mut te = Vec::new();

@@ -1,11 +1,13 @@
 //! A job's summary: per task group, how many allocations are queued, starting, running, complete,
-//! failed and lost — derived from the state, as Nomad's `JobSummary`.
+//! failed and lost, and for a periodic or parameterized job how many of its children are pending,
+//! running and dead — derived from the state, as Nomad's `JobSummary`.
 
 use std::collections::BTreeMap;
 
 use super::alloc::ClientStatus;
 use super::eval::EvalStatus;
-use super::job::JobKey;
+use super::job::{JobKey, JobStatus};
+use super::periodic::children;
 use super::state::ClusterState;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,6 +43,26 @@ pub fn job_summary(state: &ClusterState, key: &JobKey) -> BTreeMap<String, Group
     if let Some(e) = blocked {
         for (group, n) in &e.queued_allocations {
             out.entry(group.clone()).or_default().queued = *n;
+        }
+    }
+    out
+}
+
+/// A parent job's children by status (Nomad's `JobChildrenSummary`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChildrenSummary {
+    pub pending: u64,
+    pub running: u64,
+    pub dead: u64,
+}
+
+pub fn children_summary(state: &ClusterState, key: &JobKey) -> ChildrenSummary {
+    let mut out = ChildrenSummary::default();
+    for c in children(state, key) {
+        match state.job_status(c) {
+            JobStatus::Pending => out.pending += 1,
+            JobStatus::Running => out.running += 1,
+            JobStatus::Dead => out.dead += 1,
         }
     }
     out

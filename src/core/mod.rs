@@ -6,7 +6,9 @@
 
 pub mod alloc;
 pub mod command;
+pub mod cron;
 pub mod deployment;
+pub mod dispatch;
 pub mod drain;
 pub mod eval;
 pub mod job;
@@ -14,6 +16,7 @@ pub mod job_defaults;
 pub mod job_rules;
 pub mod job_summary;
 pub mod node;
+pub mod periodic;
 pub mod resources;
 pub mod rng;
 pub mod scheduler;

@@ -712,6 +712,10 @@ impl ClusterState {
 
     /// Nomad's job status, derived from the job and its allocations.
     pub fn job_status(&self, job: &Job) -> JobStatus {
+        // A periodic or parameterized job runs as long as it is not stopped; its children do the work.
+        if job.is_parent() {
+            return if job.stop { JobStatus::Dead } else { JobStatus::Running };
+        }
         let key = job.key();
         let mut any = false;
         let mut live = false;

@@ -1,11 +1,12 @@
-//! Derived job views: `/v1/job/:id/summary` (allocation counts per group) and `/v1/job/:id/versions`.
+//! Derived job views: `/v1/job/:id/summary` (allocation counts per group, children of a periodic or
+//! parameterized job by status) and `/v1/job/:id/versions`.
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 
 use crate::api::job::job_to_api;
 use crate::core::job::JobKey;
-use crate::core::job_summary::job_summary;
+use crate::core::job_summary::{children_summary, job_summary};
 use crate::core::state::table;
 
 use super::error::ApiError;
@@ -27,11 +28,12 @@ pub async fn summary(State(st): State<HttpState>, Path(id): Path<String>, Query(
                 (g, v)
             })
             .collect();
+        let children = children_summary(s, &key);
         Some(serde_json::json!({
             "JobID": job.id,
             "Namespace": job.namespace,
             "Summary": groups,
-            "Children": { "Pending": 0, "Running": 0, "Dead": 0 },
+            "Children": { "Pending": children.pending, "Running": children.running, "Dead": children.dead },
             "CreateIndex": job.create_index,
             "ModifyIndex": job.modify_index,
         }))

@@ -11,6 +11,7 @@ pub mod evals;
 pub mod events;
 pub mod fs;
 pub mod job_actions;
+pub mod job_launch;
 pub mod job_views;
 pub mod jobs;
 pub mod list;
@@ -60,6 +61,8 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/job/{id}/evaluate", put(job_actions::evaluate).post(job_actions::evaluate))
         .route("/v1/job/{id}/versions", get(job_views::versions))
         .route("/v1/job/{id}/stable", put(job_actions::stable).post(job_actions::stable))
+        .route("/v1/job/{id}/dispatch", put(job_launch::dispatch).post(job_launch::dispatch))
+        .route("/v1/job/{id}/periodic/force", put(job_launch::periodic_force).post(job_launch::periodic_force))
         .route("/v1/allocations", get(allocs::list))
         .route("/v1/allocation/{id}", get(allocs::read))
         .route("/v1/allocation/{id}/stop", put(actions::stop_alloc).post(actions::stop_alloc))

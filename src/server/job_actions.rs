@@ -68,6 +68,9 @@ impl Server {
         let job = self
             .read(|s| s.jobs.get(&JobKey::new(namespace, job_id)).cloned())
             .ok_or_else(|| ServerError::NotFound(format!("job \"{job_id}\" not found")))?;
+        if job.is_parent() {
+            return Err(ServerError::Invalid(format!("can't evaluate periodic or parameterized job \"{job_id}\"")));
+        }
         let eval = self.eval_for(&job, "job-register");
         let eval_id = eval.id.clone();
         let resp = self.propose(Command::UpsertEvals { evals: vec![eval], now: now_ns() }).await?;

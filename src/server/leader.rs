@@ -1,4 +1,5 @@
-//! Leadership: starts the leader-only machinery when this server becomes leader and stops it when it loses leadership.
+//! Leadership: starts the leader-only machinery (eval broker, scheduler workers, heartbeat timers,
+//! periodic launcher) when this server becomes leader and stops it when it loses leadership.
 
 use std::time::Duration;
 
@@ -7,7 +8,7 @@ use tokio::task::JoinSet;
 use tracing::info;
 
 use super::ops::Server;
-use super::{broker, drainer, heartbeat, worker};
+use super::{broker, drainer, heartbeat, periodic, worker};
 
 /// Scheduler workers by default (`server { num_schedulers }` overrides).
 pub const WORKERS: usize = 2;
@@ -29,7 +30,7 @@ pub async fn run(server: Server, settings: Settings) {
         let leader = *leadership.borrow_and_update();
         match (leader, tasks.is_some()) {
             (true, false) => {
-                info!("gained leadership: starting eval broker, workers, heartbeat timers and node drainer");
+                info!("gained leadership: starting eval broker, workers, heartbeat timers, node drainer and periodic launcher");
                 tasks = Some(start(server.clone(), settings));
             }
             (false, true) => {
@@ -55,6 +56,7 @@ fn start(server: Server, settings: Settings) -> JoinSet<()> {
         set.spawn(worker::run(server.clone(), work_rx.clone(), done_tx.clone()));
     }
     set.spawn(heartbeat::run(server.clone(), settings.heartbeat_grace));
-    set.spawn(drainer::run(server));
+    set.spawn(drainer::run(server.clone()));
+    set.spawn(periodic::run(server));
     set
 }

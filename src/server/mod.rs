@@ -1,5 +1,6 @@
 //! Server role: the operations behind the HTTP API and client RPC, and the leader-only machinery
-//! (eval broker, scheduler workers, plan applier, heartbeat timers, node drainer) rebuilt on every leadership gain.
+//! (eval broker, scheduler workers, plan applier, heartbeat timers, node drainer, periodic launcher) rebuilt
+//! on every leadership gain.
 
 pub mod alloc_actions;
 pub mod broker;
@@ -11,10 +12,12 @@ pub mod error;
 pub mod events;
 pub mod heartbeat;
 pub mod job_actions;
+pub mod job_launch;
 pub mod leader;
 pub mod metrics;
 pub mod node_drain;
 pub mod ops;
+pub mod periodic;
 pub mod snapshot;
 pub mod snapshot_file;
 pub mod transfer;

@@ -50,15 +50,16 @@ impl Server {
         f(&guard)
     }
 
-    /// Registers a job and creates its evaluation. Returns (eval id, index).
+    /// Registers a job and creates its evaluation. Returns (eval id, index). A periodic or
+    /// parameterized job gets no evaluation (its children do), as in Nomad: the eval id is empty.
     pub async fn register_job(&self, mut job: Job) -> Result<(String, u64), ServerError> {
         job.canonicalize();
         job.validate().map_err(|errs| ServerError::Invalid(errs.join("; ")))?;
         self.check_drivers(&job)?;
-        let eval = self.eval_for(&job, "job-register");
-        let eval_id = eval.id.clone();
+        let eval = (!job.is_parent()).then(|| self.eval_for(&job, "job-register"));
+        let eval_id = eval.as_ref().map(|e| e.id.clone()).unwrap_or_default();
         info!(job_id = %job.id, eval_id = %eval_id, "registering job");
-        let resp = self.propose(Command::RegisterJob { job, eval: Some(eval), now: now_ns() }).await?;
+        let resp = self.propose(Command::RegisterJob { job, eval, now: now_ns() }).await?;
         Ok((eval_id, resp.index))
     }
 
@@ -115,7 +116,7 @@ impl Server {
         let mut evals: Vec<Evaluation> = state
             .jobs
             .values()
-            .filter(|j| !j.stop && matches!(j.job_type, JobType::System | JobType::Sysbatch))
+            .filter(|j| !j.stop && !j.is_parent() && matches!(j.job_type, JobType::System | JobType::Sysbatch))
             .map(|j| Evaluation { node_id: node_id.into(), ..self.eval_for(j, "node-update") })
             .collect();
         for b in state.blocked_evals() {

@@ -29,7 +29,8 @@ pub fn migrating(state: &ClusterState, a: &Allocation) -> bool {
 pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut SeededRng) -> Plan {
     let mut plan = Plan { eval_id: eval.id.clone(), priority: eval.priority, ..Default::default() };
     let live: Vec<&Allocation> = state.allocs_of_job(key).filter(|a| !a.terminal()).collect();
-    let Some(job) = state.jobs.get(key).filter(|j| !j.stop) else {
+    // A periodic or parameterized job only launches children: it runs nothing itself.
+    let Some(job) = state.jobs.get(key).filter(|j| !j.stop && !j.is_parent()) else {
         for a in live {
             plan.stops.push(stop(a, STOP_JOB, None));
         }

@@ -16,7 +16,8 @@ use super::select::Context;
 
 pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut SeededRng) -> Plan {
     let mut plan = Plan { eval_id: eval.id.clone(), priority: eval.priority, ..Default::default() };
-    let Some(job) = state.jobs.get(key).filter(|j| !j.stop) else {
+    // A periodic or parameterized job only launches children: it runs nothing itself.
+    let Some(job) = state.jobs.get(key).filter(|j| !j.stop && !j.is_parent()) else {
         for a in state.allocs_of_job(key).filter(|a| !a.terminal()) {
             plan.stops.push(stop(a, STOP_JOB, None));
         }
