@@ -244,6 +244,53 @@ const JOB_HCL: &str = r#"job "ep" {
 }
 "#;
 
+const PARAM_HCL: &str = r#"job "epparam" {
+  type = "batch"
+  parameterized {
+    payload       = "optional"
+    meta_required = ["who"]
+  }
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/true"
+      }
+      resources {
+        cpu    = 20
+        memory = 16
+      }
+    }
+  }
+}
+"#;
+
+const PERIODIC_HCL: &str = r#"job "epcron" {
+  type = "batch"
+  periodic {
+    crons = ["0 0 1 1 *"]
+  }
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/true"
+      }
+      resources {
+        cpu    = 20
+        memory = 16
+      }
+    }
+  }
+}
+"#;
+
+/// Parses `hcl` through the API and registers it.
+fn register_hcl(agent: &DevAgent, hcl: &str) -> Value {
+    let job = expect(agent, "PUT", "/v1/jobs/parse", Some(json!({ "JobHCL": hcl, "Canonicalize": true })), 200).json();
+    expect(agent, "PUT", "/v1/jobs", Some(json!({ "Job": job })), 200).json()
+}
+
 fn running_alloc(agent: &DevAgent, job: &str) -> Option<String> {
     let allocs = call(agent, "GET", &format!("/v1/job/{job}/allocations"), None).json();
     allocs
@@ -396,6 +443,29 @@ fn every_endpoint_over_raw_http() {
     expect(&agent, "GET", "/v1/job/nosuch/summary", None, 404);
     note("job/:id (read, update), allocations, evaluations, summary, versions, scale, stable, revert, evaluate");
 
+    // ---- dispatch and periodic force ----
+    let _p2 = PurgeOnDrop { base: agent.addr(), job: "epparam" };
+    let _p3 = PurgeOnDrop { base: agent.addr(), job: "epcron" };
+    register_hcl(&agent, PARAM_HCL);
+    register_hcl(&agent, PERIODIC_HCL);
+    let body = json!({ "Meta": { "who": "me" }, "Payload": "aGVsbG8=" });
+    let d = expect(&agent, "POST", "/v1/job/epparam/dispatch", Some(body), 200).json();
+    has_keys("dispatch", &d, &["Index", "JobCreateIndex", "EvalID", "EvalCreateIndex", "DispatchedJobID"]);
+    let child = d["DispatchedJobID"].as_str().unwrap().to_string();
+    assert!(child.starts_with("epparam/dispatch-"), "{d}");
+    let r = expect(&agent, "POST", "/v1/job/epparam/dispatch", Some(json!({ "Meta": {} })), 400);
+    assert!(r.body.contains("who"), "the error names the missing meta key: {}", r.body);
+    expect(&agent, "POST", "/v1/job/ep/dispatch", Some(json!({})), 400);
+    let f = expect(&agent, "POST", "/v1/job/epcron/periodic/force", None, 200).json();
+    has_keys("periodic force", &f, &["Index", "EvalID", "EvalCreateIndex"]);
+    expect(&agent, "POST", "/v1/job/ep/periodic/force", None, 400);
+    expect(&agent, "POST", "/v1/job/nosuch/periodic/force", None, 404);
+    let children: Vec<Value> = expect(&agent, "GET", "/v1/jobs?prefix=ep", None, 200).json().as_array().unwrap().clone();
+    assert!(children.iter().any(|j| j["ParentID"] == "epcron"), "{children:?}");
+    let kids = expect(&agent, "GET", "/v1/job/epparam/summary", None, 200).json();
+    has_keys("parent summary children", &kids["Children"], &["Pending", "Running", "Dead"]);
+    note("job/:id/dispatch, job/:id/periodic/force");
+
     // ---- allocations ----
     wait_until("one running allocation after the revert", Duration::from_secs(60), || running_alloc(&agent, "ep").is_some());
     let alloc = running_alloc(&agent, "ep").unwrap_or(alloc);
@@ -463,8 +533,9 @@ fn every_endpoint_over_raw_http() {
     note("nodes, node/:id, node/:id/{allocations,eligibility,evaluate,purge}");
 
     // ---- search ----
-    let found = expect(&agent, "PUT", "/v1/search", Some(json!({ "Prefix": "e", "Context": "jobs" })), 200).json();
-    assert_eq!(found["Matches"]["jobs"], json!(["ep"]), "{found}");
+    let found = expect(&agent, "PUT", "/v1/search", Some(json!({ "Prefix": "epc", "Context": "jobs" })), 200).json();
+    let names: Vec<&str> = found["Matches"]["jobs"].as_array().unwrap().iter().map(|j| j.as_str().unwrap()).collect();
+    assert!(names.len() == 2 && names[0] == "epcron" && names[1].starts_with("epcron/periodic-"), "{found}");
     assert_eq!(found["Truncations"]["jobs"], json!(false), "{found}");
     let all = expect(&agent, "POST", "/v1/search", Some(json!({ "Prefix": &node_id[..4], "Context": "all" })), 200).json();
     assert!(all["Matches"]["nodes"].as_array().is_some_and(|n| n.iter().any(|x| x == node_id.as_str())), "{all}");
@@ -520,6 +591,22 @@ fn every_endpoint_over_raw_http() {
     has_keys("deregister", &dereg, &["EvalID", "EvalCreateIndex", "JobModifyIndex", "Index"]);
     wait_until("the purged job to be gone", Duration::from_secs(10), || call(&agent, "GET", "/v1/job/ep", None).code == 404);
     note("allocation/:id/stop, job/:id DELETE ?purge");
+
+    // ---- node drain: forced, then cancelled with the node made eligible again ----
+    let drain = json!({ "DrainSpec": { "Deadline": -1, "IgnoreSystemJobs": false }, "MarkEligible": false, "Meta": { "why": "test" } });
+    let d = expect(&agent, "PUT", &format!("/v1/node/{node_id}/drain"), Some(drain), 200).json();
+    has_keys("drain", &d, &["EvalIDs", "EvalCreateIndex", "NodeModifyIndex", "Index"]);
+    let node = expect(&agent, "GET", &format!("/v1/node/{node_id}"), None, 200).json();
+    assert_eq!(node["SchedulingEligibility"], "ineligible", "{node}");
+    has_keys("node after drain", &node, &["DrainStrategy", "LastDrain"]);
+    let undo = json!({ "DrainSpec": null, "MarkEligible": true });
+    expect(&agent, "PUT", &format!("/v1/node/{node_id}/drain"), Some(undo), 200);
+    wait_until("the node to be eligible again", Duration::from_secs(10), || {
+        let n = call(&agent, "GET", &format!("/v1/node/{node_id}"), None).json();
+        n["SchedulingEligibility"] == "eligible" && n["Drain"] == false
+    });
+    expect(&agent, "PUT", "/v1/node/ffffffff-0000-0000-0000-000000000000/drain", Some(json!({ "DrainSpec": null })), 404);
+    note("node/:id/drain");
 
     eprintln!("endpoints checked in {:.1}s:\n  {}", started.elapsed().as_secs_f64(), served.join("\n  "));
 }

@@ -28,6 +28,39 @@ HCL = """job "pycompat" {
 """
 
 
+PARAM_HCL = """job "pyparam" {
+  type = "batch"
+  parameterized {
+    meta_required = ["who"]
+  }
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/true"
+      }
+    }
+  }
+}
+"""
+
+PERIODIC_HCL = """job "pycron" {
+  type = "batch"
+  periodic {
+    crons = ["0 0 1 1 *"]
+  }
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/true"
+      }
+    }
+  }
+}
+"""
+
+
 def need(what, obj, keys):
     missing = [k for k in keys if k not in obj]
     if missing:
@@ -65,7 +98,12 @@ def main():
     n.node.eligible_node(node_id, ineligible=True)
     assert n.node.get_node(node_id)["SchedulingEligibility"] == "ineligible"
     n.node.eligible_node(node_id, eligible=True)
-    done.append("nodes, node, eligibility")
+    need("node evaluate", n.node.evaluate_node(node_id), ["EvalIDs"])
+    drained = n.node.drain_node_with_spec(node_id, {"Deadline": -1}, mark_eligible=False)
+    need("drain", drained, ["EvalIDs", "NodeModifyIndex"])
+    n.node.drain_node_with_spec(node_id, None, mark_eligible=True)
+    wait_for("the node eligible again", lambda: n.node.get_node(node_id)["SchedulingEligibility"] == "eligible", timeout=10)
+    done.append("nodes, node, eligibility, evaluate, drain")
 
     job = n.jobs.parse(HCL)
     need("parsed job", job, ["ID", "TaskGroups"])
@@ -132,6 +170,17 @@ def main():
     except exceptions.URLNotFoundNomadException:
         pass
     done.append("variables: create, get, list, delete")
+
+    param = n.jobs.parse(PARAM_HCL)
+    n.jobs.register_job({"Job": param})
+    d = n.job.dispatch_job("pyparam", meta={"who": "py"}, payload="aGVsbG8=")  # base64, as Nomad takes []byte
+    need("dispatch", d, ["DispatchedJobID", "EvalID"])
+    periodic = n.jobs.parse(PERIODIC_HCL)
+    n.jobs.register_job({"Job": periodic})
+    need("periodic force", n.job.periodic_job("pycron"), ["EvalID"])
+    n.job.deregister_job("pyparam", purge=True)
+    n.job.deregister_job("pycron", purge=True)
+    done.append("dispatch, periodic force")
 
     need("stop", n.allocation.stop_allocation(alloc_id), ["EvalID"])
     n.job.deregister_job("pycompat", purge=True)
