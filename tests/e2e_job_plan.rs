@@ -180,6 +180,18 @@ fn job_plan_and_run_check_index() {
     assert_eq!(failed["NodesEvaluated"], 1, "{plan}");
     assert_eq!(plan["Annotations"]["DesiredTGUpdates"]["g"]["DestructiveUpdate"], 1, "{plan}");
 
+    // A periodic job: nothing placed now, and when it would launch.
+    let periodic = job_hcl(1, 16)
+        .replace("job \"planjob\" {", "job \"planperiodic\" {\n  type = \"batch\"\n  periodic {\n    crons = [\"*/15 * * * *\"]\n  }");
+    let periodic = write("periodic.hcl", &periodic);
+    let out = agent.cli(&["job", "plan", &periodic]);
+    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+    assert!(
+        stdout(&out).contains("- All tasks successfully allocated.\n- If submitted now, next periodic launch would be at "),
+        "{}",
+        both(&out)
+    );
+
     // A broken file: exit 255 and one line.
     let out = agent.cli(&["job", "plan", &broken]);
     assert_eq!(out.status.code(), Some(255), "{}", both(&out));

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::core::job_diff::{DiffType, FieldDiff, GroupDiff, JobDiff, ObjectDiff, TaskDiff};
 use crate::core::job_plan::{DesiredUpdates, JobPlan};
 
+use super::alloc::rfc3339;
 use super::eval::{metric_out, ApiAllocMetric, ApiEvaluation};
 use super::job::ApiJob;
 use super::null_default;
@@ -136,7 +137,7 @@ pub fn plan_out(plan: &JobPlan, with_diff: bool, index: u64) -> JobPlanResponse 
         job_modify_index: plan.job_modify_index,
         created_evals: None,
         diff: with_diff.then(|| diff_out(&plan.diff, &plan.annotations)),
-        next_periodic_launch: None,
+        next_periodic_launch: plan.next_periodic_launch.and_then(|secs| rfc3339(secs * 1_000_000_000)),
         warnings: String::new(),
         index,
     }

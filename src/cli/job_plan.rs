@@ -6,7 +6,10 @@
 use crate::api::job::job_to_api;
 use crate::api::job_plan::{ApiFieldDiff, ApiJobDiff, ApiObjectDiff, ApiTaskDiff, ApiTaskGroupDiff, JobPlanResponse};
 
+use crate::core::job_plan::next_periodic_launch;
+
 use super::api_client::{enc, ApiClient};
+use super::format::{duration_secs, time};
 use super::job::explain_metrics;
 use super::job_file;
 
@@ -50,7 +53,16 @@ pub async fn run(api: &ApiClient, a: PlanArgs) -> i32 {
     if let Some(diff) = resp.diff.as_ref().filter(|_| a.diff) {
         println!("{}\n", format_job_diff(diff, a.verbose).trim());
     }
-    println!("Scheduler dry-run:\n{}\n", dry_run(&resp, job.job_type.as_str() == "system"));
+    let mut dry = dry_run(&resp, job.job_type.as_str() == "system");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    if let Some(next) = next_periodic_launch(&job, now) {
+        dry.push_str(&format!(
+            "\n- If submitted now, next periodic launch would be at {} ({} from now).",
+            time(next * 1_000_000_000),
+            duration_secs(next - now)
+        ));
+    }
+    println!("Scheduler dry-run:\n{dry}\n");
     if !resp.warnings.is_empty() {
         println!("Job Warnings:\n{}\n", resp.warnings);
     }

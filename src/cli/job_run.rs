@@ -59,7 +59,7 @@ pub async fn run(api: &ApiClient, a: RunArgs) -> i32 {
         // A periodic or parameterized job: registered, with nothing to evaluate until it launches children.
         println!("Job registration successful");
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-        if let Some(next) = job.periodic.as_deref().filter(|_| job.is_periodic_active()).and_then(|p| p.next_launch(now)) {
+        if let Some(next) = crate::core::job_plan::next_periodic_launch(&job, now) {
             println!("Approximate next launch time: {} ({} from now)", time(next * 1_000_000_000), duration_secs(next - now));
         }
         return 0;

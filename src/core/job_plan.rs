@@ -45,6 +45,8 @@ pub struct JobPlan {
     /// The stored job's `job_modify_index` (0 when the job is new): what `job run -check-index` checks.
     pub job_modify_index: u64,
     pub diff: JobDiff,
+    /// A periodic job's next launch after `now` (unix seconds), if it would launch.
+    pub next_periodic_launch: Option<i64>,
 }
 
 impl JobPlan {
@@ -66,7 +68,13 @@ pub fn plan_job(mut scratch: ClusterState, job: &Job, eval: &Evaluation, now: i6
         failed_tg_allocs: plan.failed_tg_allocs.clone(),
         job_modify_index: old.as_ref().map_or(0, |j| j.job_modify_index),
         diff: job_diff(old.as_ref(), Some(job)),
+        next_periodic_launch: next_periodic_launch(job, now.div_euclid(1_000_000_000)),
     }
+}
+
+/// When an active periodic job launches next after `after_secs` (unix seconds).
+pub fn next_periodic_launch(job: &Job, after_secs: i64) -> Option<i64> {
+    job.periodic.as_deref().filter(|_| job.is_periodic_active()).and_then(|p| p.next_launch(after_secs))
 }
 
 /// Counts a plan's effect per task group. A stop for an update whose replacement is placed is one
@@ -244,6 +252,16 @@ mod tests {
         let p = plan_job(state_with(None), &j, &eval(&j), 10, 1);
         assert_eq!(only(&p), DesiredUpdates { place: 1, ..Default::default() });
         assert!(p.failed_tg_allocs["g"].dimension_exhausted.contains_key("memory"), "{:?}", p.failed_tg_allocs);
+    }
+
+    #[test]
+    fn a_periodic_job_places_nothing_and_says_when_it_launches() {
+        let mut j = job(1, 64);
+        j.periodic = Some(Box::new(crate::core::job::PeriodicConfig { enabled: true, spec: "*/15 * * * *".into(), ..Default::default() }));
+        let now_secs = 1_800_000_000 + 60; // 15-minute aligned + 1 minute
+        let p = plan_job(state_with(None), &j, &eval(&j), now_secs * 1_000_000_000, 1);
+        assert_eq!(only(&p), DesiredUpdates::default());
+        assert_eq!(p.next_periodic_launch, Some(1_800_000_000 + 15 * 60));
     }
 
     #[test]
