@@ -10,6 +10,7 @@ pub mod fs;
 pub mod job;
 pub mod job_dispatch;
 pub mod job_parts;
+pub mod job_plan;
 pub mod job_resources;
 pub mod job_service;
 pub mod job_task_files;

@@ -1,9 +1,9 @@
-//! `drover job …`: run, validate, init, inspect, status, allocs and stop; dispatch and periodic are wired here.
+//! `drover job …`: run, plan, validate, init, inspect, status, allocs and stop; dispatch and periodic are wired here.
 
 use std::time::{Duration, Instant};
 
 use crate::api::alloc::ApiAllocation;
-use crate::api::eval::ApiEvaluation;
+use crate::api::eval::{ApiAllocMetric, ApiEvaluation};
 use crate::api::job::{ApiJob, JobListStub, JobRegisterResponse};
 
 use super::api_client::{enc, ApiClient};
@@ -23,6 +23,8 @@ pub enum JobCmd {
         #[command(flatten)]
         out: OutputFlags,
     },
+    /// Show what submitting a job file would change, without submitting it
+    Plan(super::job_plan::PlanArgs),
     /// Check a job file (HCL or JSON) without submitting it
     Validate(job_file::JobSource),
     /// Write a commented example job file to start from
@@ -83,6 +85,7 @@ pub async fn run(cmd: JobCmd, g: &Global) -> i32 {
         JobCmd::Run(a) => return job_run::run(&api, a).await,
         JobCmd::Dispatch(a) => return super::job_dispatch::run(&api, a).await,
         JobCmd::Periodic { cmd } => return super::job_periodic::run(&api, cmd).await,
+        JobCmd::Plan(a) => return super::job_plan::run(&api, a).await,
         JobCmd::Validate(src) => return validate(&src),
         JobCmd::Init { file, force } => init(&file, force),
         JobCmd::Inspect { id, out } => inspect(&api, &id, &out).await,
@@ -153,8 +156,13 @@ pub fn alloc_rows(allocs: &[ApiAllocation]) -> String {
 
 /// Placement failures of the latest evaluation, in plain words.
 pub fn explain_failures(eval: &ApiEvaluation) -> String {
+    eval.failed_tg_allocs.as_ref().map(explain_metrics).unwrap_or_default()
+}
+
+/// Placement failures per task group, in plain words.
+pub fn explain_metrics(failed: &std::collections::BTreeMap<String, ApiAllocMetric>) -> String {
     let mut out = String::new();
-    for (group, m) in eval.failed_tg_allocs.iter().flatten() {
+    for (group, m) in failed {
         out.push_str(&format!(
             "Task Group \"{group}\" (failed to place {} allocation{}):\n",
             m.coalesced_failures + 1,

@@ -18,6 +18,10 @@ pub struct RunArgs {
     /// Return once the job is submitted
     #[arg(long)]
     pub detach: bool,
+    /// Submit only if the job's modify index is still this one (0: only if the job does not exist),
+    /// as printed by `drover job plan`
+    #[arg(long = "check-index")]
+    pub check_index: Option<u64>,
     /// How long to wait for the allocations to run
     #[arg(long, default_value = "300s", value_parser = parse_timeout)]
     pub timeout: Duration,
@@ -39,7 +43,11 @@ pub async fn run(api: &ApiClient, a: RunArgs) -> i32 {
         eprintln!("Warning: {w}");
     }
     let id = job.id.clone();
-    let body = serde_json::json!({ "Job": job_to_api(&job, "") });
+    let mut body = serde_json::json!({ "Job": job_to_api(&job, "") });
+    if let Some(index) = a.check_index {
+        body["EnforceIndex"] = true.into();
+        body["JobModifyIndex"] = index.into();
+    }
     let resp: JobRegisterResponse = match api.put("/v1/jobs", &body).await {
         Ok(r) => r,
         Err(e) => {
@@ -51,7 +59,7 @@ pub async fn run(api: &ApiClient, a: RunArgs) -> i32 {
         // A periodic or parameterized job: registered, with nothing to evaluate until it launches children.
         println!("Job registration successful");
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-        if let Some(next) = job.periodic.as_deref().filter(|_| job.is_periodic_active()).and_then(|p| p.next_launch(now)) {
+        if let Some(next) = crate::core::job_plan::next_periodic_launch(&job, now) {
             println!("Approximate next launch time: {} ({} from now)", time(next * 1_000_000_000), duration_secs(next - now));
         }
         return 0;

@@ -22,6 +22,7 @@ pub mod job_dispatch;
 pub mod job_file;
 pub mod job_history;
 pub mod job_periodic;
+pub mod job_plan;
 pub mod job_run;
 pub mod job_scale;
 pub mod node;

@@ -45,6 +45,10 @@ pub struct PlanResult {
 pub enum Command {
     /// Registers a job (a new version when its spec changed) and the evaluation for it.
     RegisterJob { job: Job, eval: Option<Evaluation>, now: i64 },
+    /// Registers a job as `RegisterJob` does, only if the stored job's `job_modify_index` is
+    /// `job_modify_index` (0: only if the job does not exist yet); otherwise rejected, nothing changes
+    /// (Nomad's `EnforceIndex`, checked at apply so that two racing registrations cannot both pass).
+    RegisterJobIfIndex { job: Job, eval: Option<Evaluation>, now: i64, job_modify_index: u64 },
     /// Stops a job (or removes it with `purge`) and the evaluation that stops its allocations.
     DeregisterJob { namespace: String, job_id: String, purge: bool, eval: Option<Evaluation>, now: i64 },
     /// Registers or re-registers a node, with evaluations for system jobs and blocked work.
@@ -103,6 +107,7 @@ impl Command {
     pub fn name(&self) -> &'static str {
         match self {
             Command::RegisterJob { .. } => "register_job",
+            Command::RegisterJobIfIndex { .. } => "register_job_if_index",
             Command::DeregisterJob { .. } => "deregister_job",
             Command::RegisterNode { .. } => "register_node",
             Command::UpdateNodeStatus { .. } => "update_node_status",

@@ -13,6 +13,8 @@ pub mod drain;
 pub mod eval;
 pub mod job;
 pub mod job_defaults;
+pub mod job_diff;
+pub mod job_plan;
 pub mod job_rules;
 pub mod job_summary;
 pub mod node;

@@ -155,6 +155,15 @@ impl ClusterState {
                 self.upsert_evals(index, eval.iter(), *now);
                 None
             }
+            Command::RegisterJobIfIndex { job, eval, now, job_modify_index } => {
+                let current = self.jobs.get(&job.key()).map(|j| j.job_modify_index);
+                let refused = enforce_index_error(*job_modify_index, current);
+                if refused.is_none() {
+                    self.register_job(index, job, *now);
+                    self.upsert_evals(index, eval.iter(), *now);
+                }
+                refused
+            }
             Command::DeregisterJob { namespace, job_id, purge, eval, now } => {
                 let r = self.deregister_job(index, &JobKey::new(namespace, job_id), *purge);
                 if r.is_none() {
@@ -736,6 +745,19 @@ impl ClusterState {
             JobStatus::Dead
         }
     }
+}
+
+/// Why a registration enforcing `expected` as the job's modify index is refused (Nomad's wording),
+/// given the stored job's index (`None`: no such job); `expected` 0 means the job must not exist.
+pub fn enforce_index_error(expected: u64, current: Option<u64>) -> Option<String> {
+    let why = match current {
+        None if expected == 0 => return None,
+        None => "job does not exist".to_string(),
+        Some(_) if expected == 0 => "job already exists".to_string(),
+        Some(c) if c == expected => return None,
+        Some(c) => format!("job exists with conflicting job modify index: {c}"),
+    };
+    Some(format!("Enforcing job modify index {expected}: {why}"))
 }
 
 /// Whether two versions of a job describe the same thing (ignoring bookkeeping fields).

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::api::alloc::alloc_stub;
 use crate::api::eval::eval_out;
 use crate::api::job::{decode_value, job_from_api, job_stub, job_to_api, ApiJob, JobRegisterRequest, JobRegisterResponse};
-use crate::core::job::JobKey;
+use crate::core::job::{Job, JobKey};
 use crate::core::state::table;
 
 use super::body::json_body;
@@ -33,18 +33,25 @@ pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) ->
 
 async fn do_register(st: &HttpState, body: &[u8], path_id: Option<&str>) -> Result<Response, ApiError> {
     let req: JobRegisterRequest = json_body(body)?;
-    let api = req.job.ok_or_else(|| ApiError::bad_request("Job must be specified"))?;
+    let job = submitted_job(req.job, path_id)?;
+    let enforce = req.enforce_index.then_some(req.job_modify_index);
+    let (eval_id, index) = st.server.register_job_checked(job, enforce).await?;
+    // Apply stamps the job's modify index with the registration's own index; reading it back from
+    // this server's state could show the previous one on a follower that has not applied it yet.
+    let resp =
+        JobRegisterResponse { eval_id, eval_create_index: index, job_modify_index: index, index, known_leader: true, ..Default::default() };
+    Ok(with_index(index, st.server.raft.leader().is_some(), resp))
+}
+
+/// The job of a register or plan request, converted, with the URL's id (if any) matching its own.
+pub(super) fn submitted_job(api: Option<ApiJob>, path_id: Option<&str>) -> Result<Job, ApiError> {
+    let api = api.ok_or_else(|| ApiError::bad_request("Job must be specified"))?;
     if let Some(id) = path_id {
         if api.id != id {
             return Err(ApiError::bad_request(format!("Job ID does not match: URL has \"{id}\", body has \"{}\"", api.id)));
         }
     }
-    let job = job_from_api(&api).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let (eval_id, index) = st.server.register_job(job.clone()).await?;
-    let jmi = st.server.read(|s| s.jobs.get(&job.key()).map(|j| j.job_modify_index).unwrap_or(index));
-    let resp =
-        JobRegisterResponse { eval_id, eval_create_index: index, job_modify_index: jmi, index, known_leader: true, ..Default::default() };
-    Ok(with_index(index, st.server.raft.leader().is_some(), resp))
+    job_from_api(&api).map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
 pub async fn register(State(st): State<HttpState>, body: Bytes) -> Result<Response, ApiError> {

@@ -12,6 +12,7 @@ pub mod events;
 pub mod fs;
 pub mod job_actions;
 pub mod job_launch;
+pub mod job_plan;
 pub mod job_views;
 pub mod jobs;
 pub mod list;
@@ -59,6 +60,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/job/{id}/scale", get(job_actions::scale_status).put(job_actions::scale).post(job_actions::scale))
         .route("/v1/job/{id}/revert", put(job_actions::revert).post(job_actions::revert))
         .route("/v1/job/{id}/evaluate", put(job_actions::evaluate).post(job_actions::evaluate))
+        .route("/v1/job/{id}/plan", put(job_plan::plan).post(job_plan::plan))
         .route("/v1/job/{id}/versions", get(job_views::versions))
         .route("/v1/job/{id}/stable", put(job_actions::stable).post(job_actions::stable))
         .route("/v1/job/{id}/dispatch", put(job_launch::dispatch).post(job_launch::dispatch))

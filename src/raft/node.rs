@@ -32,6 +32,7 @@ fn batchable(cmd: &Command) -> bool {
         Command::UpsertVar { .. }
             | Command::DeleteVar { .. }
             | Command::RegisterJob { .. }
+            | Command::RegisterJobIfIndex { .. }
             | Command::DeregisterJob { .. }
             | Command::UpdateAllocsFromClient { .. }
     )

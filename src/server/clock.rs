@@ -9,3 +9,10 @@ pub fn now_ns() -> i64 {
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
+
+/// A random scheduler seed.
+pub fn random_seed() -> u64 {
+    let u = uuid::Uuid::new_v4();
+    let b = u.as_bytes();
+    u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+}

@@ -13,6 +13,7 @@ pub mod events;
 pub mod heartbeat;
 pub mod job_actions;
 pub mod job_launch;
+pub mod job_plan;
 pub mod leader;
 pub mod metrics;
 pub mod node_drain;

@@ -52,14 +52,23 @@ impl Server {
 
     /// Registers a job and creates its evaluation. Returns (eval id, index). A periodic or
     /// parameterized job gets no evaluation (its children do), as in Nomad: the eval id is empty.
-    pub async fn register_job(&self, mut job: Job) -> Result<(String, u64), ServerError> {
-        job.canonicalize();
-        job.validate().map_err(|errs| ServerError::Invalid(errs.join("; ")))?;
-        self.check_drivers(&job)?;
+    pub async fn register_job(&self, job: Job) -> Result<(String, u64), ServerError> {
+        self.register_job_checked(job, None).await
+    }
+
+    /// Registers a job as `register_job` does; with `enforce_index`, only if the stored job's
+    /// `job_modify_index` is that index (0: only if the job does not exist), as Nomad's `EnforceIndex`.
+    pub async fn register_job_checked(&self, job: Job, enforce_index: Option<u64>) -> Result<(String, u64), ServerError> {
+        let job = self.prepare_job(job)?;
         let eval = (!job.is_parent()).then(|| self.eval_for(&job, "job-register"));
         let eval_id = eval.as_ref().map(|e| e.id.clone()).unwrap_or_default();
-        info!(job_id = %job.id, eval_id = %eval_id, "registering job");
-        let resp = self.propose(Command::RegisterJob { job, eval, now: now_ns() }).await?;
+        info!(job_id = %job.id, eval_id = %eval_id, ?enforce_index, "registering job");
+        let now = now_ns();
+        let cmd = match enforce_index {
+            Some(job_modify_index) => Command::RegisterJobIfIndex { job, eval, now, job_modify_index },
+            None => Command::RegisterJob { job, eval, now },
+        };
+        let resp = self.propose(cmd).await?;
         Ok((eval_id, resp.index))
     }
 
@@ -74,6 +83,14 @@ impl Server {
         let cmd = Command::DeregisterJob { namespace: namespace.into(), job_id: job_id.into(), purge, eval: Some(eval), now: now_ns() };
         let resp = self.propose(cmd).await?;
         Ok((eval_id, resp.index))
+    }
+
+    /// Canonicalizes and validates a submitted job (registration and plan).
+    pub(crate) fn prepare_job(&self, mut job: Job) -> Result<Job, ServerError> {
+        job.canonicalize();
+        job.validate().map_err(|errs| ServerError::Invalid(errs.join("; ")))?;
+        self.check_drivers(&job)?;
+        Ok(job)
     }
 
     fn check_drivers(&self, job: &Job) -> Result<(), ServerError> {

@@ -10,7 +10,7 @@ use crate::core::job::JobKey;
 use crate::core::scheduler::{self, verify::verify, Plan};
 
 use super::broker::{async_queue, Outcome};
-use super::clock::{new_id, now_ns};
+use super::clock::{new_id, now_ns, random_seed};
 use super::ops::Server;
 
 const MAX_ATTEMPTS: u32 = 5;
@@ -35,7 +35,7 @@ async fn process(server: &Server, eval: Evaluation) -> Result<(), super::ServerE
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let seed: u64 = rand_seed();
+        let seed: u64 = random_seed();
         let (plan, result, rejected) = server.read(|s| {
             let plan = scheduler::schedule(s, &eval, seed);
             let (result, rejected) = verify(s, &plan);
@@ -87,10 +87,4 @@ fn finish(server: &Server, eval: &Evaluation, plan: &Plan, mut result: PlanResul
     }
     result.eval = Some(done);
     result
-}
-
-fn rand_seed() -> u64 {
-    let u = uuid::Uuid::new_v4();
-    let b = u.as_bytes();
-    u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
 }
