@@ -416,6 +416,22 @@ fn every_endpoint_over_raw_http() {
     updated["Meta"] = json!({ "rev": "2" });
     let up = expect(&agent, "POST", "/v1/job/ep", Some(json!({ "Job": updated })), 200).json();
     has_keys("job update", &up, &["EvalID", "JobModifyIndex", "Index"]);
+    let mut bigger = updated.clone();
+    bigger["TaskGroups"][0]["Count"] = json!(2);
+    let plan = expect(&agent, "PUT", "/v1/job/ep/plan", Some(json!({ "Job": bigger, "Diff": true })), 200).json();
+    has_keys(
+        "plan",
+        &plan,
+        &["Annotations", "FailedTGAllocs", "JobModifyIndex", "CreatedEvals", "Diff", "NextPeriodicLaunch", "Warnings", "Index"],
+    );
+    has_keys(
+        "plan group",
+        &plan["Annotations"]["DesiredTGUpdates"]["g"],
+        &["Ignore", "Place", "Stop", "InPlaceUpdate", "DestructiveUpdate"],
+    );
+    assert_eq!(plan["Annotations"]["DesiredTGUpdates"]["g"]["Place"], 1, "{plan}");
+    has_keys("plan diff", &plan["Diff"], &["Type", "ID", "Fields", "Objects", "TaskGroups"]);
+    assert_eq!(plan["Diff"]["Type"], "Edited", "{plan}");
     let allocs = expect(&agent, "GET", "/v1/job/ep/allocations", None, 200);
     has_index_headers("job allocations", &allocs);
     has_keys("job allocation stub", &allocs.json()[0], ALLOC_STUB_FIELDS);
@@ -441,7 +457,7 @@ fn every_endpoint_over_raw_http() {
     has_keys("evaluate", &ev, &["EvalID", "EvalCreateIndex", "JobModifyIndex", "Index"]);
     expect(&agent, "GET", "/v1/job/nosuch", None, 404);
     expect(&agent, "GET", "/v1/job/nosuch/summary", None, 404);
-    note("job/:id (read, update), allocations, evaluations, summary, versions, scale, stable, revert, evaluate");
+    note("job/:id (read, update), plan, allocations, evaluations, summary, versions, scale, stable, revert, evaluate");
 
     // ---- dispatch and periodic force ----
     let _p2 = PurgeOnDrop { base: agent.addr(), job: "epparam" };

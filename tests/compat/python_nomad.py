@@ -126,11 +126,13 @@ def main():
     need("job evals", n.job.get_evaluations("pycompat")[0], ["ID", "Status", "TriggeredBy"])
     need("summary", n.job.get_summary("pycompat"), ["JobID", "Summary"])
     need("evaluate", n.job.evaluate_job("pycompat"), ["EvalID"])
+    plan = n.job.plan_job("pycompat", {"Job": job}, diff=True)
+    need("plan", plan, ["Annotations", "Diff", "JobModifyIndex"])
     n.job.stable_job("pycompat", 0, True)
     job["Meta"] = {"rev": "2"}
     n.job.register_job("pycompat", {"Job": job})
     n.job.revert_job("pycompat", 0)
-    done.append("job: get, versions, allocations, evaluations, summary, evaluate, stable, update, revert")
+    done.append("job: get, versions, allocations, evaluations, summary, evaluate, plan, stable, update, revert")
 
     alloc_id = wait_for("a running allocation after the revert", running)[0]["ID"]
     need("allocation", n.allocation.get_allocation(alloc_id), ["ID", "JobID", "TaskStates", "AllocatedResources"])
