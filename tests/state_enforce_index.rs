@@ -44,3 +44,17 @@ fn only_the_expected_index_registers() {
     let evals: Vec<&str> = s.evals.keys().map(String::as_str).collect();
     assert_eq!(evals, ["e1", "e3"]);
 }
+
+#[test]
+fn an_unchanged_spec_keeps_its_job_modify_index() {
+    let mut s = ClusterState::default();
+    assert_eq!(register(&mut s, 1, 1, 0, "e1"), None);
+    assert_eq!(current(&s), Some((0, 1, 1)));
+    // The same file run again: a new evaluation, but the job (and the index `job plan` printed) stays.
+    assert_eq!(register(&mut s, 2, 1, 1, "e2"), None);
+    assert_eq!(current(&s), Some((0, 1, 1)));
+    assert!(s.evals.contains_key("e2"), "the re-run still evaluates the job");
+    // A change makes a new version at the new index.
+    assert_eq!(register(&mut s, 3, 2, 1, "e3"), None);
+    assert_eq!(current(&s), Some((1, 3, 2)));
+}

@@ -441,9 +441,18 @@ impl ClusterState {
         }
         // A new version starts unstable; the same spec registered again keeps its stability.
         job.stable = self.jobs.get(&key).is_some_and(|old| old.version == job.version && old.stable);
-        job.modify_index = index;
-        job.job_modify_index = index;
-        job.submit_time = now;
+        // As Nomad: the same spec registered again (a re-run of an unchanged file) leaves the job as it
+        // was, so `job run -check-index` with the index `job plan` printed still holds.
+        let unchanged = self.jobs.get(&key).filter(|old| old.stop == job.stop && same_spec(old, &job));
+        if let Some(old) = unchanged {
+            job.modify_index = old.modify_index;
+            job.job_modify_index = old.job_modify_index;
+            job.submit_time = old.submit_time;
+        } else {
+            job.modify_index = index;
+            job.job_modify_index = index;
+            job.submit_time = now;
+        }
         self.job_versions.insert((key.clone(), job.version), job.clone());
         self.jobs.insert(key, job);
         self.touch(table::JOBS, index);
