@@ -156,6 +156,8 @@ def cmd_failover(args):
     def probe(url, key):
         if write(system, url, key, timeout=limit):
             record("write", url)
+            with lock:
+                found.setdefault("write_via", url)
 
     def writer(url, n):
         # Open-loop probes: a new write every PROBE_EVERY, whatever the earlier ones wait for, so a
@@ -170,6 +172,7 @@ def cmd_failover(args):
     threads = [threading.Thread(target=watch, args=(u,), daemon=True) for u in survivors]
     threads += [threading.Thread(target=writer, args=(u, n), daemon=True) for n, u in enumerate(survivors)]
     t0 = time.monotonic()
+    killed_at = time.strftime("%H:%M:%S", time.gmtime()) + ".%03d" % (int(time.time() * 1000) % 1000)
     os.kill(pid, signal.SIGKILL)
     for t in threads:
         t.start()
@@ -178,6 +181,12 @@ def cmd_failover(args):
     leader_ms = found.get("leader", float("nan"))
     write_ms = found.get("write", float("nan"))
     print("leader_ms=%.1f write_ms=%.1f" % (leader_ms, write_ms))
+    # Which survivor led and which one acknowledged first, for reading slow rounds against the logs.
+    print(
+        "    killed at %s UTC; new leader %s, first acknowledged write through %s"
+        % (killed_at, found.get("leader_is"), found.get("write_via")),
+        file=sys.stderr,
+    )
     return 0
 
 
