@@ -224,6 +224,10 @@ fn every_cli_command_against_a_dev_agent() {
     let out = ok(&agent, &["job", "run", "-detach", web]);
     assert!(out.contains("Evaluation ID") && t.elapsed() < Duration::from_secs(5), "{out} after {:?}", t.elapsed());
 
+    // system gc: the stopped-and-finished batch job is collected
+    assert!(ok(&agent, &["system", "gc"]).contains("garbage collection finished"));
+    ok(&agent, &["system", "reconcile", "summaries"]);
+
     // job stop
     ok(&agent, &["job", "stop", "clibig"]);
     ok(&agent, &["job", "stop", "-purge", "cliweb"]);

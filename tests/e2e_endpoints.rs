@@ -608,6 +608,18 @@ fn every_endpoint_over_raw_http() {
     wait_until("the purged job to be gone", Duration::from_secs(10), || call(&agent, "GET", "/v1/job/ep", None).code == 404);
     note("allocation/:id/stop, job/:id DELETE ?purge");
 
+    // ---- system: a forced garbage collection removes the finished dispatched child (a dead batch job) ----
+    let child_path = format!("/v1/job/{}", child.replace('/', "%2F"));
+    wait_until("the dispatched child to finish", Duration::from_secs(30), || {
+        let r = call(&agent, "GET", &format!("{child_path}/allocations"), None);
+        r.code == 200 && r.json().as_array().is_some_and(|a| !a.is_empty() && a.iter().all(|x| x["ClientStatus"] == "complete"))
+    });
+    expect(&agent, "GET", &child_path, None, 200);
+    expect(&agent, "PUT", "/v1/system/gc", None, 200);
+    expect(&agent, "GET", &child_path, None, 404);
+    expect(&agent, "PUT", "/v1/system/reconcile/summaries", None, 200);
+    note("system/gc, system/reconcile/summaries");
+
     // ---- node drain: forced, then cancelled with the node made eligible again ----
     let drain = json!({ "DrainSpec": { "Deadline": -1, "IgnoreSystemJobs": false }, "MarkEligible": false, "Meta": { "why": "test" } });
     let d = expect(&agent, "PUT", &format!("/v1/node/{node_id}/drain"), Some(drain), 200).json();

@@ -121,6 +121,9 @@ fn history() -> Vec<Command> {
     push(&mut s, Command::CompleteNodeDrains { node_ids: vec!["n0".into()], now: 920 });
     push(&mut s, drain("n1", Some(strategy), 930));
     push(&mut s, drain("n1", None, 940));
+    // a forced garbage collection chosen at a time before the deployment finished (it stays)
+    let request = drover::core::gc::candidates(&s, 805, &drover::core::gc::GcThresholds::FORCE);
+    push(&mut s, Command::Gc { request });
     cmds
 }
 

@@ -33,6 +33,7 @@ pub mod operator_scheduler;
 pub mod output;
 pub mod server;
 pub mod status;
+pub mod system;
 pub mod template;
 pub mod var;
 pub mod version;
@@ -137,6 +138,13 @@ pub enum Cmd {
     },
     /// Rewrite HCL job files in the canonical layout
     Fmt(fmt::FmtArgs),
+    /// System maintenance: garbage collection
+    System {
+        #[command(subcommand)]
+        cmd: system::SystemCmd,
+        #[command(flatten)]
+        global: Global,
+    },
     /// Print the version
     Version,
     /// List jobs, or show the job, allocation, node or evaluation an id (prefix) names
@@ -251,6 +259,7 @@ pub fn run(args: Vec<String>) -> i32 {
             Cmd::AgentInfo { global, out } => agent_info::run(&global, &out).await,
             Cmd::Fmt(a) => fmt::run(&a),
             Cmd::Version => version::run(),
+            Cmd::System { cmd, global } => system::run(cmd, &global).await,
             Cmd::Status { prefix, global } => status::run(prefix, &global).await,
         }
     })

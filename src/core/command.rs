@@ -98,6 +98,9 @@ pub enum Command {
     UpdateAllocDesiredTransition { alloc_ids: Vec<String>, transition: DesiredTransition, evals: Vec<Evaluation>, now: i64 },
     /// Drains that finished: the nodes stop draining, stay ineligible, and their last drain is complete.
     CompleteNodeDrains { node_ids: Vec<String>, now: i64 },
+    /// Garbage collection: removes the listed finished evaluations, allocations, dead jobs (with their
+    /// versions), long-down nodes and finished deployments that are still collectable at apply.
+    Gc { request: super::gc::GcRequest },
     /// Commands proposed together and applied in order at one log index (one log append, one fsync
     /// and one replication round for many small client writes); one response per command.
     Batch { cmds: Vec<Command> },
@@ -107,6 +110,7 @@ impl Command {
     pub fn name(&self) -> &'static str {
         match self {
             Command::RegisterJob { .. } => "register_job",
+            Command::Gc { .. } => "gc",
             Command::RegisterJobIfIndex { .. } => "register_job_if_index",
             Command::DeregisterJob { .. } => "deregister_job",
             Command::RegisterNode { .. } => "register_node",

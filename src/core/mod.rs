@@ -11,6 +11,7 @@ pub mod deployment;
 pub mod dispatch;
 pub mod drain;
 pub mod eval;
+pub mod gc;
 pub mod job;
 pub mod job_defaults;
 pub mod job_diff;

@@ -26,6 +26,7 @@ pub mod region;
 pub mod scheduler_config;
 pub mod search;
 pub mod status;
+pub mod system;
 pub mod telemetry;
 pub mod vars;
 
@@ -73,6 +74,8 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/node/{id}/purge", put(actions::purge_node).post(actions::purge_node))
         .route("/v1/node/{id}/evaluate", put(actions::evaluate_node).post(actions::evaluate_node))
         .route("/v1/search", put(search::search).post(search::search))
+        .route("/v1/system/gc", put(system::gc).post(system::gc))
+        .route("/v1/system/reconcile/summaries", put(system::reconcile_summaries).post(system::reconcile_summaries))
         .route("/v1/namespace/{name}", get(agent_info::namespace))
         .route("/v1/evaluations", get(evals::list))
         .route("/v1/evaluation/{id}", get(evals::read))

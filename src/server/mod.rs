@@ -1,6 +1,6 @@
 //! Server role: the operations behind the HTTP API and client RPC, and the leader-only machinery
-//! (eval broker, scheduler workers, plan applier, heartbeat timers, node drainer, periodic launcher) rebuilt
-//! on every leadership gain.
+//! (eval broker, scheduler workers, plan applier, heartbeat timers, node drainer, periodic launcher,
+//! garbage collector) rebuilt on every leadership gain.
 
 pub mod alloc_actions;
 pub mod broker;
@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod drainer;
 pub mod error;
 pub mod events;
+pub mod gc;
 pub mod heartbeat;
 pub mod job_actions;
 pub mod job_launch;
