@@ -15,15 +15,7 @@ use drover::core::state::ClusterState;
 const HOUR: i64 = 3600 * SECOND;
 
 fn eval(id: &str, job_id: &str) -> Evaluation {
-    Evaluation {
-        id: id.into(),
-        namespace: "default".into(),
-        priority: 50,
-        job_type: "service".into(),
-        job_id: job_id.into(),
-        status: EvalStatus::Pending,
-        ..Default::default()
-    }
+    common::pending_eval(id, job_id)
 }
 
 /// A job without ports (the test nodes have no dynamic port range).

@@ -4,20 +4,12 @@ mod common;
 
 use common::{apply_all, job, node};
 use drover::core::command::{Command, PlanResult};
-use drover::core::eval::{EvalStatus, Evaluation};
+use drover::core::eval::Evaluation;
 use drover::core::scheduler::{schedule, verify::verify};
 use drover::core::state::ClusterState;
 
 fn eval_for(job_id: &str) -> Evaluation {
-    Evaluation {
-        id: format!("eval-{job_id}"),
-        namespace: "default".into(),
-        priority: 50,
-        job_type: "service".into(),
-        job_id: job_id.into(),
-        status: EvalStatus::Pending,
-        ..Default::default()
-    }
+    common::pending_eval(&format!("eval-{job_id}"), job_id)
 }
 
 fn state_with(nodes: Vec<drover::core::node::Node>, jobs: Vec<drover::core::job::Job>) -> ClusterState {

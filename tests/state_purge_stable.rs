@@ -14,16 +14,7 @@ use drover::core::service_reg::ServiceRegistration;
 use drover::core::state::{table, ClusterState, ALLOC_LOST_PURGED};
 
 fn eval(id: &str, job_id: &str) -> Evaluation {
-    Evaluation {
-        id: id.into(),
-        namespace: "default".into(),
-        priority: 50,
-        job_type: "service".into(),
-        job_id: job_id.into(),
-        triggered_by: "job-register".into(),
-        status: EvalStatus::Pending,
-        ..Default::default()
-    }
+    common::pending_eval(id, job_id)
 }
 
 /// Two nodes and a job of four allocations spread over them, one of them already complete.

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use drover::core::command::Command;
+use drover::core::eval::{EvalStatus, Evaluation};
 use drover::core::job::{Job, JobType, Task, TaskGroup};
 use drover::core::node::{DriverInfo, Node, NodeResources, NodeStatus};
 use drover::core::resources::{NetworkResource, Port, Resources};
@@ -46,6 +47,20 @@ pub fn job(id: &str, count: u32, cpu: u64, mem: u64) -> Job {
     };
     j.canonicalize();
     j
+}
+
+/// A pending service evaluation of `job_id`, as a registration creates.
+pub fn pending_eval(id: &str, job_id: &str) -> Evaluation {
+    Evaluation {
+        id: id.into(),
+        namespace: "default".into(),
+        priority: 50,
+        job_type: "service".into(),
+        job_id: job_id.into(),
+        triggered_by: "job-register".into(),
+        status: EvalStatus::Pending,
+        ..Default::default()
+    }
 }
 
 /// Applies commands in order, as Raft would, starting at index 1.
