@@ -546,7 +546,13 @@ fn every_endpoint_over_raw_http() {
     assert_eq!(ev["EvalIDs"].as_array().map(Vec::len), Some(1), "one evaluation for the one job on the node: {ev}");
     expect(&agent, "GET", "/v1/node/ffffffff-0000-0000-0000-000000000000", None, 404);
     expect(&agent, "PUT", "/v1/node/ffffffff-0000-0000-0000-000000000000/purge", None, 404);
-    note("nodes, node/:id, node/:id/{allocations,eligibility,evaluate,purge}");
+    let host = expect(&agent, "GET", "/v1/client/stats", None, 200).json();
+    has_keys("host stats", &host, &["Memory", "CPU", "CPUTicksConsumed", "DiskStats", "AllocDirStats", "Uptime", "Timestamp"]);
+    assert!(host["Memory"]["Total"].as_u64().unwrap_or(0) > 0 && host["CPU"].as_array().is_some_and(|c| !c.is_empty()), "{host}");
+    let via_server = expect(&agent, "GET", &format!("/v1/client/stats?node_id={}", &node_id[..8]), None, 200).json();
+    has_keys("host stats by node id", &via_server, &["Memory", "CPU"]);
+    expect(&agent, "GET", "/v1/client/stats?node_id=ffffffff-0000-0000-0000-000000000000", None, 404);
+    note("nodes, node/:id, node/:id/{allocations,eligibility,evaluate,purge}, client/stats");
 
     // ---- search ----
     let found = expect(&agent, "PUT", "/v1/search", Some(json!({ "Prefix": "epc", "Context": "jobs" })), 200).json();

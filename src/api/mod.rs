@@ -7,6 +7,7 @@ pub mod eval;
 pub mod exec;
 pub mod filter;
 pub mod fs;
+pub mod host_stats;
 pub mod job;
 pub mod job_dispatch;
 pub mod job_parts;

@@ -10,6 +10,7 @@ pub mod error;
 pub mod evals;
 pub mod events;
 pub mod fs;
+pub mod host_stats;
 pub mod job_actions;
 pub mod job_launch;
 pub mod job_plan;
@@ -86,6 +87,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/status/leader", get(status::leader))
         .route("/v1/status/peers", get(status::peers))
         .route("/v1/agent/health", get(status::health))
+        .route("/v1/client/stats", get(host_stats::server_stats))
         .route("/v1/client/fs/logs/{alloc}", get(logs::logs))
         .route("/v1/client/fs/ls/{alloc}", get(fs::ls))
         .route("/v1/client/fs/stat/{alloc}", get(fs::stat_file))
@@ -128,6 +130,7 @@ pub fn router(state: HttpState) -> Router {
 /// health and its metrics.
 pub fn client_router(alloc_root: PathBuf, control: crate::client::ClientControl) -> Router {
     Router::new()
+        .route("/v1/client/stats", get(host_stats::client_stats))
         .route("/v1/client/fs/logs/{alloc}", get(logs::client_logs))
         .route("/v1/client/fs/ls/{alloc}", get(fs::client_ls))
         .route("/v1/client/fs/stat/{alloc}", get(fs::client_stat))

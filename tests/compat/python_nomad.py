@@ -151,9 +151,11 @@ def main():
     plain = n.client.stream_logs.stream(alloc_id, "t", "stdout", plain=True)
     assert "py-log" in plain, plain
     need("alloc stats", n.client.allocation.read_allocation_stats(alloc_id), ["ResourceUsage", "Tasks"])
+    need("host stats", n.client.stats.read_stats(), ["Memory", "CPU", "Uptime"])
+    need("host stats of a node", n.client.stats.read_stats(node_id), ["Memory", "CPU"])
     n.client.allocation.signal_allocation(alloc_id, "SIGHUP", task="t")
     n.client.allocation.restart_allocation(alloc_id)
-    done.append("client: ls, stat, cat, logs, stats, signal, restart")
+    done.append("client: ls, stat, cat, logs, alloc stats, host stats, signal, restart")
 
     need("metrics", n.metrics.get_metrics(), ["Gauges", "Counters"])
     need("raft configuration", n.operator.get_configuration(), ["Servers"])
