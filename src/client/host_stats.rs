@@ -95,12 +95,12 @@ fn disk(path: &Path) -> HostDisk {
     let Ok(st) = nix::sys::statvfs::statvfs(path) else {
         return HostDisk { mountpoint: path.display().to_string(), ..Default::default() };
     };
-    let frag = st.fragment_size() as u64;
-    let size = st.blocks() as u64 * frag;
-    let available = st.blocks_available() as u64 * frag;
-    let used = size.saturating_sub(st.blocks_free() as u64 * frag);
-    let files = st.files() as u64;
-    let inodes_used = files.saturating_sub(st.files_free() as u64);
+    let frag = st.fragment_size();
+    let size = st.blocks() * frag;
+    let available = st.blocks_available() * frag;
+    let used = size.saturating_sub(st.blocks_free() * frag);
+    let files = st.files();
+    let inodes_used = files.saturating_sub(st.files_free());
     HostDisk {
         mountpoint: path.display().to_string(),
         size,
