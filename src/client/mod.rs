@@ -7,6 +7,7 @@ pub mod control;
 pub mod env;
 pub mod exec;
 pub mod fingerprint;
+pub mod image_pull;
 pub mod interface;
 pub mod interpolate;
 pub mod reporter;

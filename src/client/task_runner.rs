@@ -20,6 +20,7 @@ use super::alloc_dir::AllocDir;
 use super::config::ClientConfig;
 use super::control::{signal_task, ControlError, TaskCommand, TaskCommandRx};
 use super::env::{self, TaskDirs};
+use super::image_pull;
 use super::interpolate::Interpolator;
 use super::restart::{Decision, RestartTracker};
 
@@ -118,6 +119,9 @@ pub fn build_spec(ctx: &TaskContext) -> Result<ExecSpec, String> {
     if driver == DriverKind::Container && image.is_none() {
         return Err(format!("task \"{}\": driver {} needs config.image", t.name, t.driver));
     }
+    if let (DriverKind::Container, Some(image)) = (driver, image.as_deref()) {
+        image_pull::settings(&t.config, image).map_err(|e| format!("task \"{}\": {e}", t.name))?;
+    }
     if driver == DriverKind::RawExec && get("command").is_none() {
         return Err(format!("task \"{}\": driver raw_exec needs config.command", t.name));
     }
@@ -191,6 +195,24 @@ fn spawn_executor(cfg: &ClientConfig, spec: &ExecSpec) -> std::io::Result<tokio:
     }
     cmd.kill_on_drop(false);
     cmd.spawn()
+}
+
+/// Pulls a container task's image when it is missing (or `force_pull`), with Nomad's task events.
+/// `Ok(false)`: the task was killed while pulling; `Err`: the pull failed (the Driver Failure message).
+async fn ensure_image(r: &mut Runner, spec: &ExecSpec, kill: &mut watch::Receiver<bool>) -> Result<bool, String> {
+    let Some(image) = spec.image.as_deref().filter(|_| spec.driver == DriverKind::Container) else {
+        return Ok(true);
+    };
+    let settings = image_pull::settings(&r.ctx.task.config, image)?;
+    if !image_pull::needs_pull(&spec.image_dir, &settings).await {
+        return Ok(true);
+    }
+    r.event("Driver", "Downloading image");
+    let pull = image_pull::pull_image(spec.image_dir.clone(), &settings, &spec.alloc_id, &spec.task_name);
+    tokio::select! {
+        res = pull => res.map(|_| true).inspect_err(|e| warn!(alloc_id = %spec.alloc_id, task = %spec.task_name, error = %e, "image pull failed")),
+        _ = kill.wait_for(|k| *k) => Ok(false),
+    }
 }
 
 enum Ended {
@@ -360,6 +382,8 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
         r.state = TaskState::default();
         r.event("Received", "Task received by client");
     }
+    // A failed image pull: the run ends before an executor starts.
+    let mut pulled: Option<Ended> = None;
     loop {
         let child = if attach {
             attach = false;
@@ -383,28 +407,44 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
                     return;
                 }
             };
-            match spawn_executor(&r.ctx.cfg, &spec) {
-                Ok(c) => {
-                    if let Some(reply) = restart_reply.take() {
-                        let _ = reply.send(Ok(()));
-                    }
-                    Some(c)
+            match ensure_image(&mut r, &spec, &mut kill).await {
+                Ok(true) => {}
+                // Killed while pulling.
+                Ok(false) => continue,
+                Err(message) => {
+                    let status = ExitStatus { exit_code: -1, error: Some(message), ..Default::default() };
+                    pulled = Some(Ended::Exited(status));
                 }
-                Err(e) => {
-                    r.state.state = TaskStateKind::Dead;
-                    r.state.failed = true;
-                    r.push(TaskEvent {
-                        kind: "Driver Failure".into(),
-                        time: now_ns(),
-                        message: format!("failed to start executor: {e}").into(),
-                        failed: true,
-                        ..Default::default()
-                    });
-                    return;
+            }
+            if pulled.is_some() {
+                None
+            } else {
+                match spawn_executor(&r.ctx.cfg, &spec) {
+                    Ok(c) => {
+                        if let Some(reply) = restart_reply.take() {
+                            let _ = reply.send(Ok(()));
+                        }
+                        Some(c)
+                    }
+                    Err(e) => {
+                        r.state.state = TaskStateKind::Dead;
+                        r.state.failed = true;
+                        r.push(TaskEvent {
+                            kind: "Driver Failure".into(),
+                            time: now_ns(),
+                            message: format!("failed to start executor: {e}").into(),
+                            failed: true,
+                            ..Default::default()
+                        });
+                        return;
+                    }
                 }
             }
         };
-        let ended = follow(&mut r, &dir, child, &mut kill, &mut cmds).await;
+        let ended = match pulled.take() {
+            Some(e) => e,
+            None => follow(&mut r, &dir, child, &mut kill, &mut cmds).await,
+        };
         let _ = std::fs::remove_dir_all(&dir);
         let (status, killed) = match ended {
             Ended::Exited(s) => (s, false),
