@@ -154,14 +154,7 @@ fn run_job(agent: &DevAgent, dir: &Path, name: &str, hcl: &str) -> Value {
 }
 
 fn events(alloc: &Value) -> Vec<(String, String)> {
-    alloc["TaskStates"]["t"]["Events"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|e| (e["Type"].as_str().unwrap_or("").to_string(), e["DisplayMessage"].as_str().unwrap_or("").to_string()))
-                .collect()
-        })
-        .unwrap_or_default()
+    task_events(&alloc["TaskStates"]["t"])
 }
 
 fn logs(agent: &DevAgent, alloc: &Value) -> String {

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use super::blob::sha256_hex_of;
 use super::error::{ImageError, ImageErrorKind};
 
 pub const DEFAULT_TAG: &str = "latest";
@@ -21,13 +22,8 @@ impl ImageRef {
     pub fn parse(reference: &str) -> Result<Self, ImageError> {
         let invalid = |reason: &str| ImageError::new(reference, ImageErrorKind::InvalidReference(reason.to_string()));
         let (reference, digest) = match reference.split_once('@') {
-            Some((r, d)) => {
-                let hex = d.strip_prefix("sha256:").unwrap_or_default();
-                if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-                    return Err(invalid("digest references must be sha256:<64 lower-case hex digits>"));
-                }
-                (r, Some(d.to_string()))
-            }
+            Some((r, d)) if sha256_hex_of(d).is_some() => (r, Some(d.to_string())),
+            Some(_) => return Err(invalid("digest references must be sha256:<64 lower-case hex digits>")),
             None => (reference, None),
         };
         let last_slash = reference.rfind('/').map_or(0, |i| i + 1);

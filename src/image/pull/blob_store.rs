@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest as _, Sha256};
 
 use super::error::PullError;
-use crate::image::blob::hex;
+use crate::image::blob::{hex, sha256_hex_of};
 
 /// Directory under the image dir holding the shared blobs (a name no image reference can take).
 pub const BLOB_STORE_DIR: &str = ".blobs";
@@ -21,10 +21,7 @@ pub struct BlobStore {
 
 /// Validates `sha256:<64 lowercase hex>` and returns the hex part.
 pub fn sha256_hex(digest: &str) -> Result<&str, PullError> {
-    digest
-        .strip_prefix("sha256:")
-        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-        .ok_or_else(|| PullError::InvalidDigest(digest.to_string()))
+    sha256_hex_of(digest).ok_or_else(|| PullError::InvalidDigest(digest.to_string()))
 }
 
 /// `sha256:<hex>` of `bytes`.

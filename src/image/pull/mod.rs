@@ -25,7 +25,6 @@ use registry::Registry;
 use remote::{RemoteRef, Selector};
 
 use super::oci::{self, Index, Manifest};
-use super::reference::ImageRef;
 
 /// What one pull moved over the network and what it found already stored.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -50,17 +49,13 @@ pub async fn pull(
     credentials: Option<Credentials>,
 ) -> Result<PullStats, PullError> {
     let remote = RemoteRef::parse(reference)?;
-    let local = ImageRef::parse(reference)
-        .map_err(|e| PullError::InvalidReference { reference: reference.to_string(), reason: e.kind.to_string() })?;
     let store = BlobStore::new(image_dir);
     let registry = Registry::new(http, remote.clone(), credentials);
     let arch = oci::host_architecture();
 
-    let (first, ref_name) = match &remote.selector {
-        Selector::Tag(t) => (t.clone(), t.clone()),
-        Selector::Digest(d) => (d.clone(), d.clone()),
-    };
-    let (mut body, ct) = registry.manifest(&first).await?;
+    // The layout's `ref.name` annotation: the tag, or the digest itself for digest references.
+    let ref_name = remote.selected().to_string();
+    let (mut body, ct) = registry.manifest(&ref_name).await?;
     if let Selector::Digest(d) = &remote.selector {
         check_digest(&body, d, "manifest")?;
     }
@@ -98,7 +93,7 @@ pub async fn pull(
     }
 
     let tagged = TaggedManifest { media_type, digest: manifest_digest, size: body.len() as u64, ref_name, architecture: arch.to_string() };
-    let layout = local.layout_dir(image_dir);
+    let layout = remote.local().layout_dir(image_dir);
     tokio::task::spawn_blocking(move || write_layout(&layout, &store, &blobs, &tagged))
         .await
         .map_err(|e| PullError::Http(format!("layout writer: {e}")))??;

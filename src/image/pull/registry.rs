@@ -123,8 +123,7 @@ impl Registry {
 
     /// The manifest named by `reference` (a tag or digest): its bytes and Content-Type.
     pub async fn manifest(&self, reference: &str) -> Result<(Vec<u8>, Option<String>), PullError> {
-        let url = format!("{}/v2/{}/manifests/{reference}", self.remote.base_url(), self.remote.repository);
-        let resp = self.get(&url, Some(ACCEPT)).await?;
+        let resp = self.get(&self.remote.manifest_url(reference), Some(ACCEPT)).await?;
         let ct = resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
         let body = resp.bytes().await.map_err(|e| PullError::Http(http_error(&e)))?;
         Ok((body.to_vec(), ct))

@@ -8,6 +8,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use super::error::PullError;
+use crate::image::reference::ImageRef;
 
 pub const DOCKER_HUB: &str = "docker.io";
 pub const DOCKER_HUB_API: &str = "registry-1.docker.io";
@@ -27,32 +28,16 @@ pub struct RemoteRef {
     /// The repository path on the registry, e.g. `library/busybox`.
     pub repository: String,
     pub selector: Selector,
+    local: ImageRef,
 }
 
 impl RemoteRef {
+    /// Parses with [`ImageRef`]'s rules (so the pulled image lands where the executor looks), then applies
+    /// Docker's registry defaults.
     pub fn parse(reference: &str) -> Result<Self, PullError> {
-        let invalid = |why: &str| PullError::InvalidReference { reference: reference.to_string(), reason: why.to_string() };
-        let (rest, digest) = match reference.split_once('@') {
-            Some((r, d)) => {
-                let hex = d.strip_prefix("sha256:").ok_or_else(|| invalid("only sha256 digests are supported"))?;
-                if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-                    return Err(invalid("malformed digest"));
-                }
-                (r, Some(d.to_string()))
-            }
-            None => (reference, None),
-        };
-        let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
-        let (name, tag) = match rest[last_slash..].rfind(':') {
-            Some(i) => (&rest[..last_slash + i], Some(&rest[last_slash + i + 1..])),
-            None => (rest, None),
-        };
-        if name.is_empty() || name.split('/').any(str::is_empty) {
-            return Err(invalid("empty name component"));
-        }
-        if tag.is_some_and(str::is_empty) {
-            return Err(invalid("empty tag"));
-        }
+        let local = ImageRef::parse(reference)
+            .map_err(|e| PullError::InvalidReference { reference: reference.to_string(), reason: e.kind.to_string() })?;
+        let name = local.name();
         let (registry, repository) = match name.split_once('/') {
             Some((first, repo)) if first.contains('.') || first.contains(':') || first == "localhost" => {
                 (first.to_string(), repo.to_string())
@@ -60,14 +45,16 @@ impl RemoteRef {
             _ => (DOCKER_HUB.to_string(), name.to_string()),
         };
         let repository = if registry == DOCKER_HUB && !repository.contains('/') { format!("library/{repository}") } else { repository };
-        if repository.chars().any(|c| c.is_ascii_uppercase()) {
-            return Err(invalid("repository names must be lower case"));
-        }
-        let selector = match digest {
-            Some(d) => Selector::Digest(d),
-            None => Selector::Tag(tag.unwrap_or("latest").to_string()),
+        let selector = match local.digest() {
+            Some(d) => Selector::Digest(d.to_string()),
+            None => Selector::Tag(local.tag().to_string()),
         };
-        Ok(Self { registry, repository, selector })
+        Ok(Self { registry, repository, selector, local })
+    }
+
+    /// The reference as the image dir knows it (its layout directory and tag).
+    pub fn local(&self) -> &ImageRef {
+        &self.local
     }
 
     /// The host[:port] the API is served on.
@@ -86,13 +73,17 @@ impl RemoteRef {
         format!("{scheme}://{host}")
     }
 
-    /// `<base>/v2/<repository>/manifests/<tag or digest>`.
-    pub fn manifest_url(&self) -> String {
-        let r = match &self.selector {
+    /// The tag or digest this reference selects, as the last component of its manifest URL.
+    pub fn selected(&self) -> &str {
+        match &self.selector {
             Selector::Tag(t) => t,
             Selector::Digest(d) => d,
-        };
-        format!("{}/v2/{}/manifests/{r}", self.base_url(), self.repository)
+        }
+    }
+
+    /// `<base>/v2/<repository>/manifests/<reference>` (a tag or a digest).
+    pub fn manifest_url(&self, reference: &str) -> String {
+        format!("{}/v2/{}/manifests/{reference}", self.base_url(), self.repository)
     }
 
     /// `<base>/v2/<repository>/blobs/<digest>`.
@@ -137,7 +128,7 @@ mod tests {
         let r = RemoteRef::parse("busybox").unwrap();
         assert_eq!((r.registry.as_str(), r.repository.as_str()), ("docker.io", "library/busybox"));
         assert_eq!(r.selector, Selector::Tag("latest".into()));
-        assert_eq!(r.manifest_url(), "https://registry-1.docker.io/v2/library/busybox/manifests/latest");
+        assert_eq!(r.manifest_url(r.selected()), "https://registry-1.docker.io/v2/library/busybox/manifests/latest");
         let r = RemoteRef::parse("grafana/loki:2.9").unwrap();
         assert_eq!(r.repository, "grafana/loki");
         assert_eq!(r.blob_url("sha256:ab"), "https://registry-1.docker.io/v2/grafana/loki/blobs/sha256:ab");
@@ -148,12 +139,12 @@ mod tests {
     fn registries_ports_and_loopback() {
         let r = RemoteRef::parse("127.0.0.1:5000/busybox:1").unwrap();
         assert_eq!((r.registry.as_str(), r.repository.as_str()), ("127.0.0.1:5000", "busybox"));
-        assert_eq!(r.manifest_url(), "http://127.0.0.1:5000/v2/busybox/manifests/1");
+        assert_eq!(r.manifest_url(r.selected()), "http://127.0.0.1:5000/v2/busybox/manifests/1");
         let r = RemoteRef::parse("localhost/team/app").unwrap();
         assert_eq!(r.base_url(), "http://localhost");
         assert_eq!(r.repository, "team/app");
         let r = RemoteRef::parse("ghcr.io/org/tool:v1").unwrap();
-        assert_eq!(r.manifest_url(), "https://ghcr.io/v2/org/tool/manifests/v1");
+        assert_eq!(r.manifest_url(r.selected()), "https://ghcr.io/v2/org/tool/manifests/v1");
         let r = RemoteRef::parse("127.9.9.9:80/x").unwrap();
         assert!(r.base_url().starts_with("http://"));
         let r = RemoteRef::parse("10.0.0.1:5000/x").unwrap();
@@ -167,10 +158,11 @@ mod tests {
         let d = format!("sha256:{}", "a".repeat(64));
         let r = RemoteRef::parse(&format!("127.0.0.1:5000/busybox:1@{d}")).unwrap();
         assert_eq!(r.selector, Selector::Digest(d.clone()));
-        assert_eq!(r.manifest_url(), format!("http://127.0.0.1:5000/v2/busybox/manifests/{d}"));
+        assert_eq!(r.manifest_url(r.selected()), format!("http://127.0.0.1:5000/v2/busybox/manifests/{d}"));
         assert!(RemoteRef::parse("busybox@sha256:00").is_err());
         assert!(RemoteRef::parse("busybox@md5:00").is_err());
         assert!(RemoteRef::parse("a//b").is_err());
         assert!(RemoteRef::parse("busybox:").is_err());
+        assert!(RemoteRef::parse("Busybox").is_err());
     }
 }
