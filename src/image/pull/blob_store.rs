@@ -50,6 +50,21 @@ impl BlobStore {
         Ok(self.dir.join(format!(".tmp-{hex}-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple())))
     }
 
+    /// Removes `.tmp-<hex>-<pid>-<id>` files left by downloads whose process is gone (a crashed agent).
+    pub fn remove_stale_temps(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else { return };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(rest) = name.strip_prefix(".tmp-") else { continue };
+            let pid = rest.split('-').nth(1).and_then(|p| p.parse::<i32>().ok());
+            let alive = pid.is_some_and(|p| nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None).is_ok());
+            if !alive {
+                tracing::info!(path = %entry.path().display(), "removing a stale partial blob");
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+
     /// Moves a verified temporary file into place.
     pub async fn commit(&self, tmp: &Path, digest: &str) -> Result<PathBuf, PullError> {
         let dest = self.path(digest)?;

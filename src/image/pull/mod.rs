@@ -50,6 +50,7 @@ pub async fn pull(
 ) -> Result<PullStats, PullError> {
     let remote = RemoteRef::parse(reference)?;
     let store = BlobStore::new(image_dir);
+    store.remove_stale_temps();
     let registry = Registry::new(http, remote.clone(), credentials);
     let arch = oci::host_architecture();
 
@@ -107,3 +108,6 @@ fn check_digest(body: &[u8], expected: &str, what: &str) -> Result<(), PullError
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
