@@ -2,7 +2,8 @@
 //! docker-registry, filled with skopeo) for a `docker` task, runs it and shows its output; a second pull of
 //! the same image reuses the node's stored blobs (no blob is served twice); a missing image fails the task
 //! with a Driver Failure event naming the image and the registry's error; a registry with htpasswd basic
-//! auth is pulled from with the task's `auth { username, password }`.
+//! auth is pulled from with the task's `auth { username, password }`; a registry on the node's own
+//! (non-loopback) address is reached over https.
 
 mod common;
 
@@ -42,13 +43,21 @@ struct Registry {
 
 impl Registry {
     fn start(bin: &Path, dir: &Path, htpasswd: Option<&Path>) -> Self {
+        Self::start_on(bin, dir, htpasswd, "127.0.0.1", None)
+    }
+
+    /// On `ip`; with `tls` (certificate, key) it serves https.
+    fn start_on(bin: &Path, dir: &Path, htpasswd: Option<&Path>, ip: &str, tls: Option<(&Path, &Path)>) -> Self {
         std::fs::create_dir_all(dir).unwrap();
         let port = free_port();
         let mut config = format!(
             "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n\
-             http:\n  addr: 127.0.0.1:{port}\n",
+             http:\n  addr: {ip}:{port}\n",
             dir.join("storage").display()
         );
+        if let Some((cert, key)) = tls {
+            config.push_str(&format!("  tls:\n    certificate: {}\n    key: {}\n", cert.display(), key.display()));
+        }
         if let Some(h) = htpasswd {
             config.push_str(&format!("auth:\n  htpasswd:\n    realm: drover-test\n    path: {}\n", h.display()));
         }
@@ -67,7 +76,10 @@ impl Registry {
         let mut r = Self { child, port, log };
         wait_until("the registry to listen", Duration::from_secs(20), || {
             assert!(matches!(r.child.try_wait(), Ok(None)), "the registry exited:\n{}", r.log());
-            matches!(http("GET", &format!("http://127.0.0.1:{port}/v2/"), None), Ok((200 | 401, _)))
+            match tls {
+                None => matches!(http("GET", &format!("http://{ip}:{port}/v2/"), None), Ok((200 | 401, _))),
+                Some(_) => std::net::TcpStream::connect((ip, port)).is_ok(),
+            }
         });
         r
     }
@@ -89,15 +101,15 @@ impl Drop for Registry {
     }
 }
 
-/// `skopeo copy` of the busybox layout to `127.0.0.1:<port>/<dest>`.
-fn push(skopeo: &Path, layout_root: &Path, port: u16, dest: &str, creds: Option<&str>) {
+/// `skopeo copy` of the busybox layout to `<host>/<dest>`.
+fn push(skopeo: &Path, layout_root: &Path, host: &str, dest: &str, creds: Option<&str>) {
     let mut cmd = Command::new(skopeo);
     cmd.args(["copy", "--quiet", "--dest-tls-verify=false"]);
     if let Some(c) = creds {
         cmd.args(["--dest-creds", c]);
     }
     cmd.arg(format!("oci:{}:local", layout_root.join("busybox").display()));
-    cmd.arg(format!("docker://127.0.0.1:{port}/{dest}"));
+    cmd.arg(format!("docker://{host}/{dest}"));
     let out = cmd.output().expect("run skopeo");
     assert!(out.status.success(), "skopeo copy to {dest} failed:\n{}", text(&out));
 }
@@ -193,6 +205,31 @@ fn pull_counts(agent: &DevAgent, alloc: &Value) -> (u64, u64) {
     (field("downloaded_blobs"), field("reused_blobs"))
 }
 
+/// This machine's first global IPv4 address (not loopback: those registries are spoken to over http).
+fn global_ipv4() -> Option<String> {
+    let out = Command::new("ip").args(["-4", "-o", "addr", "show", "scope", "global"]).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let inet = text.split_whitespace().skip_while(|w| *w != "inet").nth(1)?;
+    Some(inet.split('/').next()?.to_string())
+}
+
+/// A self-signed certificate and key for `global_ipv4()`, made with openssl.
+fn self_signed(dir: &Path) -> Option<(PathBuf, PathBuf)> {
+    let ip = global_ipv4()?;
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let out = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=drover-test"])
+        .arg("-addext")
+        .arg(format!("subjectAltName=IP:{ip}"))
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .ok()?;
+    out.status.success().then_some((cert, key))
+}
+
 fn inode_and_mtime(p: &Path) -> (u64, i64) {
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
@@ -212,9 +249,17 @@ fn docker_tasks_pull_from_a_registry_and_reuse_blobs() {
     build_image(&source);
     let registry = Registry::start(&registry_bin, &dir.join("registry"), None);
     let port = registry.port;
-    push(&skopeo, &source, port, "busybox:1", None);
-    push(&skopeo, &source, port, "busybox:2", None);
+    let local = format!("127.0.0.1:{port}");
+    push(&skopeo, &source, &local, "busybox:1", None);
+    push(&skopeo, &source, &local, "busybox:2", None);
     let pushed_gets = registry.blob_gets();
+
+    // A self-signed certificate for this machine's own non-loopback address (https is used for every
+    // registry that is not on loopback), trusted by the agent through SSL_CERT_FILE.
+    let tls = global_ipv4().zip(self_signed(&dir));
+    if let Some((_, (cert, _))) = &tls {
+        std::env::set_var("SSL_CERT_FILE", cert);
+    }
 
     let image_dir = dir.join("images");
     std::fs::create_dir_all(&image_dir).unwrap();
@@ -283,7 +328,7 @@ fn docker_tasks_pull_from_a_registry_and_reuse_blobs() {
     let out = Command::new("/usr/bin/htpasswd").args(["-Bbc", htpasswd.to_str().unwrap(), "alice", "s3cret"]).output().unwrap();
     assert!(out.status.success(), "htpasswd: {}", text(&out));
     let private = Registry::start(&registry_bin, &dir.join("private"), Some(&htpasswd));
-    push(&skopeo, &source, private.port, "team/busybox:1", Some("alice:s3cret"));
+    push(&skopeo, &source, &format!("127.0.0.1:{}", private.port), "team/busybox:1", Some("alice:s3cret"));
     let image = format!("127.0.0.1:{}/team/busybox:1", private.port);
     let a = run_job(&agent, &dir, "auth-none", &job("auth-none", &image, ""));
     assert_eq!(a["ClientStatus"], "failed", "{a}");
@@ -299,6 +344,22 @@ fn docker_tasks_pull_from_a_registry_and_reuse_blobs() {
     assert_eq!(pull_counts(&agent, &a), (2, 0), "config and layer downloaded with basic auth");
     assert_eq!(private.blob_gets(), 2, "{}", private.log());
     eprintln!("basic auth: {:?}", t4.elapsed());
+
+    // 7. https: a registry on the node's own address with a certificate the agent trusts.
+    match &tls {
+        None => eprintln!("skipping the https case: no global IPv4 address or no /usr/bin/openssl"),
+        Some((ip, (cert, key))) => {
+            let t5 = Instant::now();
+            let secure = Registry::start_on(&registry_bin, &dir.join("tls"), None, ip, Some((cert, key)));
+            let host = format!("{ip}:{}", secure.port);
+            push(&skopeo, &source, &host, "busybox:tls", None);
+            let a = run_job(&agent, &dir, "pull-tls", &job("pull-tls", &format!("{host}/busybox:tls"), ""));
+            assert_eq!(a["ClientStatus"], "complete", "{a}\nagent log:\n{}", agent.log());
+            assert!(logs(&agent, &a).contains("hello from pull-tls"));
+            assert!(secure.log().contains("GET /v2/busybox/manifests/tls"), "{}", secure.log());
+            eprintln!("https: {:?}", t5.elapsed());
+        }
+    }
     drop(agent);
     let _ = std::fs::remove_dir_all(&dir);
 }
