@@ -134,6 +134,9 @@ fn job(name: &str, image: &str, extra: &str) -> String {
         command = "/bin/sh"
         args    = ["-c", "echo hello from {name} on $(cat /etc/hostname 2>/dev/null || echo busybox)"]
 {extra}      }}
+      env {{
+        REGISTRY_PASSWORD = "s3cret"
+      }}
       resources {{
         cpu    = 50
         memory = 32
@@ -337,7 +340,8 @@ fn docker_tasks_pull_from_a_registry_and_reuse_blobs() {
     eprintln!("no credentials: {:?}", ev.iter().find(|e| e.0 == "Driver Failure"));
     // Empty the blob store (the layouts keep their hard links) so the blobs are downloaded with credentials.
     std::fs::remove_dir_all(image_dir.join(".blobs")).unwrap();
-    let auth = "        auth {\n          username = \"alice\"\n          password = \"s3cret\"\n        }\n";
+    // The password is interpolated from the task's environment, as Nomad does for driver config.
+    let auth = "        auth {\n          username = \"alice\"\n          password = \"${REGISTRY_PASSWORD}\"\n        }\n";
     let a = run_job(&agent, &dir, "auth-basic", &job("auth-basic", &image, auth));
     assert_eq!(a["ClientStatus"], "complete", "{a}\nagent log:\n{}", agent.log());
     assert!(logs(&agent, &a).contains("hello from auth-basic"));

@@ -2,7 +2,6 @@
 //! rules: pull when the image is not in the image dir, always re-resolve with `force_pull = true`, give up
 //! after `image_pull_timeout` (default 5m); registry credentials come from `auth { username, password }`.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -23,7 +22,7 @@ pub struct PullSettings {
 }
 
 /// Reads `force_pull`, `image_pull_timeout` and `auth` from the driver config (already interpolated).
-pub fn settings(config: &BTreeMap<String, Value>, image: &str) -> Result<PullSettings, String> {
+pub fn settings(config: &Value, image: &str) -> Result<PullSettings, String> {
     let force_pull = match config.get("force_pull") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
@@ -99,7 +98,7 @@ pub async fn pull_image(image_dir: PathBuf, s: &PullSettings, alloc_id: &str, ta
 mod tests {
     use super::*;
 
-    fn cfg(json: &str) -> BTreeMap<String, Value> {
+    fn cfg(json: &str) -> Value {
         serde_json::from_str(json).unwrap()
     }
 

@@ -82,8 +82,8 @@ fn str_list(v: Option<&serde_json::Value>) -> Vec<String> {
     }
 }
 
-/// Builds the executor spec (driver config and env interpolated).
-pub fn build_spec(ctx: &TaskContext) -> Result<ExecSpec, String> {
+/// Builds the executor spec (driver config and env interpolated) and, for container tasks, how to pull the image.
+pub fn build_spec(ctx: &TaskContext) -> Result<(ExecSpec, Option<image_pull::PullSettings>), String> {
     let t = &ctx.task;
     let driver = match t.driver.as_str() {
         "container" | "docker" => DriverKind::Container,
@@ -119,14 +119,17 @@ pub fn build_spec(ctx: &TaskContext) -> Result<ExecSpec, String> {
     if driver == DriverKind::Container && image.is_none() {
         return Err(format!("task \"{}\": driver {} needs config.image", t.name, t.driver));
     }
-    if let (DriverKind::Container, Some(image)) = (driver, image.as_deref()) {
-        image_pull::settings(&t.config, image).map_err(|e| format!("task \"{}\": {e}", t.name))?;
-    }
+    let pull = match (driver, image.as_deref()) {
+        (DriverKind::Container, Some(image)) => {
+            Some(image_pull::settings(&config, image).map_err(|e| format!("task \"{}\": {e}", t.name))?)
+        }
+        _ => None,
+    };
     if driver == DriverKind::RawExec && get("command").is_none() {
         return Err(format!("task \"{}\": driver raw_exec needs config.command", t.name));
     }
     let entrypoint = config.get("entrypoint").map(|v| str_list(Some(v))).filter(|v| !v.is_empty());
-    Ok(ExecSpec {
+    let spec = ExecSpec {
         id: format!("{}-{}", ctx.alloc.id, t.name.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', "_")),
         alloc_id: ctx.alloc.id.clone(),
         task_name: t.name.clone(),
@@ -152,7 +155,8 @@ pub fn build_spec(ctx: &TaskContext) -> Result<ExecSpec, String> {
         hostname: None,
         kill_signal: if t.kill_signal.is_empty() { "SIGTERM".into() } else { t.kill_signal.clone() },
         kill_timeout_ms: (t.kill_timeout.max(0) / 1_000_000) as u64,
-    })
+    };
+    Ok((spec, pull))
 }
 
 /// A dispatched job's payload, written to the task's `dispatch_payload` file under `local/`.
@@ -199,16 +203,20 @@ fn spawn_executor(cfg: &ClientConfig, spec: &ExecSpec) -> std::io::Result<tokio:
 
 /// Pulls a container task's image when it is missing (or `force_pull`), with Nomad's task events.
 /// `Ok(false)`: the task was killed while pulling; `Err`: the pull failed (the Driver Failure message).
-async fn ensure_image(r: &mut Runner, spec: &ExecSpec, kill: &mut watch::Receiver<bool>) -> Result<bool, String> {
-    let Some(image) = spec.image.as_deref().filter(|_| spec.driver == DriverKind::Container) else {
+async fn ensure_image(
+    r: &mut Runner,
+    spec: &ExecSpec,
+    settings: Option<&image_pull::PullSettings>,
+    kill: &mut watch::Receiver<bool>,
+) -> Result<bool, String> {
+    let Some(settings) = settings else {
         return Ok(true);
     };
-    let settings = image_pull::settings(&r.ctx.task.config, image)?;
-    if !image_pull::needs_pull(&spec.image_dir, &settings).await {
+    if !image_pull::needs_pull(&spec.image_dir, settings).await {
         return Ok(true);
     }
     r.event("Driver", "Downloading image");
-    let pull = image_pull::pull_image(spec.image_dir.clone(), &settings, &spec.alloc_id, &spec.task_name);
+    let pull = image_pull::pull_image(spec.image_dir.clone(), settings, &spec.alloc_id, &spec.task_name);
     tokio::select! {
         res = pull => res.map(|_| true).inspect_err(|e| warn!(alloc_id = %spec.alloc_id, task = %spec.task_name, error = %e, "image pull failed")),
         _ = kill.wait_for(|k| *k) => Ok(false),
@@ -400,14 +408,14 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
                 r.fail("Setup Failure", format!("failed to write the dispatch payload: {e}"));
                 return;
             }
-            let spec = match build_spec(&r.ctx) {
+            let (spec, pull) = match build_spec(&r.ctx) {
                 Ok(s) => s,
                 Err(e) => {
                     r.fail("Failed Validation", e);
                     return;
                 }
             };
-            match ensure_image(&mut r, &spec, &mut kill).await {
+            match ensure_image(&mut r, &spec, pull.as_ref(), &mut kill).await {
                 Ok(true) => {}
                 // Killed while pulling.
                 Ok(false) => continue,
