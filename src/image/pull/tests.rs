@@ -167,3 +167,20 @@ async fn refuses_wrong_credentials_missing_manifests_and_corrupt_blobs() {
     assert!(!names.iter().any(|n| n.contains(&s.layer_digest[7..])), "no (partial) corrupt layer is kept: {names:?}");
     assert!(crate::image::resolve(&s.image_dir, &format!("{}/team/app:v1", s.host)).is_err(), "nothing was tagged");
 }
+
+#[tokio::test]
+async fn concurrent_pulls_of_one_image_agree() {
+    let s = setup("concurrent", false).await;
+    let reference = format!("{}/team/app:v1", s.host);
+    let pulls = (0..4).map(|_| pull(reqwest::Client::new(), &s.image_dir, &reference, alice()));
+    for r in futures::future::join_all(pulls).await {
+        let stats = r.unwrap();
+        assert_eq!(stats.downloaded_blobs + stats.reused_blobs, 2, "{stats:?}");
+    }
+    let image = crate::image::resolve(&s.image_dir, &reference).unwrap();
+    let index: serde_json::Value = serde_json::from_slice(&std::fs::read(image.layout_dir.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["manifests"].as_array().unwrap().len(), 1, "one entry for the tag: {index}");
+    let store = s.image_dir.join(super::blob_store::BLOB_STORE_DIR).join("sha256");
+    let names: Vec<String> = std::fs::read_dir(&store).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names.len(), 3, "manifest, config and layer, no temporary files left: {names:?}");
+}
