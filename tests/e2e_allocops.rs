@@ -80,14 +80,7 @@ fn task_pid(exec_root: &Path, alloc: &str, task: &str) -> Option<i32> {
 }
 
 fn events(state: &Value) -> Vec<(String, String)> {
-    state["Events"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|e| (e["Type"].as_str().unwrap_or("").to_string(), e["DisplayMessage"].as_str().unwrap_or("").to_string()))
-                .collect()
-        })
-        .unwrap_or_default()
+    task_events(state)
 }
 
 /// Runs the CLI with `input` on its stdin.

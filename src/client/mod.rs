@@ -8,6 +8,7 @@ pub mod env;
 pub mod exec;
 pub mod fingerprint;
 pub mod host_stats;
+pub mod image_pull;
 pub mod interface;
 pub mod interpolate;
 pub mod reporter;

@@ -20,6 +20,7 @@ use super::alloc_dir::AllocDir;
 use super::config::ClientConfig;
 use super::control::{signal_task, ControlError, TaskCommand, TaskCommandRx};
 use super::env::{self, TaskDirs};
+use super::image_pull;
 use super::interpolate::Interpolator;
 use super::restart::{Decision, RestartTracker};
 
@@ -81,8 +82,8 @@ fn str_list(v: Option<&serde_json::Value>) -> Vec<String> {
     }
 }
 
-/// Builds the executor spec (driver config and env interpolated).
-pub fn build_spec(ctx: &TaskContext) -> Result<ExecSpec, String> {
+/// Builds the executor spec (driver config and env interpolated) and, for container tasks, how to pull the image.
+pub fn build_spec(ctx: &TaskContext) -> Result<(ExecSpec, Option<image_pull::PullSettings>), String> {
     let t = &ctx.task;
     let driver = match t.driver.as_str() {
         "container" | "docker" => DriverKind::Container,
@@ -118,11 +119,17 @@ pub fn build_spec(ctx: &TaskContext) -> Result<ExecSpec, String> {
     if driver == DriverKind::Container && image.is_none() {
         return Err(format!("task \"{}\": driver {} needs config.image", t.name, t.driver));
     }
+    let pull = match (driver, image.as_deref()) {
+        (DriverKind::Container, Some(image)) => {
+            Some(image_pull::settings(&config, image).map_err(|e| format!("task \"{}\": {e}", t.name))?)
+        }
+        _ => None,
+    };
     if driver == DriverKind::RawExec && get("command").is_none() {
         return Err(format!("task \"{}\": driver raw_exec needs config.command", t.name));
     }
     let entrypoint = config.get("entrypoint").map(|v| str_list(Some(v))).filter(|v| !v.is_empty());
-    Ok(ExecSpec {
+    let spec = ExecSpec {
         id: format!("{}-{}", ctx.alloc.id, t.name.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', "_")),
         alloc_id: ctx.alloc.id.clone(),
         task_name: t.name.clone(),
@@ -148,7 +155,8 @@ pub fn build_spec(ctx: &TaskContext) -> Result<ExecSpec, String> {
         hostname: None,
         kill_signal: if t.kill_signal.is_empty() { "SIGTERM".into() } else { t.kill_signal.clone() },
         kill_timeout_ms: (t.kill_timeout.max(0) / 1_000_000) as u64,
-    })
+    };
+    Ok((spec, pull))
 }
 
 /// A dispatched job's payload, written to the task's `dispatch_payload` file under `local/`.
@@ -191,6 +199,28 @@ fn spawn_executor(cfg: &ClientConfig, spec: &ExecSpec) -> std::io::Result<tokio:
     }
     cmd.kill_on_drop(false);
     cmd.spawn()
+}
+
+/// Pulls a container task's image when it is missing (or `force_pull`), with Nomad's task events.
+/// `Ok(false)`: the task was killed while pulling; `Err`: the pull failed (the Driver Failure message).
+async fn ensure_image(
+    r: &mut Runner,
+    spec: &ExecSpec,
+    settings: Option<&image_pull::PullSettings>,
+    kill: &mut watch::Receiver<bool>,
+) -> Result<bool, String> {
+    let Some(settings) = settings else {
+        return Ok(true);
+    };
+    if !image_pull::needs_pull(&spec.image_dir, settings).await {
+        return Ok(true);
+    }
+    r.event("Driver", "Downloading image");
+    let pull = image_pull::pull_image(spec.image_dir.clone(), settings, &spec.alloc_id, &spec.task_name);
+    tokio::select! {
+        res = pull => res.map(|_| true).inspect_err(|e| warn!(alloc_id = %spec.alloc_id, task = %spec.task_name, error = %e, "image pull failed")),
+        _ = kill.wait_for(|k| *k) => Ok(false),
+    }
 }
 
 enum Ended {
@@ -360,6 +390,8 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
         r.state = TaskState::default();
         r.event("Received", "Task received by client");
     }
+    // A failed image pull: the run ends before an executor starts.
+    let mut pulled: Option<Ended> = None;
     loop {
         let child = if attach {
             attach = false;
@@ -376,35 +408,51 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
                 r.fail("Setup Failure", format!("failed to write the dispatch payload: {e}"));
                 return;
             }
-            let spec = match build_spec(&r.ctx) {
+            let (spec, pull) = match build_spec(&r.ctx) {
                 Ok(s) => s,
                 Err(e) => {
                     r.fail("Failed Validation", e);
                     return;
                 }
             };
-            match spawn_executor(&r.ctx.cfg, &spec) {
-                Ok(c) => {
-                    if let Some(reply) = restart_reply.take() {
-                        let _ = reply.send(Ok(()));
-                    }
-                    Some(c)
+            match ensure_image(&mut r, &spec, pull.as_ref(), &mut kill).await {
+                Ok(true) => {}
+                // Killed while pulling.
+                Ok(false) => continue,
+                Err(message) => {
+                    let status = ExitStatus { exit_code: -1, error: Some(message), ..Default::default() };
+                    pulled = Some(Ended::Exited(status));
                 }
-                Err(e) => {
-                    r.state.state = TaskStateKind::Dead;
-                    r.state.failed = true;
-                    r.push(TaskEvent {
-                        kind: "Driver Failure".into(),
-                        time: now_ns(),
-                        message: format!("failed to start executor: {e}").into(),
-                        failed: true,
-                        ..Default::default()
-                    });
-                    return;
+            }
+            if pulled.is_some() {
+                None
+            } else {
+                match spawn_executor(&r.ctx.cfg, &spec) {
+                    Ok(c) => {
+                        if let Some(reply) = restart_reply.take() {
+                            let _ = reply.send(Ok(()));
+                        }
+                        Some(c)
+                    }
+                    Err(e) => {
+                        r.state.state = TaskStateKind::Dead;
+                        r.state.failed = true;
+                        r.push(TaskEvent {
+                            kind: "Driver Failure".into(),
+                            time: now_ns(),
+                            message: format!("failed to start executor: {e}").into(),
+                            failed: true,
+                            ..Default::default()
+                        });
+                        return;
+                    }
                 }
             }
         };
-        let ended = follow(&mut r, &dir, child, &mut kill, &mut cmds).await;
+        let ended = match pulled.take() {
+            Some(e) => e,
+            None => follow(&mut r, &dir, child, &mut kill, &mut cmds).await,
+        };
         let _ = std::fs::remove_dir_all(&dir);
         let (status, killed) = match ended {
             Ended::Exited(s) => (s, false),

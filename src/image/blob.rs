@@ -9,11 +9,14 @@ use sha2::{Digest as _, Sha256};
 use super::error::ImageErrorKind;
 use super::oci::Descriptor;
 
+/// The hex part of a well-formed `sha256:<64 lowercase hex>` digest.
+pub fn sha256_hex_of(digest: &str) -> Option<&str> {
+    digest.strip_prefix("sha256:").filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+}
+
 /// Validates `sha256:<64 lowercase hex>` and returns the hex part.
 pub fn sha256_hex<'a>(digest: &'a str, found_in: &Path) -> Result<&'a str, ImageErrorKind> {
-    let hex =
-        digest.strip_prefix("sha256:").filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
-    hex.ok_or_else(|| ImageErrorKind::InvalidDigest { digest: digest.to_string(), path: found_in.to_path_buf() })
+    sha256_hex_of(digest).ok_or_else(|| ImageErrorKind::InvalidDigest { digest: digest.to_string(), path: found_in.to_path_buf() })
 }
 
 /// `<layout>/blobs/sha256/<hex>` for a descriptor's digest (validated, so it cannot escape the layout).

@@ -42,7 +42,7 @@ pub struct ResolvedImage {
     pub layers: Vec<Layer>,
 }
 
-/// Finds `reference` (`name[:tag]`) under `image_dir` and reads its manifest and config.
+/// Finds `reference` (`name[:tag][@digest]`) under `image_dir` and reads its manifest and config.
 pub fn resolve(image_dir: &Path, reference: &str) -> Result<ResolvedImage, ImageError> {
     let image_ref = ImageRef::parse(reference)?;
     let layout_dir = image_ref.layout_dir(image_dir);
@@ -57,8 +57,14 @@ fn resolve_in(image_ref: &ImageRef, layout_dir: &Path) -> Result<ResolvedImage, 
     let index_bytes = std::fs::read(&index_path).map_err(|e| ImageErrorKind::io(&index_path, e))?;
     let index: Index = parse_json(&index_bytes, &index_path)?;
 
-    let mut desc = select_tagged(&index, image_ref.tag())
-        .ok_or_else(|| ImageErrorKind::TagNotFound { tag: image_ref.tag().to_string(), path: index_path.clone() })?;
+    let selected = match image_ref.digest() {
+        Some(d) => index.manifests.iter().find(|m| m.digest == d).cloned(),
+        None => select_tagged(&index, image_ref.tag()),
+    };
+    let mut desc = selected.ok_or_else(|| ImageErrorKind::TagNotFound {
+        tag: image_ref.digest().unwrap_or(image_ref.tag()).to_string(),
+        path: index_path.clone(),
+    })?;
     let mut found_in = index_path.clone();
     // A tag may name a multi-platform index; pick this machine's manifest (one level of nesting).
     if desc.is_index() {

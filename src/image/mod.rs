@@ -8,6 +8,7 @@ pub mod blob;
 pub mod error;
 pub mod layout;
 pub mod oci;
+pub mod pull;
 pub mod reference;
 pub mod safe_path;
 pub mod store;

@@ -1,26 +1,31 @@
-//! Image references `name[:tag]` and where their OCI image layout lives on disk.
+//! Image references `name[:tag][@sha256:<hex>]` and where their OCI image layout lives on disk.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use super::blob::sha256_hex_of;
 use super::error::{ImageError, ImageErrorKind};
 
 pub const DEFAULT_TAG: &str = "latest";
 
-/// A parsed `name[:tag]` reference; `name` may contain `/` (and a `host[:port]` first component).
+/// A parsed `name[:tag][@digest]` reference; `name` may contain `/` (and a `host[:port]` first component).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ImageRef {
     name: String,
     tag: String,
+    /// `sha256:<hex>`: selects the manifest by digest (the tag is then ignored).
+    digest: Option<String>,
 }
 
 impl ImageRef {
-    /// Parses `name[:tag]`; the tag defaults to `latest`. Digest references (`@sha256:`) are refused.
+    /// Parses `name[:tag][@sha256:<hex>]`; the tag defaults to `latest`.
     pub fn parse(reference: &str) -> Result<Self, ImageError> {
         let invalid = |reason: &str| ImageError::new(reference, ImageErrorKind::InvalidReference(reason.to_string()));
-        if reference.contains('@') {
-            return Err(invalid("digest references are not supported"));
-        }
+        let (reference, digest) = match reference.split_once('@') {
+            Some((r, d)) if sha256_hex_of(d).is_some() => (r, Some(d.to_string())),
+            Some(_) => return Err(invalid("digest references must be sha256:<64 lower-case hex digits>")),
+            None => (reference, None),
+        };
         let last_slash = reference.rfind('/').map_or(0, |i| i + 1);
         let (name, tag) = match reference[last_slash..].rfind(':') {
             Some(i) => {
@@ -31,7 +36,7 @@ impl ImageRef {
         };
         validate_name(name).map_err(|r| invalid(&r))?;
         validate_tag(tag).map_err(|r| invalid(&r))?;
-        Ok(Self { name: name.to_string(), tag: tag.to_string() })
+        Ok(Self { name: name.to_string(), tag: tag.to_string(), digest })
     }
 
     pub fn name(&self) -> &str {
@@ -42,6 +47,10 @@ impl ImageRef {
         &self.tag
     }
 
+    pub fn digest(&self) -> Option<&str> {
+        self.digest.as_deref()
+    }
+
     /// `<image_dir>/<name>/`: the OCI image layout holding this image.
     pub fn layout_dir(&self, image_dir: &Path) -> PathBuf {
         image_dir.join(&self.name)
@@ -50,7 +59,10 @@ impl ImageRef {
 
 impl fmt::Display for ImageRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.name, self.tag)
+        match &self.digest {
+            Some(d) => write!(f, "{}@{d}", self.name),
+            None => write!(f, "{}:{}", self.name, self.tag),
+        }
     }
 }
 
@@ -105,6 +117,10 @@ mod tests {
         assert_eq!((r.name(), r.tag()), ("localhost:5000/app/web", "1.2"));
         assert_eq!(r.to_string(), "localhost:5000/app/web:1.2");
         assert_eq!(r.layout_dir(Path::new("/img")), PathBuf::from("/img/localhost:5000/app/web"));
+        let d = format!("sha256:{}", "0f".repeat(32));
+        let r = ImageRef::parse(&format!("127.0.0.1:5000/busybox:1@{d}")).unwrap();
+        assert_eq!((r.name(), r.digest()), ("127.0.0.1:5000/busybox", Some(d.as_str())));
+        assert_eq!(r.to_string(), format!("127.0.0.1:5000/busybox@{d}"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ mod decode_policy;
 mod decode_resources;
 mod decode_service;
 mod decode_task;
-mod duration;
+pub mod duration;
 mod error;
 mod eval;
 mod format;

@@ -99,6 +99,18 @@ pub fn get_json(url: &str) -> serde_json::Value {
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {url}: {e}: {body}"))
 }
 
+/// `(Type, DisplayMessage)` of a task state's events, oldest first.
+pub fn task_events(state: &serde_json::Value) -> Vec<(String, String)> {
+    state["Events"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| (e["Type"].as_str().unwrap_or("").to_string(), e["DisplayMessage"].as_str().unwrap_or("").to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 pub fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
     while !f() {
