@@ -11,6 +11,7 @@ pub mod interface;
 pub mod interpolate;
 pub mod reporter;
 pub mod restart;
+pub mod services;
 pub mod stats;
 pub mod task_runner;
 pub mod watcher;

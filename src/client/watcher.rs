@@ -17,6 +17,7 @@ use super::config::ClientConfig;
 use super::control::ClientControl;
 use super::fingerprint;
 use super::reporter::Reporter;
+use super::services::ServiceRegistrar;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -43,6 +44,8 @@ pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), Client
     info!(node_id = %node_id, "client registered");
     tokio::spawn(heartbeat(rpc.clone(), node.clone(), ttl));
     let reporter = Reporter::spawn(rpc.clone(), node_id.clone());
+    let outlets =
+        alloc_runner::Outlets { reporter: reporter.clone(), control, services: ServiceRegistrar::spawn(rpc.clone(), node_id.clone()) };
     let mut runners: BTreeMap<String, Running> = BTreeMap::new();
     let mut finished_stopped: BTreeSet<String> = BTreeSet::new();
     let mut index = 0;
@@ -82,8 +85,7 @@ pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), Client
                 continue;
             };
             let (kill, kill_rx) = watch::channel(false);
-            let join =
-                tokio::spawn(alloc_runner::run(alloc.clone(), job, node.clone(), cfg.clone(), kill_rx, reporter.clone(), control.clone()));
+            let join = tokio::spawn(alloc_runner::run(alloc.clone(), job, node.clone(), cfg.clone(), kill_rx, outlets.clone()));
             runners.insert(alloc.id.clone(), Running { kill, join });
         }
         // allocations the servers forgot: stop them

@@ -25,6 +25,7 @@ pub mod query;
 pub mod region;
 pub mod scheduler_config;
 pub mod search;
+pub mod services;
 pub mod status;
 pub mod system;
 pub mod telemetry;
@@ -63,6 +64,11 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/job/{id}/evaluate", put(job_actions::evaluate).post(job_actions::evaluate))
         .route("/v1/job/{id}/plan", put(job_plan::plan).post(job_plan::plan))
         .route("/v1/job/{id}/versions", get(job_views::versions))
+        .route("/v1/job/{id}/services", get(services::of_job))
+        .route("/v1/allocation/{id}/services", get(services::of_alloc))
+        .route("/v1/services", get(services::list))
+        .route("/v1/service/{name}", get(services::read))
+        .route("/v1/service/{name}/{id}", delete(services::delete))
         .route("/v1/job/{id}/stable", put(job_actions::stable).post(job_actions::stable))
         .route("/v1/job/{id}/dispatch", put(job_launch::dispatch).post(job_launch::dispatch))
         .route("/v1/job/{id}/periodic/force", put(job_launch::periodic_force).post(job_launch::periodic_force))
