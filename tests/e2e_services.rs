@@ -2,8 +2,8 @@
 //! with `provider = "nomad"` services. A job of count 2 registers exactly its two running allocations
 //! (their ports and addresses); scaling to 3 and to 1 follows, the scale-down honouring
 //! `shutdown_delay` (services gone first, tasks killed later); `job stop` leaves none. The raw API
-//! (field names, X-Nomad-Index, a blocking query woken by a registration, the job and allocation
-//! views, a deletion) and `drover service list|info|delete` with their exit codes.
+//! (field names, X-Nomad-Index, a blocking query woken by a registration, `?choose=`, the job and
+//! allocation views, a deletion) and `drover service list|info|delete` with their exit codes.
 
 mod common;
 
@@ -211,6 +211,17 @@ fn native_service_discovery() {
     let regs = wait_for_exactly(&agent, "websvc", "web", 3);
     eprintln!("timing: scale to 3 → 3 registrations {:?}", t.elapsed());
     check_ports(&agent, &regs, "http", "group-g");
+
+    // ?choose=<n>|<key>: n instances, the same ones for the same key; a malformed one is refused.
+    let pick = |key: &str| -> Vec<String> {
+        let v = get_json(&agent.url(&format!("/v1/service/web?choose=2%7C{key}")));
+        v.as_array().unwrap().iter().map(|r| r["ID"].as_str().unwrap().to_string()).collect()
+    };
+    let chosen = pick("client-1");
+    assert_eq!(chosen.len(), 2);
+    assert_eq!(chosen, pick("client-1"));
+    assert!((0..8).map(|i| pick(&format!("k{i}"))).any(|c| c != chosen), "every key picked the same instances");
+    assert_eq!(call(&agent, "GET", "/v1/service/web?choose=two").0, 400);
 
     // The job's and an allocation's views.
     let of_job = get_json(&agent.url("/v1/job/websvc/services"));

@@ -117,6 +117,33 @@ fn address_and_port(s: &Service, alloc: &Allocation, node: &Node) -> (String, u1
     (address, port)
 }
 
+/// Nomad's `?choose=<n>|<key>`: `n` of the registrations picked by rendezvous hashing on `key`, so
+/// a key gets the same instances each time and keeps most of them when instances come and go.
+/// Returns `None` when `choose` is not of that form.
+pub fn choose<'a>(regs: Vec<&'a ServiceRegistration>, choose: &str) -> Option<Vec<&'a ServiceRegistration>> {
+    let (n, key) = choose.split_once('|')?;
+    let n: usize = n.parse().ok()?;
+    if key.is_empty() {
+        return None;
+    }
+    let mut scored: Vec<(u64, &ServiceRegistration)> = regs.into_iter().map(|r| (rendezvous(key, &r.alloc_id, &r.id), r)).collect();
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
+    Some(scored.into_iter().take(n).map(|(_, r)| r).collect())
+}
+
+/// FNV-1a over the key and the instance: stable across servers and versions, no randomness.
+fn rendezvous(key: &str, alloc_id: &str, id: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes().chain([0]).chain(alloc_id.bytes()).chain([0]).chain(id.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    // final avalanche so nearby inputs spread over the whole range
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^ (h >> 33)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,5 +186,25 @@ mod tests {
         assert_eq!(regs[1].id, "_nomad-task-a1-srv-shop-web-srv-8081");
         assert_eq!((regs[1].address.as_str(), regs[1].port), ("10.0.0.9", 8081));
         assert!(regs.iter().all(|r| r.problems().is_empty()));
+    }
+
+    #[test]
+    fn choose_is_stable_and_rendezvous() {
+        let regs: Vec<ServiceRegistration> =
+            (0..10).map(|i| ServiceRegistration { id: format!("s{i}"), alloc_id: format!("a{i}"), ..Default::default() }).collect();
+        let all: Vec<&ServiceRegistration> = regs.iter().collect();
+        let ids = |v: Vec<&ServiceRegistration>| v.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+        let three = ids(choose(all.clone(), "3|client-a").unwrap());
+        assert_eq!(three.len(), 3);
+        assert_eq!(three, ids(choose(all.clone(), "3|client-a").unwrap()), "the same key picks the same instances");
+        assert_ne!(three, ids(choose(all.clone(), "3|client-b").unwrap()), "another key spreads elsewhere");
+        // an instance that goes away only replaces itself
+        let without: Vec<&ServiceRegistration> = all.iter().copied().filter(|r| r.id != three[0]).collect();
+        let after = ids(choose(without, "3|client-a").unwrap());
+        assert_eq!(&after[..2], &three[1..]);
+        assert_eq!(choose(all.clone(), "20|k").unwrap().len(), 10);
+        for bad in ["3", "x|k", "3|", ""] {
+            assert!(choose(all.clone(), bad).is_none(), "{bad}");
+        }
     }
 }

@@ -1,11 +1,13 @@
 //! Native service discovery endpoints: `GET /v1/services`, `GET|DELETE /v1/service/:name[/:id]`,
-//! `GET /v1/job/:id/services` and `GET /v1/allocation/:id/services`, blocking on the services table.
+//! `GET /v1/job/:id/services` and `GET /v1/allocation/:id/services`, blocking on the services table;
+//! a service read takes Nomad's `?choose=<n>|<key>` (rendezvous hashing).
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 
 use crate::api::service_reg::{service_list, service_to_api, ApiServiceRegistration};
-use crate::core::service_reg::ServiceRegistration;
+use crate::core::service_reg::{choose, ServiceRegistration};
 use crate::core::state::{table, ClusterState};
 
 use super::allocs::find_alloc_id;
@@ -31,9 +33,29 @@ pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) ->
     Ok(with_index(index, st.server.raft.leader().is_some(), body))
 }
 
-pub async fn read(State(st): State<HttpState>, Path(name): Path<String>, Query(q): Query<QueryOptions>) -> Result<Response, ApiError> {
+/// `?choose=<n>|<key>` of a service read.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ChooseOptions {
+    pub choose: Option<String>,
+}
+
+pub async fn read(
+    State(st): State<HttpState>,
+    Path(name): Path<String>,
+    Query(q): Query<QueryOptions>,
+    Query(c): Query<ChooseOptions>,
+) -> Result<Response, ApiError> {
     let index = query_index(&st, table::SERVICES, &q).await?;
-    let items = st.server.read(|s| registrations(s, |r| r.service_name == name && in_namespace(&q, r)));
+    let items = st.server.read(|s| {
+        let regs: Vec<&ServiceRegistration> = s.services.values().filter(|r| r.service_name == name && in_namespace(&q, r)).collect();
+        let regs = match c.choose.as_deref().filter(|c| !c.is_empty()) {
+            Some(spec) => choose(regs, spec)
+                .ok_or_else(|| ApiError::bad_request(format!("failed to parse choose parameter \"{spec}\": want <number>|<key>")))?,
+            None => regs,
+        };
+        Ok::<_, ApiError>(regs.into_iter().map(|r| (r.id.clone(), service_to_api(r))).collect::<Vec<_>>())
+    })?;
     list_response(index, st.server.raft.leader().is_some(), &q, items)
 }
 
