@@ -3,7 +3,8 @@
 //! (their ports and addresses); scaling to 3 and to 1 follows, the scale-down honouring
 //! `shutdown_delay` (services gone first, tasks killed later); `job stop` leaves none. The raw API
 //! (field names, X-Nomad-Index, a blocking query woken by a registration, `?choose=`, the job and
-//! allocation views, a deletion) and `drover service list|info|delete` with their exit codes.
+//! allocation views, a deletion) and `drover service list|info|delete` with their exit codes. Checks
+//! (http, tcp) run by the client, their results in `/v1/client/allocation/:id/checks`.
 
 mod common;
 
@@ -122,16 +123,22 @@ fn check_ports(agent: &DevAgent, regs: &[Value], label: &str, owner: &str) {
     }
 }
 
-#[test]
-fn native_service_discovery() {
+/// A dev agent in a fresh directory, or `None` (the test is skipped) when not root.
+fn start(tag: &str) -> Option<(std::path::PathBuf, DevAgent)> {
     if !is_root() {
         eprintln!("skipping: the end-to-end test runs a real agent and needs root");
-        return;
+        return None;
     }
-    let dir = temp_dir("e2e-services");
+    let dir = temp_dir(tag);
     let images = dir.join("images");
     std::fs::create_dir_all(&images).unwrap();
     let agent = DevAgent::start(&dir, &images, free_port(), free_port());
+    Some((dir, agent))
+}
+
+#[test]
+fn native_service_discovery() {
+    let Some((dir, agent)) = start("e2e-services") else { return };
     let _purge = PurgeOnDrop { base: agent.addr(), job: "websvc" };
     let _purge_other = PurgeOnDrop { base: agent.addr(), job: "othersvc" };
 
@@ -321,4 +328,86 @@ fn native_service_discovery() {
     let out = agent.cli(&["service", "info", "web"]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "No service registrations found");
+}
+
+const CHECKED: &str = r#"job "checksvc" {
+  group "g" {
+    network {
+      port "http" {}
+      port "spare" {}
+    }
+    service {
+      name     = "api"
+      port     = "http"
+      provider = "nomad"
+      check {
+        name     = "api-http"
+        type     = "http"
+        path     = "/health"
+        interval = "1s"
+        timeout  = "1s"
+      }
+      check {
+        name     = "nobody-listens"
+        type     = "tcp"
+        port     = "spare"
+        interval = "1s"
+        timeout  = "1s"
+      }
+    }
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "mkdir -p $NOMAD_TASK_DIR/www && echo ok > $NOMAD_TASK_DIR/www/health && exec busybox httpd -f -p $NOMAD_PORT_http -h $NOMAD_TASK_DIR/www"]
+      }
+      resources {
+        cpu    = 20
+        memory = 16
+      }
+    }
+  }
+}
+"#;
+
+/// Checks of a native service run on the client: an http check that passes, a tcp check of a port
+/// nobody listens on that fails, both in `GET /v1/client/allocation/:id/checks` in Nomad's shape.
+#[test]
+fn native_service_checks() {
+    if std::process::Command::new("busybox").arg("true").status().map(|s| !s.success()).unwrap_or(true) {
+        eprintln!("skipping: busybox (for its httpd) is not on the PATH");
+        return;
+    }
+    let Some((dir, agent)) = start("e2e-checks") else { return };
+    let _purge = PurgeOnDrop { base: agent.addr(), job: "checksvc" };
+    let file = dir.join("checksvc.hcl");
+    std::fs::write(&file, CHECKED).unwrap();
+    let t = Instant::now();
+    let out = agent.cli(&["job", "run", "-detach", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let regs = wait_for_exactly(&agent, "checksvc", "api", 1);
+    let alloc = regs[0]["AllocID"].as_str().unwrap().to_string();
+    let mut checks = Value::Null;
+    wait_until("both checks to have a verdict", Duration::from_secs(30), || {
+        let (code, _, body) = call(&agent, "GET", &format!("/v1/client/allocation/{alloc}/checks"));
+        checks = serde_json::from_str(&body).unwrap_or(Value::Null);
+        code == 200
+            && checks.as_object().is_some_and(|m| m.len() == 2 && m.values().all(|c| c["Status"] == "success" || c["Status"] == "failure"))
+    });
+    eprintln!("timing: job run to both check verdicts {:?}", t.elapsed());
+    let by_name =
+        |name: &str| checks.as_object().unwrap().values().find(|c| c["Check"] == name).cloned().unwrap_or_else(|| panic!("{checks}"));
+    let http = by_name("api-http");
+    assert_eq!((http["Status"].as_str(), http["StatusCode"].as_u64()), (Some("success"), Some(200)), "{http}");
+    assert_eq!((http["Service"].as_str(), http["Mode"].as_str(), http["Task"].as_str()), (Some("api"), Some("healthiness"), Some("")));
+    assert_eq!(http["Group"], "checksvc.g[0]");
+    assert!(http["Timestamp"].as_i64().unwrap() > 1_600_000_000, "{http}");
+    let want: BTreeSet<&str> = ["ID", "Check", "Group", "Task", "Service", "Mode", "Status", "StatusCode", "Output", "Timestamp"].into();
+    assert_eq!(http.as_object().unwrap().keys().map(String::as_str).collect::<BTreeSet<_>>(), want);
+    let id = http["ID"].as_str().unwrap();
+    assert_eq!(checks[id], http, "results are keyed by their ID");
+    let tcp = by_name("nobody-listens");
+    assert_eq!(tcp["Status"], "failure", "{tcp}");
+    assert!(!tcp["Output"].as_str().unwrap().is_empty(), "{tcp}");
+    assert_eq!(call(&agent, "GET", "/v1/client/allocation/00000000-0000-0000-0000-000000000000/checks").0, 404);
 }

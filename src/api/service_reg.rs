@@ -1,10 +1,12 @@
 //! Nomad's native service discovery JSON: `ServiceRegistration` and the `GET /v1/services` list
-//! (`ServiceRegistrationListStub`: per namespace, each service's name and tags).
+//! (`ServiceRegistrationListStub`: per namespace, each service's name and tags), and the client's
+//! check results (`GET /v1/client/allocation/:id/checks`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::client::checks::CheckResult;
 use crate::core::service_reg::ServiceRegistration;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,4 +82,36 @@ pub fn service_list<'a>(regs: impl Iterator<Item = &'a ServiceRegistration>) -> 
                 .collect(),
         })
         .collect()
+}
+
+/// One check's latest result, as `GET /v1/client/allocation/:id/checks` returns it (keyed by ID).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ApiCheckResult {
+    #[serde(rename = "ID")]
+    pub id: String,
+    pub check: String,
+    pub group: String,
+    pub task: String,
+    pub service: String,
+    pub mode: String,
+    pub status: String,
+    pub status_code: u16,
+    pub output: String,
+    pub timestamp: i64,
+}
+
+pub fn check_to_api(r: &CheckResult) -> ApiCheckResult {
+    ApiCheckResult {
+        id: r.id.clone(),
+        check: r.check.clone(),
+        group: r.group.clone(),
+        task: r.task.clone(),
+        service: r.service.clone(),
+        mode: r.mode.clone(),
+        status: r.status.into(),
+        status_code: r.status_code,
+        output: r.output.clone(),
+        timestamp: r.timestamp,
+    }
 }

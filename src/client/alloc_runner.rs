@@ -15,6 +15,7 @@ use crate::core::node::Node;
 use crate::core::service_reg::registrations_for;
 
 use super::alloc_dir::AllocDir;
+use super::checks;
 use super::config::ClientConfig;
 use super::control::ClientControl;
 use super::reporter::Reporter;
@@ -135,6 +136,8 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
             info!(alloc_id = %alloc_id, count = registrations.len(), "registering services");
             services.register(registrations.clone());
             registered = true;
+            // the checks end with the tasks: when they are told to stop, or this runner ends
+            checks::spawn(&alloc, &job, &node, &control, &task_kill_rx);
         }
         reporter.push(ClientAllocUpdate {
             id: alloc_id.clone(),

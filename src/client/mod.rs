@@ -2,6 +2,7 @@
 
 pub mod alloc_dir;
 pub mod alloc_runner;
+pub mod checks;
 pub mod config;
 pub mod control;
 pub mod env;

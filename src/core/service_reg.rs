@@ -47,6 +47,20 @@ impl ServiceRegistration {
 /// each task's. The address is the allocated port's host IP (the node's address when the service
 /// names no allocated port); the port is the allocated value of the named label, or a literal number.
 pub fn registrations_for(alloc: &Allocation, job: &Job, node: &Node) -> Vec<ServiceRegistration> {
+    native_services(alloc, job, node).into_iter().map(|n| n.registration).collect()
+}
+
+/// A native service of an allocation: its block, the task it belongs to (`None`: the group's) and
+/// its registration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NativeService {
+    pub service: Service,
+    pub task: Option<String>,
+    pub registration: ServiceRegistration,
+}
+
+/// The allocation's `provider = "nomad"` services with their registrations (see [`registrations_for`]).
+pub fn native_services(alloc: &Allocation, job: &Job, node: &Node) -> Vec<NativeService> {
     let Some(group) = job.group(&alloc.task_group) else { return Vec::new() };
     let group_owner = format!("group-{}", group.name);
     let owned = group
@@ -60,8 +74,8 @@ pub fn registrations_for(alloc: &Allocation, job: &Job, node: &Node) -> Vec<Serv
             continue;
         }
         let name = service_name(s, &job.id, &group.name, task);
-        let (address, port) = address_and_port(s, alloc, node);
-        out.push(ServiceRegistration {
+        let (address, port) = address_and_port(s, &s.port_label, alloc, node);
+        let registration = ServiceRegistration {
             id: format!("{ID_PREFIX}{}-{owner}-{name}-{}", alloc.id, s.port_label),
             service_name: name,
             namespace: alloc.namespace.to_string(),
@@ -73,9 +87,20 @@ pub fn registrations_for(alloc: &Allocation, job: &Job, node: &Node) -> Vec<Serv
             address,
             port,
             ..Default::default()
-        });
+        };
+        out.push(NativeService { service: s.clone(), task: task.map(String::from), registration });
     }
     out
+}
+
+/// Where a check of a native service connects: the service's address, and the check's own port
+/// label when it names one, else the service's port.
+pub fn check_target(n: &NativeService, check: &super::job::ServiceCheck, alloc: &Allocation, node: &Node) -> (String, u16) {
+    if check.port_label.is_empty() {
+        (n.registration.address.clone(), n.registration.port)
+    } else {
+        address_and_port(&n.service, &check.port_label, alloc, node)
+    }
 }
 
 /// The service's name with Nomad's runtime variables interpolated; Nomad's default when unnamed
@@ -103,11 +128,11 @@ fn service_name(s: &Service, job: &str, group: &str, task: Option<&str>) -> Stri
     name
 }
 
-fn address_and_port(s: &Service, alloc: &Allocation, node: &Node) -> (String, u16) {
-    let allocated = alloc.resources.ports.iter().find(|p| p.label == s.port_label);
+fn address_and_port(s: &Service, label: &str, alloc: &Allocation, node: &Node) -> (String, u16) {
+    let allocated = alloc.resources.ports.iter().find(|p| p.label == label);
     let port = match allocated {
         Some(p) => p.value,
-        None => s.port_label.parse().unwrap_or(0),
+        None => label.parse().unwrap_or(0),
     };
     let address = if !s.address.is_empty() {
         s.address.clone()

@@ -99,6 +99,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/client/allocation/{alloc}/restart", put(alloc_ops::restart).post(alloc_ops::restart))
         .route("/v1/client/allocation/{alloc}/signal", put(alloc_ops::signal).post(alloc_ops::signal))
         .route("/v1/client/allocation/{alloc}/stats", get(alloc_ops::stats))
+        .route("/v1/client/allocation/{alloc}/checks", get(alloc_ops::checks))
         .route("/v1/client/allocation/{alloc}/exec", get(alloc_exec::exec))
         .route("/v1/metrics", get(telemetry::metrics))
         .route("/v1/regions", get(status::regions))
