@@ -410,4 +410,17 @@ fn native_service_checks() {
     assert_eq!(tcp["Status"], "failure", "{tcp}");
     assert!(!tcp["Output"].as_str().unwrap().is_empty(), "{tcp}");
     assert_eq!(call(&agent, "GET", "/v1/client/allocation/00000000-0000-0000-0000-000000000000/checks").0, 404);
+
+    // `alloc checks` by short id: Nomad's blocks, one per check.
+    let out = agent.cli(&["alloc", "checks", &alloc[..8]]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(stdout.starts_with("Status of 2 Nomad Service Checks\n"), "{stdout}");
+    for want in
+        ["Name       = api-http", "Task       = (group)", "Status     = success", "Status     = failure", "Output     = nomad: http ok"]
+    {
+        assert!(stdout.contains(want), "{want:?} missing: {stdout}");
+    }
+    let out = agent.cli(&["alloc", "checks", "ffffffff"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
 }

@@ -6,6 +6,7 @@
 pub mod agent;
 pub mod agent_info;
 pub mod alloc;
+pub mod alloc_checks;
 pub mod alloc_exec;
 pub mod alloc_fs;
 pub mod alloc_restart;
