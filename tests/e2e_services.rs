@@ -4,7 +4,8 @@
 //! `shutdown_delay` (services gone first, tasks killed later); `job stop` leaves none. The raw API
 //! (field names, X-Nomad-Index, a blocking query woken by a registration, `?choose=`, the job and
 //! allocation views, a deletion) and `drover service list|info|delete` with their exit codes. Checks
-//! (http, tcp) run by the client, their results in `/v1/client/allocation/:id/checks`.
+//! (http, tcp) run by the client, their results in `/v1/client/allocation/:id/checks`. A client-only
+//! agent registering through a server, and its registrations removed when its node goes down.
 
 mod common;
 
@@ -423,4 +424,138 @@ fn native_service_checks() {
     }
     let out = agent.cli(&["alloc", "checks", "ffffffff"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+}
+
+const ON_CLIENT: &str = r#"job "remote" {
+  group "g" {
+    network {
+      port "http" {}
+    }
+    service {
+      name     = "remote"
+      port     = "http"
+      provider = "nomad"
+      check {
+        type     = "tcp"
+        interval = "1s"
+        timeout  = "500ms"
+      }
+    }
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "exec sleep 45"]
+      }
+      resources {
+        cpu    = 20
+        memory = 16
+      }
+    }
+  }
+}
+"#;
+
+/// A client-only agent process, SIGKILLed when dropped (its executors live on, as after a crash).
+struct ClientProc(Option<std::process::Child>);
+
+impl ClientProc {
+    fn start(dir: &std::path::Path, server_rpc: &str) -> Self {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("agent.log")).unwrap();
+        let child = std::process::Command::new(bin())
+            .args(["agent", "-client", "-bind", "127.0.111.10", "-servers", server_rpc, "-config"])
+            .arg(dir.join("client.hcl"))
+            .arg("-data-dir")
+            .arg(dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        Self(Some(child))
+    }
+
+    fn kill9(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for ClientProc {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// A server and a client-only agent: the client registers through client RPC, the server forwards
+/// the checks endpoint to it; when the client dies its node goes down and its registrations go with
+/// it; back up, the lost allocation stays unregistered and its replacement registers.
+#[test]
+fn services_of_a_client_only_agent_and_a_node_that_goes_down() {
+    if !is_root() {
+        eprintln!("skipping: the end-to-end test runs real agents and needs root");
+        return;
+    }
+    let c = common::cluster::Cluster::start_with_config("e2e-svc-node", 111, 1, Some("server {\n  heartbeat_grace = \"1s\"\n}\n"));
+    let server = &c.servers[0];
+    let dir = c.root.join("client");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("client.hcl"), "plugin \"raw_exec\" {\n  config {\n    enabled = true\n  }\n}\n").unwrap();
+    let mut client = ClientProc::start(&dir, &server.rpc_addr());
+    let _purge = PurgeOnDrop { base: server.url(""), job: "remote" };
+    wait_until("the client node to be ready", Duration::from_secs(30), || server.get("/v1/nodes").1.contains("\"ready\""));
+
+    let file = dir.join("remote.hcl");
+    std::fs::write(&file, ON_CLIENT).unwrap();
+    let out =
+        std::process::Command::new(bin()).args(["job", "run", "-detach"]).arg(&file).env("DROVER_ADDR", server.url("")).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let mut regs = Vec::new();
+    wait_until("the registration from the client", Duration::from_secs(60), || {
+        regs =
+            serde_json::from_str::<Value>(&server.get("/v1/service/remote").1).ok().and_then(|v| v.as_array().cloned()).unwrap_or_default();
+        regs.len() == 1
+    });
+    let old = regs[0]["AllocID"].as_str().unwrap().to_string();
+    let alloc = get_json(&server.url(&format!("/v1/allocation/{old}")));
+    let port = &alloc["AllocatedResources"]["Shared"]["Ports"][0];
+    assert_eq!((&regs[0]["Address"], &regs[0]["Port"]), (&port["HostIP"], &port["Value"]), "{}", regs[0]);
+    assert_eq!(regs[0]["NodeID"], alloc["NodeID"]);
+    eprintln!("registered from the client-only agent: {}:{}", regs[0]["Address"], regs[0]["Port"]);
+
+    // The server forwards the checks endpoint to the client that runs the allocation.
+    let mut checks = Value::Null;
+    wait_until("the forwarded check result", Duration::from_secs(30), || {
+        let (code, body) = server.get(&format!("/v1/client/allocation/{old}/checks"));
+        checks = serde_json::from_str(&body).unwrap_or(Value::Null);
+        code == 200 && checks.as_object().is_some_and(|m| m.values().any(|c| c["Status"] == "failure"))
+    });
+    let check = checks.as_object().unwrap().values().next().unwrap();
+    assert_eq!(check["Check"], "service: \"remote\" check", "{check}");
+
+    // The client dies: its node goes down after TTL + grace, and its registrations are gone with it.
+    let t = std::time::Instant::now();
+    client.kill9();
+    wait_until("the registration to go with the down node", Duration::from_secs(40), || server.get("/v1/service/remote").1.trim() == "[]");
+    eprintln!("timing: client killed → registration gone after {:?}", t.elapsed());
+    let nodes = get_json(&server.url("/v1/nodes"));
+    assert_eq!(nodes[0]["Status"], "down", "{nodes}");
+
+    // Back up: the lost allocation is not registered again; its replacement is.
+    let t = std::time::Instant::now();
+    let mut client = ClientProc::start(&dir, &server.rpc_addr());
+    wait_until("the replacement's registration", Duration::from_secs(60), || {
+        regs =
+            serde_json::from_str::<Value>(&server.get("/v1/service/remote").1).ok().and_then(|v| v.as_array().cloned()).unwrap_or_default();
+        regs.len() == 1
+    });
+    eprintln!("timing: client restarted → replacement registered after {:?}", t.elapsed());
+    assert_ne!(regs[0]["AllocID"].as_str(), Some(old.as_str()), "the lost allocation was registered again");
+    std::thread::sleep(Duration::from_secs(2));
+    let regs = get_json(&server.url("/v1/service/remote"));
+    assert_eq!(regs.as_array().unwrap().len(), 1, "{regs}");
+    drop(_purge);
+    client.kill9();
 }
