@@ -3,7 +3,8 @@
 //! (their ports and addresses); scaling to 3 and to 1 follows, the scale-down honouring
 //! `shutdown_delay` (services gone first, tasks killed later); `job stop` leaves none. The raw API
 //! (field names, X-Nomad-Index, a blocking query woken by a registration, `?choose=`, the job and
-//! allocation views, a deletion) and `drover service list|info|delete` with their exit codes. Checks
+//! allocation views, a deletion, the event stream's Service topic) and `drover service list|info|delete`
+//! with their exit codes. Checks
 //! (http, tcp) run by the client, their results in `/v1/client/allocation/:id/checks`. A client-only
 //! agent registering through a server, and its registrations removed when its node goes down.
 
@@ -329,6 +330,32 @@ fn native_service_discovery() {
     let out = agent.cli(&["service", "info", "web"]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "No service registrations found");
+
+    // The event stream's Service topic replays the registrations and their removals.
+    let events = read_stream(&agent.url("/v1/event/stream?topic=Service:web&index=1"), "ServiceDeregistration");
+    assert!(events.contains("\"Topic\":\"Service\"") && events.contains("\"Type\":\"ServiceRegistration\""), "{events}");
+    assert!(events.contains("\"ServiceName\":\"web\"") && !events.contains("\"ServiceName\":\"db\""), "{events}");
+}
+
+/// The raw text of a streaming response until it contains `until` (or 10 s pass).
+fn read_stream(url: &str, until: &str) -> String {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    write!(s, "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+    let start = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 8192];
+    while start.elapsed() < Duration::from_secs(10) && !String::from_utf8_lossy(&got).contains(until) {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(_) => continue,
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
 }
 
 const CHECKED: &str = r#"job "checksvc" {
