@@ -289,7 +289,9 @@ impl ClusterState {
                 None
             }
             Command::DeleteServiceRegistrations { ids, alloc_ids } => {
-                self.remove_services(index, |s| ids.contains(&s.id) || alloc_ids.contains(&s.alloc_id));
+                let ids: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
+                let allocs: BTreeSet<&str> = alloc_ids.iter().map(String::as_str).collect();
+                self.remove_services(index, |s| ids.contains(s.id.as_str()) || allocs.contains(s.alloc_id.as_str()));
                 None
             }
             Command::UpdateNodeEligibility { node_id, eligible, evals, now } => match self.nodes.get_mut(node_id) {
