@@ -125,22 +125,9 @@ fn check_ports(agent: &DevAgent, regs: &[Value], label: &str, owner: &str) {
     }
 }
 
-/// A dev agent in a fresh directory, or `None` (the test is skipped) when not root.
-fn start(tag: &str) -> Option<(std::path::PathBuf, DevAgent)> {
-    if !is_root() {
-        eprintln!("skipping: the end-to-end test runs a real agent and needs root");
-        return None;
-    }
-    let dir = temp_dir(tag);
-    let images = dir.join("images");
-    std::fs::create_dir_all(&images).unwrap();
-    let agent = DevAgent::start(&dir, &images, free_port(), free_port());
-    Some((dir, agent))
-}
-
 #[test]
 fn native_service_discovery() {
-    let Some((dir, agent)) = start("e2e-services") else { return };
+    let Some((agent, dir)) = dev_agent("e2e-services") else { return };
     let _purge = PurgeOnDrop { base: agent.addr(), job: "websvc" };
     let _purge_other = PurgeOnDrop { base: agent.addr(), job: "othersvc" };
 
@@ -406,7 +393,7 @@ fn native_service_checks() {
         eprintln!("skipping: busybox (for its httpd) is not on the PATH");
         return;
     }
-    let Some((dir, agent)) = start("e2e-checks") else { return };
+    let Some((agent, dir)) = dev_agent("e2e-checks") else { return };
     let _purge = PurgeOnDrop { base: agent.addr(), job: "checksvc" };
     let file = dir.join("checksvc.hcl");
     std::fs::write(&file, CHECKED).unwrap();
@@ -483,39 +470,6 @@ const ON_CLIENT: &str = r#"job "remote" {
 }
 "#;
 
-/// A client-only agent process, SIGKILLed when dropped (its executors live on, as after a crash).
-struct ClientProc(Option<std::process::Child>);
-
-impl ClientProc {
-    fn start(dir: &std::path::Path, server_rpc: &str) -> Self {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("agent.log")).unwrap();
-        let child = std::process::Command::new(bin())
-            .args(["agent", "-client", "-bind", "127.0.111.10", "-servers", server_rpc, "-config"])
-            .arg(dir.join("client.hcl"))
-            .arg("-data-dir")
-            .arg(dir)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        Self(Some(child))
-    }
-
-    fn kill9(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for ClientProc {
-    fn drop(&mut self) {
-        self.kill9();
-    }
-}
-
 /// A server and a client-only agent: the client registers through client RPC, the server forwards
 /// the checks endpoint to it; when the client dies its node goes down and its registrations go with
 /// it; back up, the lost allocation stays unregistered and its replacement registers.
@@ -528,9 +482,8 @@ fn services_of_a_client_only_agent_and_a_node_that_goes_down() {
     let c = common::cluster::Cluster::start_with_config("e2e-svc-node", 111, 1, Some("server {\n  heartbeat_grace = \"1s\"\n}\n"));
     let server = &c.servers[0];
     let dir = c.root.join("client");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("client.hcl"), "plugin \"raw_exec\" {\n  config {\n    enabled = true\n  }\n}\n").unwrap();
-    let mut client = ClientProc::start(&dir, &server.rpc_addr());
+    // Declared before the purge guard, so the guard (dropped first) finds the client alive.
+    let mut client = Some(ClientAgent::start(&dir, "127.0.111.10", &server.rpc_addr(), &[]));
     let _purge = PurgeOnDrop { base: server.url(""), job: "remote" };
     wait_until("the client node to be ready", Duration::from_secs(30), || server.get("/v1/nodes").1.contains("\"ready\""));
 
@@ -541,8 +494,7 @@ fn services_of_a_client_only_agent_and_a_node_that_goes_down() {
     assert!(out.status.success(), "{}", text(&out));
     let mut regs = Vec::new();
     wait_until("the registration from the client", Duration::from_secs(60), || {
-        regs =
-            serde_json::from_str::<Value>(&server.get("/v1/service/remote").1).ok().and_then(|v| v.as_array().cloned()).unwrap_or_default();
+        regs = remote_registrations(server);
         regs.len() == 1
     });
     let old = regs[0]["AllocID"].as_str().unwrap().to_string();
@@ -564,7 +516,7 @@ fn services_of_a_client_only_agent_and_a_node_that_goes_down() {
 
     // The client dies: its node goes down after TTL + grace, and its registrations are gone with it.
     let t = std::time::Instant::now();
-    client.kill9();
+    drop(client.take());
     wait_until("the registration to go with the down node", Duration::from_secs(40), || server.get("/v1/service/remote").1.trim() == "[]");
     eprintln!("timing: client killed → registration gone after {:?}", t.elapsed());
     let nodes = get_json(&server.url("/v1/nodes"));
@@ -572,10 +524,9 @@ fn services_of_a_client_only_agent_and_a_node_that_goes_down() {
 
     // Back up: the lost allocation is not registered again; its replacement is.
     let t = std::time::Instant::now();
-    let mut client = ClientProc::start(&dir, &server.rpc_addr());
+    client = Some(ClientAgent::start(&dir, "127.0.111.10", &server.rpc_addr(), &[]));
     wait_until("the replacement's registration", Duration::from_secs(60), || {
-        regs =
-            serde_json::from_str::<Value>(&server.get("/v1/service/remote").1).ok().and_then(|v| v.as_array().cloned()).unwrap_or_default();
+        regs = remote_registrations(server);
         regs.len() == 1
     });
     eprintln!("timing: client restarted → replacement registered after {:?}", t.elapsed());
@@ -584,5 +535,9 @@ fn services_of_a_client_only_agent_and_a_node_that_goes_down() {
     let regs = get_json(&server.url("/v1/service/remote"));
     assert_eq!(regs.as_array().unwrap().len(), 1, "{regs}");
     drop(_purge);
-    client.kill9();
+    assert!(client.is_some());
+}
+
+fn remote_registrations(server: &common::cluster::ServerProc) -> Vec<Value> {
+    serde_json::from_str::<Value>(&server.get("/v1/service/remote").1).ok().and_then(|v| v.as_array().cloned()).unwrap_or_default()
 }

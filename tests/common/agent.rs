@@ -257,6 +257,18 @@ impl Drop for PurgeOnDrop {
     }
 }
 
+/// A dev agent (raw_exec only: no images) in a fresh directory; `None` (the test is skipped) without root.
+pub fn dev_agent(tag: &str) -> Option<(DevAgent, PathBuf)> {
+    if !is_root() {
+        eprintln!("skipping: the end-to-end test runs a real agent and needs root");
+        return None;
+    }
+    let dir = temp_dir(tag);
+    let images = dir.join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    Some((DevAgent::start(&dir, &images, free_port(), free_port()), dir))
+}
+
 /// A client-only agent (`drover agent -client`, raw_exec enabled) with its data and log in `dir`,
 /// bound to `ip`, joining the server RPC address `servers`; killed when dropped.
 pub struct ClientAgent {
