@@ -319,30 +319,9 @@ fn native_service_discovery() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "No service registrations found");
 
     // The event stream's Service topic replays the registrations and their removals.
-    let events = read_stream(&agent.url("/v1/event/stream?topic=Service:web&index=1"), "ServiceDeregistration");
+    let events = first_bytes(&agent.url("/v1/event/stream?topic=Service:web&index=1"), "ServiceDeregistration");
     assert!(events.contains("\"Topic\":\"Service\"") && events.contains("\"Type\":\"ServiceRegistration\""), "{events}");
     assert!(events.contains("\"ServiceName\":\"web\"") && !events.contains("\"ServiceName\":\"db\""), "{events}");
-}
-
-/// The raw text of a streaming response until it contains `until` (or 10 s pass).
-fn read_stream(url: &str, until: &str) -> String {
-    use std::io::{Read, Write};
-    let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest.split_once('/').unwrap();
-    let mut s = std::net::TcpStream::connect(host).unwrap();
-    s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
-    write!(s, "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
-    let start = Instant::now();
-    let mut got = Vec::new();
-    let mut buf = [0u8; 8192];
-    while start.elapsed() < Duration::from_secs(10) && !String::from_utf8_lossy(&got).contains(until) {
-        match s.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(_) => continue,
-        }
-    }
-    String::from_utf8_lossy(&got).into_owned()
 }
 
 const CHECKED: &str = r#"job "checksvc" {
