@@ -438,7 +438,7 @@ const ON_CLIENT: &str = r#"job "remote" {
       driver = "raw_exec"
       config {
         command = "/bin/sh"
-        args    = ["-c", "exec sleep 45"]
+        args    = ["-c", "exec sleep 120"]
       }
       resources {
         cpu    = 20
@@ -451,7 +451,8 @@ const ON_CLIENT: &str = r#"job "remote" {
 
 /// A server and a client-only agent: the client registers through client RPC, the server forwards
 /// the checks endpoint to it; when the client dies its node goes down and its registrations go with
-/// it; back up, the lost allocation stays unregistered and its replacement registers.
+/// it; back up, the lost allocation stays unregistered (its surviving executor is stopped) and its
+/// replacement registers.
 #[test]
 fn services_of_a_client_only_agent_and_a_node_that_goes_down() {
     if !is_root() {
@@ -510,6 +511,10 @@ fn services_of_a_client_only_agent_and_a_node_that_goes_down() {
     });
     eprintln!("timing: client restarted → replacement registered after {:?}", t.elapsed());
     assert_ne!(regs[0]["AllocID"].as_str(), Some(old.as_str()), "the lost allocation was registered again");
+    // The lost allocation's executor, which outlived the agent, is stopped by the restarted one.
+    let t = Instant::now();
+    wait_until("the lost allocation's executor to stop", Duration::from_secs(30), || processes_mentioning(&old).is_empty());
+    eprintln!("timing: lost allocation's executor stopped {:?} after the replacement registered", t.elapsed());
     std::thread::sleep(Duration::from_secs(2));
     let regs = get_json(&server.url("/v1/service/remote"));
     assert_eq!(regs.as_array().unwrap().len(), 1, "{regs}");

@@ -84,8 +84,12 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
     let mut states: VecMap<String, TaskState> = VecMap::new();
     let mut handles = Vec::with_capacity(tasks);
     // The tasks are killed only after the services are gone and the shutdown delay passed.
-    let (task_kill, task_kill_rx) = watch::channel(false);
-    let mut task_kill = Some(task_kill);
+    // An allocation stopped while this agent was down starts stopped: its tasks are only re-attached
+    // to be killed. The sender lives as long as this runner, so the tasks never see it closed.
+    let stopped = *kill.borrow_and_update();
+    let (task_kill, task_kill_rx) = watch::channel(stopped);
+    let task_kill = Arc::new(task_kill);
+    let mut stopping = stopped;
     for task in &group.tasks {
         let ctx = TaskContext {
             alloc: alloc.clone(),
@@ -106,7 +110,7 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
     let registrations = registrations_for(&alloc, &job, &node);
     let mut registered = false;
     let delay = shutdown_delay(&group);
-    let mut watching = true;
+    let mut watching = !stopped;
     loop {
         let (task, state) = tokio::select! {
             next = rx.recv() => match next {
@@ -117,8 +121,9 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
                 watching = changed.is_ok();
                 if *kill.borrow_and_update() {
                     watching = false;
-                    if let Some(task_kill) = task_kill.take() {
-                        tokio::spawn(stop(alloc_id.clone(), services.clone(), registered, delay, task_kill));
+                    if !stopping {
+                        stopping = true;
+                        tokio::spawn(stop(alloc_id.clone(), services.clone(), registered, delay, task_kill.clone()));
                     }
                 }
                 continue;
@@ -132,7 +137,7 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
             info!(alloc_id = %alloc_id, status = status.as_str(), "allocation status");
             last = Some(status);
         }
-        if status == ClientStatus::Running && !registered && task_kill.is_some() && !registrations.is_empty() {
+        if status == ClientStatus::Running && !registered && !stopping && !registrations.is_empty() {
             info!(alloc_id = %alloc_id, count = registrations.len(), "registering services");
             services.register(registrations.clone());
             registered = true;
@@ -146,7 +151,7 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
             task_states: states.clone(),
         });
     }
-    if registered && task_kill.is_some() {
+    if registered && !stopping {
         // the tasks ended on their own
         services.deregister_later(&alloc_id);
     }
@@ -155,7 +160,7 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
 
 /// Stops an allocation as Nomad does: its services are deregistered first, then the shutdown
 /// delay lets clients notice before the tasks are killed.
-async fn stop(alloc_id: String, services: ServiceRegistrar, registered: bool, delay: Duration, task_kill: watch::Sender<bool>) {
+async fn stop(alloc_id: String, services: ServiceRegistrar, registered: bool, delay: Duration, task_kill: Arc<watch::Sender<bool>>) {
     if registered {
         const DEREGISTER_WAIT: Duration = Duration::from_secs(5);
         if tokio::time::timeout(DEREGISTER_WAIT, services.deregister(&alloc_id)).await.is_err() {
@@ -166,5 +171,5 @@ async fn stop(alloc_id: String, services: ServiceRegistrar, registered: bool, de
         info!(alloc_id = %alloc_id, delay_ms = delay.as_millis() as u64, "waiting shutdown_delay before killing tasks");
         tokio::time::sleep(delay).await;
     }
-    let _ = task_kill.send(true);
+    task_kill.send_replace(true);
 }

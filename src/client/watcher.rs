@@ -66,6 +66,13 @@ pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), Client
             if alloc.desired_status != DesiredStatus::Run {
                 if let Some(r) = runners.get(&alloc.id) {
                     let _ = r.kill.send(true);
+                } else if let Some(job) = job.filter(|_| has_executors(&cfg, &alloc.id)) {
+                    // stopped (or lost) while this agent was down, with executors still running: a
+                    // runner re-attaches to them only to stop them
+                    info!(alloc_id = %alloc.id, "stopping the executors of an allocation stopped while the agent was down");
+                    let (kill, kill_rx) = watch::channel(true);
+                    let join = tokio::spawn(alloc_runner::run(alloc.clone(), job, node.clone(), cfg.clone(), kill_rx, outlets.clone()));
+                    runners.insert(alloc.id.clone(), Running { kill, join });
                 } else if !alloc.client_status.terminal() && finished_stopped.insert(alloc.id.clone()) {
                     // stopped before it ever ran here
                     reporter.push(ClientAllocUpdate {
@@ -96,6 +103,11 @@ pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), Client
         }
         runners.retain(|id, r| seen.contains(id) || !r.join.is_finished());
     }
+}
+
+/// Whether executors of the allocation may still run here (their state directories are left).
+fn has_executors(cfg: &ClientConfig, alloc_id: &str) -> bool {
+    std::fs::read_dir(cfg.executor_root().join(alloc_id)).is_ok_and(|mut d| d.next().is_some())
 }
 
 async fn register(rpc: &mut ServerClient, node: &Node) -> Duration {
