@@ -10,6 +10,7 @@ use tracing::{info, warn};
 
 use crate::core::alloc::{ClientAllocUpdate, ClientStatus, DesiredStatus};
 use crate::core::node::Node;
+use crate::driver::spec::EXECUTOR_PID_FILE;
 use crate::rpc::client::ServerClient;
 
 use super::alloc_runner;
@@ -18,6 +19,7 @@ use super::control::ClientControl;
 use super::fingerprint;
 use super::reporter::Reporter;
 use super::services::ServiceRegistrar;
+use super::task_runner;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -105,9 +107,10 @@ pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), Client
     }
 }
 
-/// Whether executors of the allocation may still run here (their state directories are left).
+/// Whether an executor of the allocation still runs here (one outlived the previous agent).
 fn has_executors(cfg: &ClientConfig, alloc_id: &str) -> bool {
-    std::fs::read_dir(cfg.executor_root().join(alloc_id)).is_ok_and(|mut d| d.next().is_some())
+    let Ok(tasks) = std::fs::read_dir(cfg.executor_root().join(alloc_id)) else { return false };
+    tasks.flatten().any(|t| task_runner::read_pid(&t.path().join(EXECUTOR_PID_FILE)).is_some_and(task_runner::alive))
 }
 
 async fn register(rpc: &mut ServerClient, node: &Node) -> Duration {
