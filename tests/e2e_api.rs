@@ -242,27 +242,6 @@ fn more_of_nomads_api_and_cli() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// What a streamed reply has sent within 10 s, or once it contains `want`.
-fn first_bytes(url: &str, want: &str) -> String {
-    use std::io::{Read, Write};
-    let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest.split_once('/').unwrap();
-    let mut s = std::net::TcpStream::connect(host).unwrap();
-    s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
-    write!(s, "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
-    while std::time::Instant::now() < deadline && !String::from_utf8_lossy(&got).contains(want) {
-        match s.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(_) => continue,
-        }
-    }
-    String::from_utf8_lossy(&got).into_owned()
-}
-
 #[test]
 fn client_endpoints_through_a_server() {
     if !is_root() {

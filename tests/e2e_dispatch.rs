@@ -121,18 +121,6 @@ fn stdout_of(agent: &DevAgent, alloc: &str, task: &str) -> String {
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
-/// A dev agent (raw_exec only: no images) in a fresh directory; `None` without root.
-fn dev_agent(tag: &str) -> Option<(DevAgent, std::path::PathBuf)> {
-    if !is_root() {
-        eprintln!("skipping: the end-to-end test runs a real agent and needs root");
-        return None;
-    }
-    let dir = temp_dir(tag);
-    let images = dir.join("images");
-    std::fs::create_dir_all(&images).unwrap();
-    Some((DevAgent::start(&dir, &images, free_port(), free_port()), dir))
-}
-
 /// Asserts that registering through the CLI creates no evaluation and no allocation.
 fn register_parent(agent: &DevAgent, file: &str, id: &str) {
     let out = agent.cli(&["job", "run", file]);

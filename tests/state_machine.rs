@@ -362,3 +362,64 @@ fn a_batch_applies_its_commands_in_order_at_one_index() {
     assert_eq!(stored(&batched, "a").map(|v| v.items["k"].clone()), Some("1".to_string()));
     assert_eq!(stored(&batched, "b"), None);
 }
+
+/// No registration of a terminal allocation survives: a client's terminal update, a plan's stop and
+/// a node going down remove them inside apply, and a late registration of a stopped allocation is dropped.
+#[test]
+fn services_of_terminal_allocations_are_removed() {
+    use drover::core::alloc::{ClientAllocUpdate, ClientStatus, DesiredStatus};
+    use drover::core::command::{AllocStop, PlanResult};
+    use drover::core::node::NodeStatus;
+
+    let mut s = ClusterState::default();
+    let mut cmds = Vec::new();
+    let mut push = |s: &mut ClusterState, c: Command| {
+        apply_all(s, std::slice::from_ref(&c));
+        cmds.push(c);
+    };
+    push(&mut s, Command::RegisterNode { node: node("n0", 4000, 8192), evals: vec![], now: 1 });
+    let eval = Evaluation { id: "e".into(), namespace: "default".into(), priority: 50, job_id: "web".into(), ..Default::default() };
+    push(&mut s, Command::RegisterJob { job: job("web", 3, 100, 64), eval: Some(eval.clone()), now: 2 });
+    let (result, _) = verify(&s, &schedule(&s, &eval, 7));
+    push(&mut s, Command::ApplyPlan { result, now: 3 });
+    let allocs: Vec<(String, String)> = s.allocs.values().map(|a| (a.id.clone(), a.node_id.clone())).collect();
+    assert_eq!(allocs.len(), 3);
+    let all: Vec<ServiceRegistration> = allocs.iter().map(|(a, n)| service(a, n)).collect();
+    let unknown = service("no-such-alloc", "n0");
+    push(&mut s, Command::UpsertServiceRegistrations { services: all.iter().cloned().chain([unknown]).collect() });
+    assert_eq!(s.services.len(), 3, "the unknown allocation's registration is dropped");
+
+    let done = ClientAllocUpdate { id: allocs[0].0.clone(), client_status: ClientStatus::Complete, ..Default::default() };
+    push(&mut s, Command::UpdateAllocsFromClient { node_id: allocs[0].1.clone(), updates: vec![done], evals: vec![], now: 4 });
+    assert!(s.services.values().all(|r| r.alloc_id != allocs[0].0), "a completed allocation's service is gone");
+    assert_eq!(s.services.len(), 2);
+
+    let stop = AllocStop {
+        alloc_id: allocs[1].0.clone(),
+        desired_status: DesiredStatus::Stop,
+        description: "scaled down".into(),
+        client_status: None,
+    };
+    push(&mut s, Command::ApplyPlan { result: PlanResult { stops: vec![stop], ..Default::default() }, now: 5 });
+    assert!(s.services.values().all(|r| r.alloc_id != allocs[1].0), "a stopped allocation's service is gone");
+    assert_eq!(s.table_index(table::SERVICES), s.index);
+
+    push(&mut s, Command::UpsertServiceRegistrations { services: all.clone() });
+    let left: Vec<&str> = s.services.values().map(|r| r.alloc_id.as_str()).collect();
+    assert_eq!(left, [allocs[2].0.as_str()], "late registrations of terminal allocations are dropped");
+
+    let down = Command::UpdateNodeStatus {
+        node_id: allocs[2].1.clone(),
+        status: NodeStatus::Down,
+        description: "missed".into(),
+        evals: vec![],
+        now: 6,
+    };
+    push(&mut s, down);
+    assert!(s.services.is_empty(), "a down node's services are gone");
+    assert_eq!(s.table_index(table::SERVICES), s.index);
+
+    let mut again = ClusterState::default();
+    apply_all(&mut again, &cmds);
+    assert_eq!(again, s);
+}

@@ -17,6 +17,7 @@ pub mod job_service;
 pub mod job_task_files;
 pub mod node;
 pub mod scheduler_config;
+pub mod service_reg;
 pub mod stats;
 pub mod var;
 

@@ -1,5 +1,5 @@
-//! `drover alloc …`: status, logs, files (`fs`) and stop of one allocation; restart, signal and exec
-//! live in their own files.
+//! `drover alloc …`: status, logs, files (`fs`) and stop of one allocation; restart, signal, exec and
+//! checks live in their own files.
 
 use futures::StreamExt;
 use std::io::Write;
@@ -40,6 +40,8 @@ pub enum AllocCmd {
     Signal(super::alloc_signal::SignalArgs),
     /// Run a command inside a running task
     Exec(super::alloc_exec::ExecArgs),
+    /// Show the latest results of the allocation's native service checks
+    Checks(super::alloc_checks::ChecksArgs),
 }
 
 pub async fn run(cmd: AllocCmd, g: &Global) -> i32 {
@@ -58,6 +60,7 @@ pub async fn run(cmd: AllocCmd, g: &Global) -> i32 {
         AllocCmd::Fs(a) => super::alloc_fs::run(&api, a).await,
         AllocCmd::Restart(a) => super::alloc_restart::run(&api, a).await,
         AllocCmd::Signal(a) => super::alloc_signal::run(&api, a).await,
+        AllocCmd::Checks(a) => super::alloc_checks::run(&api, a).await,
         AllocCmd::Exec(_) => unreachable!("handled above"),
     };
     match r {

@@ -1,11 +1,12 @@
 //! The command line: `drover agent`, `drover job …`, `drover alloc …`, `drover node …`, `drover var …`,
-//! `drover operator …`, `drover status`, `drover version`, speaking the HTTP API.
+//! `drover service …`, `drover operator …`, `drover status`, `drover version`, speaking the HTTP API.
 //!
 //! Flags are accepted Nomad-style with one dash (`-address`, `-dev`) as well as with two.
 
 pub mod agent;
 pub mod agent_info;
 pub mod alloc;
+pub mod alloc_checks;
 pub mod alloc_exec;
 pub mod alloc_fs;
 pub mod alloc_restart;
@@ -32,6 +33,7 @@ pub mod operator_raft;
 pub mod operator_scheduler;
 pub mod output;
 pub mod server;
+pub mod service;
 pub mod status;
 pub mod system;
 pub mod template;
@@ -119,6 +121,13 @@ pub enum Cmd {
     Var {
         #[command(subcommand)]
         cmd: var::VarCmd,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Inspect and delete native service registrations
+    Service {
+        #[command(subcommand)]
+        cmd: service::ServiceCmd,
         #[command(flatten)]
         global: Global,
     },
@@ -255,6 +264,7 @@ pub fn run(args: Vec<String>) -> i32 {
             Cmd::Server { cmd, global } => server::run(cmd, &global).await,
             Cmd::Eval { cmd, global } => eval::run(cmd, &global).await,
             Cmd::Var { cmd, global } => var::run(cmd, &global).await,
+            Cmd::Service { cmd, global } => service::run(cmd, &global).await,
             Cmd::Operator { cmd, global } => operator::run(cmd, &global).await,
             Cmd::AgentInfo { global, out } => agent_info::run(&global, &out).await,
             Cmd::Fmt(a) => fmt::run(&a),

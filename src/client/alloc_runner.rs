@@ -1,8 +1,10 @@
-//! One allocation on this node: builds its directory, runs a task runner per task, and derives the
-//! allocation's client status from its tasks' states.
+//! One allocation on this node: builds its directory, runs a task runner per task, derives the
+//! allocation's client status from its tasks' states, registers its native services once it runs,
+//! and stops it in Nomad's order: deregister the services, wait `shutdown_delay`, kill the tasks.
 
 use crate::core::vec_map::VecMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
@@ -10,11 +12,14 @@ use tracing::{info, warn};
 use crate::core::alloc::{Allocation, ClientAllocUpdate, ClientStatus, TaskState, TaskStateKind};
 use crate::core::job::Job;
 use crate::core::node::Node;
+use crate::core::service_reg::registrations_for;
 
 use super::alloc_dir::AllocDir;
+use super::checks;
 use super::config::ClientConfig;
 use super::control::ClientControl;
 use super::reporter::Reporter;
+use super::services::ServiceRegistrar;
 use super::task_runner::{self, TaskContext};
 
 /// The client status Nomad derives from task states.
@@ -33,15 +38,23 @@ pub fn client_status(states: &VecMap<String, TaskState>, tasks: usize) -> (Clien
     }
 }
 
-pub async fn run(
-    alloc: Allocation,
-    job: Job,
-    node: Node,
-    cfg: Arc<ClientConfig>,
-    kill: watch::Receiver<bool>,
-    reporter: Reporter,
-    control: ClientControl,
-) {
+/// What an allocation runner reports to and through.
+#[derive(Clone)]
+pub struct Outlets {
+    pub reporter: Reporter,
+    pub control: ClientControl,
+    pub services: ServiceRegistrar,
+}
+
+/// The wait between deregistering an allocation's services and killing its tasks: the longest
+/// `shutdown_delay` of its group and tasks.
+pub fn shutdown_delay(group: &crate::core::job::TaskGroup) -> Duration {
+    let ns = group.tasks.iter().map(|t| t.shutdown_delay).chain(group.shutdown_delay).max().unwrap_or(0);
+    Duration::from_nanos(ns.max(0) as u64)
+}
+
+pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>, mut kill: watch::Receiver<bool>, out: Outlets) {
+    let Outlets { reporter, control, services } = out;
     let alloc_id = alloc.id.clone();
     let Some(group) = job.group(&alloc.task_group).cloned() else {
         warn!(alloc_id = %alloc_id, group = %alloc.task_group, "allocation's group is missing from its job");
@@ -70,6 +83,13 @@ pub async fn run(
     let tasks = group.tasks.len();
     let mut states: VecMap<String, TaskState> = VecMap::new();
     let mut handles = Vec::with_capacity(tasks);
+    // The tasks are killed only after the services are gone and the shutdown delay passed.
+    // An allocation stopped while this agent was down starts stopped: its tasks are only re-attached
+    // to be killed. The sender lives as long as this runner, so the tasks never see it closed.
+    let stopped = *kill.borrow_and_update();
+    let (task_kill, task_kill_rx) = watch::channel(stopped);
+    let task_kill = Arc::new(task_kill);
+    let mut stopping = stopped;
     for task in &group.tasks {
         let ctx = TaskContext {
             alloc: alloc.clone(),
@@ -82,12 +102,33 @@ pub async fn run(
         let previous = alloc.task_states.get(&task.name).cloned();
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         handles.push((task.name.clone(), cmd_tx));
-        tokio::spawn(task_runner::run(ctx, kill.clone(), tx.clone(), previous, cmd_rx));
+        tokio::spawn(task_runner::run(ctx, task_kill_rx.clone(), tx.clone(), previous, cmd_rx));
     }
     drop(tx);
     control.register(&alloc_id, handles);
     let mut last = None;
-    while let Some((task, state)) = rx.recv().await {
+    let registrations = registrations_for(&alloc, &job, &node);
+    let mut registered = false;
+    let delay = shutdown_delay(&group);
+    let mut watching = !stopped;
+    loop {
+        let (task, state) = tokio::select! {
+            next = rx.recv() => match next {
+                Some(next) => next,
+                None => break,
+            },
+            changed = kill.changed(), if watching => {
+                watching = changed.is_ok();
+                if *kill.borrow_and_update() {
+                    watching = false;
+                    if !stopping {
+                        stopping = true;
+                        tokio::spawn(stop(alloc_id.clone(), services.clone(), registered, delay, task_kill.clone()));
+                    }
+                }
+                continue;
+            }
+        };
         states.insert(task, state);
         let (status, description) = client_status(&states, tasks);
         // once stopped by the servers, a finished allocation is complete, not failed
@@ -96,6 +137,13 @@ pub async fn run(
             info!(alloc_id = %alloc_id, status = status.as_str(), "allocation status");
             last = Some(status);
         }
+        if status == ClientStatus::Running && !registered && !stopping && !registrations.is_empty() {
+            info!(alloc_id = %alloc_id, count = registrations.len(), "registering services");
+            services.register(registrations.clone());
+            registered = true;
+            // the checks end with the tasks: when they are told to stop, or this runner ends
+            checks::spawn(&alloc, &job, &node, &control, &task_kill_rx);
+        }
         reporter.push(ClientAllocUpdate {
             id: alloc_id.clone(),
             client_status: status,
@@ -103,5 +151,25 @@ pub async fn run(
             task_states: states.clone(),
         });
     }
+    if registered && !stopping {
+        // the tasks ended on their own
+        services.deregister_later(&alloc_id);
+    }
     control.unregister(&alloc_id);
+}
+
+/// Stops an allocation as Nomad does: its services are deregistered first, then the shutdown
+/// delay lets clients notice before the tasks are killed.
+async fn stop(alloc_id: String, services: ServiceRegistrar, registered: bool, delay: Duration, task_kill: Arc<watch::Sender<bool>>) {
+    if registered {
+        const DEREGISTER_WAIT: Duration = Duration::from_secs(5);
+        if tokio::time::timeout(DEREGISTER_WAIT, services.deregister(&alloc_id)).await.is_err() {
+            warn!(alloc_id = %alloc_id, "services not deregistered in time; stopping anyway");
+        }
+    }
+    if !delay.is_zero() {
+        info!(alloc_id = %alloc_id, delay_ms = delay.as_millis() as u64, "waiting shutdown_delay before killing tasks");
+        tokio::time::sleep(delay).await;
+    }
+    task_kill.send_replace(true);
 }

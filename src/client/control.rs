@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::driver::spec::{DriverKind, ExecSpec, EXIT_FILE, SPEC_FILE, TASK_PID_FILE};
 
+use super::checks::CheckResult;
 use super::config::ClientConfig;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,6 +60,8 @@ struct Inner {
     allocs: Mutex<BTreeMap<String, Vec<(String, TaskCommandTx)>>>,
     /// Task id → the previous CPU sample, for `Percent`.
     pub(crate) cpu_samples: Mutex<BTreeMap<String, super::stats::CpuSample>>,
+    /// allocation id → check id → the latest result of its native service checks.
+    checks: Mutex<BTreeMap<String, BTreeMap<String, CheckResult>>>,
 }
 
 impl ClientControl {
@@ -72,6 +75,7 @@ impl ClientControl {
                 mhz_per_core: total / f64::from(cores.max(1)),
                 allocs: Mutex::new(BTreeMap::new()),
                 cpu_samples: Mutex::new(BTreeMap::new()),
+                checks: Mutex::new(BTreeMap::new()),
             }),
         }
     }
@@ -88,6 +92,26 @@ impl ClientControl {
         if let Ok(mut s) = self.inner.cpu_samples.lock() {
             s.retain(|id, _| !id.starts_with(&prefix));
         }
+        self.checks_lock().remove(alloc_id);
+    }
+
+    fn checks_lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, BTreeMap<String, CheckResult>>> {
+        self.inner.checks.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records a check's latest result (ignored once the allocation is gone).
+    pub fn set_check(&self, alloc_id: &str, r: CheckResult) {
+        if self.has_alloc(alloc_id) {
+            self.checks_lock().entry(alloc_id.to_string()).or_default().insert(r.id.clone(), r);
+        }
+    }
+
+    /// The latest results of an allocation's checks, by check id (empty when it has none).
+    pub fn checks(&self, alloc_id: &str) -> Result<BTreeMap<String, CheckResult>, ControlError> {
+        if !self.has_alloc(alloc_id) {
+            return Err(ControlError::UnknownAlloc(alloc_id.into()));
+        }
+        Ok(self.checks_lock().get(alloc_id).cloned().unwrap_or_default())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Vec<(String, TaskCommandTx)>>> {

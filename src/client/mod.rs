@@ -2,6 +2,7 @@
 
 pub mod alloc_dir;
 pub mod alloc_runner;
+pub mod checks;
 pub mod config;
 pub mod control;
 pub mod env;
@@ -13,6 +14,7 @@ pub mod interface;
 pub mod interpolate;
 pub mod reporter;
 pub mod restart;
+pub mod services;
 pub mod stats;
 pub mod task_runner;
 pub mod watcher;

@@ -10,6 +10,7 @@ use tracing::{info, warn};
 
 use crate::core::alloc::{ClientAllocUpdate, ClientStatus, DesiredStatus};
 use crate::core::node::Node;
+use crate::driver::spec::EXECUTOR_PID_FILE;
 use crate::rpc::client::ServerClient;
 
 use super::alloc_runner;
@@ -17,6 +18,8 @@ use super::config::ClientConfig;
 use super::control::ClientControl;
 use super::fingerprint;
 use super::reporter::Reporter;
+use super::services::ServiceRegistrar;
+use super::task_runner;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -43,6 +46,8 @@ pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), Client
     info!(node_id = %node_id, "client registered");
     tokio::spawn(heartbeat(rpc.clone(), node.clone(), ttl));
     let reporter = Reporter::spawn(rpc.clone(), node_id.clone());
+    let outlets =
+        alloc_runner::Outlets { reporter: reporter.clone(), control, services: ServiceRegistrar::spawn(rpc.clone(), node_id.clone()) };
     let mut runners: BTreeMap<String, Running> = BTreeMap::new();
     let mut finished_stopped: BTreeSet<String> = BTreeSet::new();
     let mut index = 0;
@@ -63,6 +68,13 @@ pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), Client
             if alloc.desired_status != DesiredStatus::Run {
                 if let Some(r) = runners.get(&alloc.id) {
                     let _ = r.kill.send(true);
+                } else if let Some(job) = job.filter(|_| has_executors(&cfg, &alloc.id)) {
+                    // stopped (or lost) while this agent was down, with executors still running: a
+                    // runner re-attaches to them only to stop them
+                    info!(alloc_id = %alloc.id, "stopping the executors of an allocation stopped while the agent was down");
+                    let (kill, kill_rx) = watch::channel(true);
+                    let join = tokio::spawn(alloc_runner::run(alloc.clone(), job, node.clone(), cfg.clone(), kill_rx, outlets.clone()));
+                    runners.insert(alloc.id.clone(), Running { kill, join });
                 } else if !alloc.client_status.terminal() && finished_stopped.insert(alloc.id.clone()) {
                     // stopped before it ever ran here
                     reporter.push(ClientAllocUpdate {
@@ -82,8 +94,7 @@ pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), Client
                 continue;
             };
             let (kill, kill_rx) = watch::channel(false);
-            let join =
-                tokio::spawn(alloc_runner::run(alloc.clone(), job, node.clone(), cfg.clone(), kill_rx, reporter.clone(), control.clone()));
+            let join = tokio::spawn(alloc_runner::run(alloc.clone(), job, node.clone(), cfg.clone(), kill_rx, outlets.clone()));
             runners.insert(alloc.id.clone(), Running { kill, join });
         }
         // allocations the servers forgot: stop them
@@ -94,6 +105,12 @@ pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), Client
         }
         runners.retain(|id, r| seen.contains(id) || !r.join.is_finished());
     }
+}
+
+/// Whether an executor of the allocation still runs here (one outlived the previous agent).
+fn has_executors(cfg: &ClientConfig, alloc_id: &str) -> bool {
+    let Ok(tasks) = std::fs::read_dir(cfg.executor_root().join(alloc_id)) else { return false };
+    tasks.flatten().any(|t| task_runner::read_pid(&t.path().join(EXECUTOR_PID_FILE)).is_some_and(task_runner::alive))
 }
 
 async fn register(rpc: &mut ServerClient, node: &Node) -> Duration {

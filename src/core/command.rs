@@ -75,7 +75,8 @@ pub enum Command {
     RestoreState { state: Box<ClusterState> },
     /// Creates or updates deployments (indexes and times set by apply).
     UpsertDeployments { deployments: Vec<Deployment>, now: i64 },
-    /// Registers or refreshes service registrations of running allocations.
+    /// Registers or refreshes service registrations of running allocations (those of unknown or
+    /// terminal allocations are dropped by apply).
     UpsertServiceRegistrations { services: Vec<ServiceRegistration> },
     /// Removes service registrations: those listed by id, and every one of the listed allocations.
     DeleteServiceRegistrations { ids: Vec<String>, alloc_ids: Vec<String> },

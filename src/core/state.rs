@@ -13,7 +13,7 @@ use super::command::{AllocStop, Command, CommandResponse, PlanResult};
 use super::deployment::Deployment;
 use super::eval::{EvalStatus, Evaluation};
 use super::job::{Job, JobKey, JobStatus, JobType};
-use super::node::{DrainMetadata, DrainStatus, DrainStrategy, Node};
+use super::node::{DrainMetadata, DrainStatus, DrainStrategy, Node, NodeStatus};
 use super::scheduler_config::SchedulerConfig;
 use super::service_reg::ServiceRegistration;
 use super::shared::Shared;
@@ -191,6 +191,10 @@ impl ClusterState {
                     node.status_updated_at = *now;
                     node.modify_index = index;
                     self.touch(table::NODES, index);
+                    if *status == NodeStatus::Down {
+                        // A down node's services are unreachable: nobody should find them.
+                        self.remove_services(index, |s| s.node_id == *node_id);
+                    }
                     self.upsert_evals(index, evals.iter(), *now);
                     None
                 }
@@ -273,7 +277,9 @@ impl ClusterState {
                 None
             }
             Command::UpsertServiceRegistrations { services } => {
-                for s in services {
+                // A late registration of an allocation that has stopped (or is unknown) is dropped:
+                // no registration of a terminal allocation survives.
+                for s in services.iter().filter(|s| self.allocs.get(s.alloc_id.as_str()).is_some_and(|a| !a.terminal())) {
                     let mut s = s.clone();
                     s.create_index = self.services.get(&s.id).map_or(index, |old| old.create_index);
                     s.modify_index = index;
@@ -283,16 +289,9 @@ impl ClusterState {
                 None
             }
             Command::DeleteServiceRegistrations { ids, alloc_ids } => {
-                let before = self.services.len();
-                for id in ids {
-                    self.services.remove(id);
-                }
-                if !alloc_ids.is_empty() {
-                    self.services.retain(|_, s| !alloc_ids.contains(&s.alloc_id));
-                }
-                if self.services.len() != before {
-                    self.touch(table::SERVICES, index);
-                }
+                let ids: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
+                let allocs: BTreeSet<&str> = alloc_ids.iter().map(String::as_str).collect();
+                self.remove_services(index, |s| ids.contains(s.id.as_str()) || allocs.contains(s.alloc_id.as_str()));
                 None
             }
             Command::UpdateNodeEligibility { node_id, eligible, evals, now } => match self.nodes.get_mut(node_id) {
@@ -569,12 +568,28 @@ impl ClusterState {
         if !ids.is_empty() {
             self.touch(table::ALLOCS, index);
         }
+        self.remove_services(index, |s| s.node_id == node_id);
+        None
+    }
+
+    /// Removes the service registrations `gone` selects; touches the table only if one was removed.
+    fn remove_services(&mut self, index: u64, gone: impl Fn(&ServiceRegistration) -> bool) {
         let before = self.services.len();
-        self.services.retain(|_, s| s.node_id != node_id);
+        self.services.retain(|_, s| !gone(s));
         if self.services.len() != before {
             self.touch(table::SERVICES, index);
         }
-        None
+    }
+
+    /// Removes the registrations of the listed allocations that are now terminal.
+    fn remove_services_of_terminal(&mut self, index: u64, alloc_ids: &[&str]) {
+        if self.services.is_empty() {
+            return;
+        }
+        let terminal: BTreeSet<&str> = alloc_ids.iter().copied().filter(|id| self.allocs.get(*id).is_none_or(|a| a.terminal())).collect();
+        if !terminal.is_empty() {
+            self.remove_services(index, |s| terminal.contains(s.alloc_id.as_str()));
+        }
     }
 
     /// Sets `stable` on a stored version, and on the current job when that version is current.
@@ -667,6 +682,9 @@ impl ClusterState {
         for stop in &result.stops {
             self.stop_alloc(index, stop, now);
         }
+        let touched: Vec<&str> =
+            result.allocs.iter().map(|a| a.id.as_str()).chain(result.stops.iter().map(|s| s.alloc_id.as_str())).collect();
+        self.remove_services_of_terminal(index, &touched);
         if !result.allocs.is_empty() || !result.stops.is_empty() {
             self.touch(table::ALLOCS, index);
         }
@@ -706,6 +724,8 @@ impl ClusterState {
             }
         }
         self.touch(table::ALLOCS, index);
+        let ids: Vec<&str> = updates.iter().map(|u| u.id.as_str()).collect();
+        self.remove_services_of_terminal(index, &ids);
         if unknown.is_empty() {
             None
         } else {

@@ -1,5 +1,5 @@
-//! `/v1/client/allocation/:id/{restart,signal,stats}`: in-place restart of tasks, signals to tasks, and
-//! the tasks' resource usage, answered by the client that runs the allocation (`client::control`,
+//! `/v1/client/allocation/:id/{restart,signal,stats,checks}`: in-place restart of tasks, signals to tasks,
+//! the tasks' resource usage and the latest results of native service checks, answered by the client that runs the allocation (`client::control`,
 //! `client::stats`). A server finds the allocation's client and forwards the request to it, as the
 //! `/v1/client/fs` endpoints do; a `-dev` agent answers from its own client.
 
@@ -11,6 +11,9 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
+use std::collections::BTreeMap;
+
+use crate::api::service_reg::{check_to_api, ApiCheckResult};
 use crate::api::stats::alloc_usage_out;
 use crate::client::control::{ClientControl, ControlError};
 use crate::client::stats::alloc_usage;
@@ -63,6 +66,7 @@ enum Op {
     Restart,
     Signal,
     Stats,
+    Checks,
 }
 
 impl Op {
@@ -71,6 +75,7 @@ impl Op {
             Op::Restart => "restart",
             Op::Signal => "signal",
             Op::Stats => "stats",
+            Op::Checks => "checks",
         }
     }
 }
@@ -95,6 +100,11 @@ async fn serve_local(control: &ClientControl, op: Op, alloc_id: &str, bytes: &[u
             Ok(generic_ok())
         }
         Op::Stats => Ok(Json(alloc_usage_out(&alloc_usage(control, alloc_id).await?)).into_response()),
+        Op::Checks => {
+            let checks: BTreeMap<String, ApiCheckResult> =
+                control.checks(alloc_id)?.iter().map(|(id, r)| (id.clone(), check_to_api(r))).collect();
+            Ok(Json(checks).into_response())
+        }
     }
 }
 
@@ -161,6 +171,10 @@ pub async fn stats(State(st): State<HttpState>, Path(alloc): Path<String>, RawQu
     serve(st, Op::Stats, Method::GET, alloc, raw, Bytes::new()).await
 }
 
+pub async fn checks(State(st): State<HttpState>, Path(alloc): Path<String>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+    serve(st, Op::Checks, Method::GET, alloc, raw, Bytes::new()).await
+}
+
 fn checked(alloc: &str) -> Result<&str, ApiError> {
     if alloc.is_empty() || alloc.contains('/') || alloc.contains("..") {
         return Err(ApiError::bad_request(format!("invalid allocation id \"{alloc}\"")));
@@ -180,12 +194,17 @@ async fn client_stats(State(c): State<ClientControl>, Path(alloc): Path<String>)
     serve_local(&c, Op::Stats, checked(&alloc)?, &[]).await
 }
 
+async fn client_checks(State(c): State<ClientControl>, Path(alloc): Path<String>) -> Result<Response, ApiError> {
+    serve_local(&c, Op::Checks, checked(&alloc)?, &[]).await
+}
+
 /// The client-only agent's routes for these operations and `exec`.
 pub fn client_routes(control: ClientControl) -> Router {
     Router::new()
         .route("/v1/client/allocation/{alloc}/restart", axum::routing::put(client_restart).post(client_restart))
         .route("/v1/client/allocation/{alloc}/signal", axum::routing::put(client_signal).post(client_signal))
         .route("/v1/client/allocation/{alloc}/stats", get(client_stats))
+        .route("/v1/client/allocation/{alloc}/checks", get(client_checks))
         .route("/v1/client/allocation/{alloc}/exec", get(super::alloc_exec::client_exec))
         .with_state(control)
 }

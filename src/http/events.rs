@@ -1,6 +1,6 @@
 //! `GET /v1/event/stream`: Nomad's event stream as NDJSON — one `{"Index":N,"Events":[…]}` line per
 //! Raft index with matching events, `{}` every 10 s as a heartbeat — filtered by `?topic=Topic:key`
-//! (repeatable; `Job`, `Job:*`, `*`), `?namespace` (`*` for all) and started at `?index`.
+//! (repeatable; `Job`, `Job:*`, `Service:web`, `*`), `?namespace` (`*` for all) and started at `?index`.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -16,6 +16,7 @@ use crate::api::alloc::alloc_out;
 use crate::api::eval::eval_out;
 use crate::api::job::job_to_api;
 use crate::api::node::node_out;
+use crate::api::service_reg::service_to_api;
 use crate::server::events::{Event, EventBatch, Payload, Topic};
 
 use super::error::ApiError;
@@ -71,10 +72,9 @@ fn parse_topic(v: &str) -> Result<TopicFilter, ApiError> {
     let (topic, key) = v.split_once(':').unwrap_or((v, "*"));
     let topic = match topic {
         "*" => None,
-        t => Some(
-            Topic::parse(t)
-                .ok_or_else(|| ApiError::bad_request(format!("unknown topic \"{t}\" (topics: Job, Allocation, Evaluation, Node, *)")))?,
-        ),
+        t => Some(Topic::parse(t).ok_or_else(|| {
+            ApiError::bad_request(format!("unknown topic \"{t}\" (topics: Job, Allocation, Evaluation, Node, Service, *)"))
+        })?),
     };
     let key = (key != "*" && !key.is_empty()).then(|| key.to_string());
     Ok(TopicFilter { topic, key })
@@ -90,6 +90,7 @@ fn event_json(e: &Event) -> Value {
         Payload::Evaluation(ev) => json!({ "Evaluation": eval_out(ev) }),
         Payload::Node(n) => json!({ "Node": node_out(n) }),
         Payload::NodeGone(id) => json!({ "Node": { "ID": id } }),
+        Payload::Service(r) => json!({ "Service": service_to_api(r) }),
     };
     json!({
         "Topic": e.topic.as_str(),

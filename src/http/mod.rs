@@ -26,6 +26,7 @@ pub mod query;
 pub mod region;
 pub mod scheduler_config;
 pub mod search;
+pub mod services;
 pub mod status;
 pub mod system;
 pub mod telemetry;
@@ -64,6 +65,11 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/job/{id}/evaluate", put(job_actions::evaluate).post(job_actions::evaluate))
         .route("/v1/job/{id}/plan", put(job_plan::plan).post(job_plan::plan))
         .route("/v1/job/{id}/versions", get(job_views::versions))
+        .route("/v1/job/{id}/services", get(services::of_job))
+        .route("/v1/allocation/{id}/services", get(services::of_alloc))
+        .route("/v1/services", get(services::list))
+        .route("/v1/service/{name}", get(services::read))
+        .route("/v1/service/{name}/{id}", delete(services::delete))
         .route("/v1/job/{id}/stable", put(job_actions::stable).post(job_actions::stable))
         .route("/v1/job/{id}/dispatch", put(job_launch::dispatch).post(job_launch::dispatch))
         .route("/v1/job/{id}/periodic/force", put(job_launch::periodic_force).post(job_launch::periodic_force))
@@ -95,6 +101,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/client/allocation/{alloc}/restart", put(alloc_ops::restart).post(alloc_ops::restart))
         .route("/v1/client/allocation/{alloc}/signal", put(alloc_ops::signal).post(alloc_ops::signal))
         .route("/v1/client/allocation/{alloc}/stats", get(alloc_ops::stats))
+        .route("/v1/client/allocation/{alloc}/checks", get(alloc_ops::checks))
         .route("/v1/client/allocation/{alloc}/exec", get(alloc_exec::exec))
         .route("/v1/metrics", get(telemetry::metrics))
         .route("/v1/regions", get(status::regions))

@@ -25,7 +25,7 @@ use crate::core::state::ClusterState;
 const RELEASE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Commands that are small, frequent and arrive from many callers at once: variable writes, job
-/// registrations and client allocation updates. Plans, membership and state restores go alone.
+/// registrations, client allocation updates and service registrations. Plans, membership and state restores go alone.
 fn batchable(cmd: &Command) -> bool {
     matches!(
         cmd,
@@ -35,6 +35,8 @@ fn batchable(cmd: &Command) -> bool {
             | Command::RegisterJobIfIndex { .. }
             | Command::DeregisterJob { .. }
             | Command::UpdateAllocsFromClient { .. }
+            | Command::UpsertServiceRegistrations { .. }
+            | Command::DeleteServiceRegistrations { .. }
     )
 }
 

@@ -7,6 +7,7 @@ use tonic::transport::{Channel, Endpoint};
 use crate::core::alloc::{Allocation, ClientAllocUpdate};
 use crate::core::job::Job;
 use crate::core::node::Node;
+use crate::core::service_reg::ServiceRegistration;
 
 use super::convert;
 use super::pb::{self, client_rpc_client::ClientRpcClient};
@@ -107,6 +108,25 @@ impl ServerClient {
         let allocations = updates.iter().map(convert::update_to_pb).collect::<Result<Vec<_>, _>>()?;
         let (addr, mut c) = self.conn()?;
         match c.update_allocations(pb::UpdateAllocationsRequest { node_id: node_id.into(), allocations }).await {
+            Ok(r) => Ok(r.into_inner().index),
+            Err(s) => Err(self.fail(addr, s)),
+        }
+    }
+
+    /// Registers native services of this node's allocations.
+    pub async fn upsert_services(&mut self, node_id: &str, services: &[ServiceRegistration]) -> Result<u64, RpcError> {
+        let req = convert::services_to_pb(node_id, services)?;
+        let (addr, mut c) = self.conn()?;
+        match c.upsert_services(req).await {
+            Ok(r) => Ok(r.into_inner().index),
+            Err(s) => Err(self.fail(addr, s)),
+        }
+    }
+
+    /// Removes the native services of this node's listed allocations.
+    pub async fn delete_services(&mut self, node_id: &str, alloc_ids: &[String]) -> Result<u64, RpcError> {
+        let (addr, mut c) = self.conn()?;
+        match c.delete_services(pb::DeleteServicesRequest { node_id: node_id.into(), alloc_ids: alloc_ids.to_vec() }).await {
             Ok(r) => Ok(r.into_inner().index),
             Err(s) => Err(self.fail(addr, s)),
         }

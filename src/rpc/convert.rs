@@ -5,6 +5,7 @@ use crate::core::vec_map::VecMap;
 use crate::core::alloc::{Allocation, ClientAllocUpdate, ClientStatus, TaskState};
 use crate::core::job::Job;
 use crate::core::node::{DriverInfo, Node, NodeReserved, NodeResources};
+use crate::core::service_reg::ServiceRegistration;
 
 use super::pb;
 
@@ -138,4 +139,13 @@ pub fn update_from_pb(s: pb::AllocStatus) -> Result<ClientAllocUpdate, ConvertEr
         serde_json::from_slice(&s.task_states_json).map_err(|e| field("task_states_json", e))?
     };
     Ok(ClientAllocUpdate { id: s.id, client_status, client_description: s.client_description, task_states })
+}
+
+pub fn services_to_pb(node_id: &str, services: &[ServiceRegistration]) -> Result<pb::UpsertServicesRequest, ConvertError> {
+    let services_json = serde_json::to_vec(services).map_err(|e| field("services_json", e))?;
+    Ok(pb::UpsertServicesRequest { node_id: node_id.into(), services_json })
+}
+
+pub fn services_from_pb(r: &pb::UpsertServicesRequest) -> Result<Vec<ServiceRegistration>, ConvertError> {
+    serde_json::from_slice(&r.services_json).map_err(|e| field("services_json", e))
 }

@@ -81,4 +81,17 @@ impl ClientRpc for ClientRpcService {
         let index = self.server.update_allocs(&req.node_id, updates).await.map_err(status)?;
         Ok(Response::new(pb::UpdateAllocationsReply { index }))
     }
+
+    async fn upsert_services(&self, req: Request<pb::UpsertServicesRequest>) -> Result<Response<pb::ServicesReply>, Status> {
+        let req = req.into_inner();
+        let services = convert::services_from_pb(&req).map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let index = self.server.upsert_services(&req.node_id, services).await.map_err(status)?;
+        Ok(Response::new(pb::ServicesReply { index }))
+    }
+
+    async fn delete_services(&self, req: Request<pb::DeleteServicesRequest>) -> Result<Response<pb::ServicesReply>, Status> {
+        let req = req.into_inner();
+        let index = self.server.delete_alloc_services(&req.node_id, req.alloc_ids).await.map_err(status)?;
+        Ok(Response::new(pb::ServicesReply { index }))
+    }
 }

@@ -1,5 +1,6 @@
 //! The event stream's source: events derived after each applied batch by diffing the objects whose
-//! `ModifyIndex` passed the last published index (jobs, allocations, evaluations, nodes), kept in a
+//! `ModifyIndex` passed the last published index (jobs, allocations, evaluations, nodes, native
+//! service registrations), kept in a
 //! bounded in-memory ring buffer per server, with a watch of the newest event index for subscribers.
 //!
 //! Events carry core objects (cheap `Shared` clones for allocations); the HTTP layer renders them
@@ -14,6 +15,7 @@ use crate::core::alloc::Allocation;
 use crate::core::eval::Evaluation;
 use crate::core::job::{Job, JobKey, JobStatus};
 use crate::core::node::{Node, NodeStatus};
+use crate::core::service_reg::ServiceRegistration;
 use crate::core::shared::Shared;
 use crate::core::state::{table, ClusterState};
 
@@ -29,6 +31,7 @@ pub enum Topic {
     Allocation,
     Evaluation,
     Node,
+    Service,
 }
 
 impl Topic {
@@ -38,6 +41,7 @@ impl Topic {
             Topic::Allocation => "Allocation",
             Topic::Evaluation => "Evaluation",
             Topic::Node => "Node",
+            Topic::Service => "Service",
         }
     }
 
@@ -47,6 +51,7 @@ impl Topic {
             "Allocation" => Some(Topic::Allocation),
             "Evaluation" => Some(Topic::Evaluation),
             "Node" => Some(Topic::Node),
+            "Service" => Some(Topic::Service),
             _ => None,
         }
     }
@@ -64,6 +69,8 @@ pub enum Payload {
     Node(Box<Node>),
     /// A purged node: only its id is left.
     NodeGone(String),
+    /// A service registration as registered, or as it was when it was removed.
+    Service(Box<ServiceRegistration>),
 }
 
 /// One event, Nomad's `{Topic, Type, Key, Namespace, Index, Payload}`.
@@ -154,6 +161,8 @@ pub struct Deriver {
     jobs: BTreeSet<JobKey>,
     /// Node id → (status, eligible, draining).
     nodes: BTreeMap<String, (NodeStatus, bool, bool)>,
+    /// Registrations by id as last seen, for the deregistration events of removed ones.
+    services: BTreeMap<String, ServiceRegistration>,
     tables: BTreeMap<&'static str, u64>,
 }
 
@@ -164,7 +173,11 @@ impl Deriver {
             last: state.index,
             jobs: state.jobs.keys().cloned().collect(),
             nodes: state.nodes.iter().map(|(id, n)| (id.clone(), (n.status, n.eligible, n.drain))).collect(),
-            tables: [table::JOBS, table::ALLOCS, table::EVALS, table::NODES].into_iter().map(|t| (t, state.table_index(t))).collect(),
+            services: state.services.clone(),
+            tables: [table::JOBS, table::ALLOCS, table::EVALS, table::NODES, table::SERVICES]
+                .into_iter()
+                .map(|t| (t, state.table_index(t)))
+                .collect(),
         }
     }
 
@@ -216,6 +229,9 @@ impl Deriver {
                 });
             }
         }
+        if self.changed(state, table::SERVICES) {
+            self.services_changed(state, last, at, &mut events);
+        }
         self.last = at.max(last);
         // Stable order inside an index: by topic, then key.
         events.sort_by(|a, b| (a.index, a.topic, &a.key).cmp(&(b.index, b.topic, &b.key)));
@@ -258,6 +274,32 @@ impl Deriver {
             self.nodes.remove(&id);
             events.push(node_event("NodeDeregistration", id.clone(), at, Payload::NodeGone(id)));
         }
+    }
+
+    fn services_changed(&mut self, state: &ClusterState, last: u64, at: u64, events: &mut Vec<Event>) {
+        for r in state.services.values().filter(|r| r.modify_index > last) {
+            self.services.insert(r.id.clone(), r.clone());
+            events.push(service_event("ServiceRegistration", r.modify_index, r));
+        }
+        let gone: Vec<String> = self.services.keys().filter(|id| !state.services.contains_key(*id)).cloned().collect();
+        for id in gone {
+            if let Some(r) = self.services.remove(&id) {
+                events.push(service_event("ServiceDeregistration", at, &r));
+            }
+        }
+    }
+}
+
+/// A service event: keyed by the service's name; its registration, allocation and job ids filter too.
+fn service_event(kind: &'static str, index: u64, r: &ServiceRegistration) -> Event {
+    Event {
+        topic: Topic::Service,
+        kind,
+        key: r.service_name.clone(),
+        namespace: r.namespace.clone(),
+        index,
+        filter_keys: vec![r.id.clone(), r.alloc_id.clone(), r.job_id.clone()],
+        payload: Payload::Service(Box::new(r.clone())),
     }
 }
 
@@ -323,6 +365,37 @@ mod tests {
         state.apply(4, &cmd);
         let kinds: Vec<&str> = d.derive(&state).iter().flat_map(|b| b.events.iter().map(|e| e.kind)).collect();
         assert_eq!(kinds, vec!["NodeDrain"]);
+    }
+
+    #[test]
+    fn registrations_and_removals_become_service_events() {
+        let mut state = ClusterState::default();
+        let mut d = Deriver::new(&state);
+        let mut alloc = Allocation { id: "a1".into(), job_id: "j".into(), node_id: "n".into(), ..Default::default() };
+        alloc.namespace = "default".into();
+        let plan = crate::core::command::PlanResult { allocs: vec![alloc], ..Default::default() };
+        state.apply(1, &Command::ApplyPlan { result: plan, now: 1 });
+        d.derive(&state);
+        let reg = ServiceRegistration {
+            id: "_nomad-task-a1-group-g-web-http".into(),
+            service_name: "web".into(),
+            namespace: "default".into(),
+            node_id: "n".into(),
+            alloc_id: "a1".into(),
+            job_id: "j".into(),
+            ..Default::default()
+        };
+        state.apply(2, &Command::UpsertServiceRegistrations { services: vec![reg.clone()] });
+        let batches = d.derive(&state);
+        let e = &batches[0].events[0];
+        assert_eq!((e.topic, e.kind, e.key.as_str(), e.index), (Topic::Service, "ServiceRegistration", "web", 2));
+        assert!(e.filter_keys.contains(&reg.id) && e.filter_keys.contains(&"a1".to_string()));
+        state.apply(3, &Command::DeleteServiceRegistrations { ids: vec![], alloc_ids: vec!["a1".into()] });
+        let batches = d.derive(&state);
+        let e = &batches[0].events[0];
+        assert_eq!((e.topic, e.kind, e.index), (Topic::Service, "ServiceDeregistration", 3));
+        assert!(matches!(&e.payload, Payload::Service(r) if r.id == reg.id));
+        assert!(d.derive(&state).is_empty());
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod node_drain;
 pub mod ops;
 pub mod periodic;
+pub mod services;
 pub mod snapshot;
 pub mod snapshot_file;
 pub mod transfer;

@@ -93,6 +93,26 @@ fn dechunk(mut s: &str) -> String {
     out
 }
 
+/// What a streamed reply has sent within 10 s, or once it contains `want`.
+pub fn first_bytes(url: &str, want: &str) -> String {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut s = TcpStream::connect(host).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    write!(s, "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline && !String::from_utf8_lossy(&got).contains(want) {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(_) => continue,
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
 pub fn get_json(url: &str) -> serde_json::Value {
     let (code, body) = http("GET", url, None).unwrap_or_else(|e| panic!("GET {url}: {e}"));
     assert_eq!(code, 200, "GET {url}: {body}");
@@ -267,6 +287,18 @@ impl Drop for PurgeOnDrop {
             std::thread::sleep(Duration::from_millis(200));
         }
     }
+}
+
+/// A dev agent (raw_exec only: no images) in a fresh directory; `None` (the test is skipped) without root.
+pub fn dev_agent(tag: &str) -> Option<(DevAgent, PathBuf)> {
+    if !is_root() {
+        eprintln!("skipping: the end-to-end test runs a real agent and needs root");
+        return None;
+    }
+    let dir = temp_dir(tag);
+    let images = dir.join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    Some((DevAgent::start(&dir, &images, free_port(), free_port()), dir))
 }
 
 /// A client-only agent (`drover agent -client`, raw_exec enabled) with its data and log in `dir`,
