@@ -96,7 +96,8 @@ fn restart_policy_counts_oom_and_cgroup_limits() {
     let alloc_id = a["ID"].as_str().unwrap();
     let (code, log) = http("GET", &agent.url(&format!("/v1/client/fs/logs/{alloc_id}?task=t&type=stdout&plain=true")), None).unwrap();
     assert_eq!((code, log.matches("started").count()), (200, 3), "{log}");
-    assert_eq!(events.last().map(|(k, _)| k.as_str()), Some("Not Restarting"), "{events:?}");
+    let last = events.last().cloned().unwrap_or_default();
+    assert_eq!(last, ("Not Restarting".to_string(), "Exceeded allowed attempts 2 in interval 1m0s and mode is \"fail\"".to_string()));
     assert_eq!((t["State"].as_str(), t["Failed"].as_bool()), (Some("dead"), Some(true)), "{t}");
     let allocs = get_json(&agent.url("/v1/job/rfail/allocations"));
     assert_eq!(allocs.as_array().map(Vec::len), Some(1), "reschedule attempts = 0 places no replacement: {allocs}");
@@ -119,6 +120,7 @@ fn restart_policy_counts_oom_and_cgroup_limits() {
     let events = task_events(&a["TaskStates"]["t"]);
     eprintln!("oom events: {events:?}");
     assert!(events.iter().any(|(k, _)| k == "OOM Killed"), "{events:?}");
+    assert!(events.iter().any(|(k, m)| k == "Not Restarting" && m == "Policy allows no restarts"), "{events:?}");
 
     // cgroup limits of the running task: memory 48 MB hard, cpu shares = 250 MHz, a pids limit.
     wait_until("the limits task to run", Duration::from_secs(60), || {

@@ -17,7 +17,7 @@ pub enum Decision {
 /// Tracks restarts of one task. Times are passed in (milliseconds on any monotonic clock).
 #[derive(Debug, Clone)]
 pub struct RestartTracker {
-    policy: RestartPolicy,
+    pub policy: RestartPolicy,
     job_type: JobType,
     interval_start_ms: u64,
     count: u32,

@@ -521,17 +521,29 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
             Decision::Done => {
                 r.state.state = TaskStateKind::Dead;
                 r.state.finished_at = now_ns();
-                r.event("Not Restarting", "Task completed successfully");
+                r.event("Not Restarting", "Restart unnecessary as task terminated successfully");
                 return;
             }
             Decision::Fail => {
                 r.state.state = TaskStateKind::Dead;
                 r.state.failed = true;
                 r.state.finished_at = now_ns();
+                // Nomad's reasons, word for word.
+                let p = &tracker.policy;
+                let message = if p.attempts == 0 {
+                    "Policy allows no restarts".to_string()
+                } else {
+                    format!(
+                        "Exceeded allowed attempts {} in interval {} and mode is \"{}\"",
+                        p.attempts,
+                        crate::jobspec::duration::format_duration(p.interval),
+                        p.mode
+                    )
+                };
                 r.push(TaskEvent {
                     kind: "Not Restarting".into(),
                     time: now_ns(),
-                    message: "Exceeded allowed attempts, applying a delay or failing".into(),
+                    message: intern(message),
                     failed: true,
                     ..Default::default()
                 });

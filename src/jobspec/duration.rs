@@ -58,11 +58,56 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
     Ok(if neg { -total } else { total })
 }
 
+/// A duration in nanoseconds as Go's `time.Duration.String` writes it: `1h0m0s`, `1m30s`, `5s`,
+/// `1.5s`, `200ms` (Nomad's messages quote durations this way).
+pub fn format_duration(ns: i64) -> String {
+    if ns == 0 {
+        return "0s".into();
+    }
+    let sign = if ns < 0 { "-" } else { "" };
+    let ns = ns.unsigned_abs();
+    if ns < 1_000_000_000 {
+        let (div, unit) = if ns >= 1_000_000 {
+            (1_000_000f64, "ms")
+        } else if ns >= 1_000 {
+            (1_000f64, "µs")
+        } else {
+            (1f64, "ns")
+        };
+        return format!("{sign}{}{unit}", trim(ns as f64 / div));
+    }
+    let (h, rest) = (ns / 3_600_000_000_000, ns % 3_600_000_000_000);
+    let (m, rest) = (rest / 60_000_000_000, rest % 60_000_000_000);
+    let secs = trim(rest as f64 / 1e9);
+    match (h, m) {
+        (0, 0) => format!("{sign}{secs}s"),
+        (0, m) => format!("{sign}{m}m{secs}s"),
+        (h, m) => format!("{sign}{h}h{m}m{secs}s"),
+    }
+}
+
+/// A number without trailing zeros (`1.500` → `1.5`, `2.0` → `2`).
+fn trim(v: f64) -> String {
+    let s = format!("{v:.9}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_duration;
+    use super::{format_duration, parse_duration};
 
     const S: i64 = 1_000_000_000;
+
+    #[test]
+    fn go_duration_strings() {
+        assert_eq!(format_duration(60 * 1_000_000_000), "1m0s");
+        assert_eq!(format_duration(90 * 1_000_000_000), "1m30s");
+        assert_eq!(format_duration(3600 * 1_000_000_000), "1h0m0s");
+        assert_eq!(format_duration(5 * 1_000_000_000), "5s");
+        assert_eq!(format_duration(1_500_000_000), "1.5s");
+        assert_eq!(format_duration(200_000_000), "200ms");
+        assert_eq!(format_duration(0), "0s");
+    }
 
     #[test]
     fn go_durations() {
