@@ -112,7 +112,8 @@ fn containers_survive_an_agent_kill_and_are_reattached() {
     eprintln!("5 of 5 containers served with the agent dead ({:.1}s after the kill)", killed.elapsed().as_secs_f64());
 
     // Restarted on the same data dir: the same processes, not restarted, not started again.
-    let agent = DevAgent::start(&dir, &images, http_port, rpc_port);
+    // (Into the same variable: it is dropped after the purge guards, as the first agent would have been.)
+    agent = DevAgent::start(&dir, &images, http_port, rpc_port);
     wait_until("the allocations to be running again", Duration::from_secs(60), || {
         running(&agent, "four").len() == 4 && running(&agent, "solo").len() == 1
     });

@@ -301,8 +301,10 @@ async fn follow(
                 }
             }
         }
+        // Until the task has started, look often: the start is what the operator waits for.
+        let poll = if started { Duration::from_millis(50) } else { Duration::from_millis(2) };
         let cmd = tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(50)) => None,
+            _ = tokio::time::sleep(poll) => None,
             _ = kill.changed() => None,
             cmd = async {
                 match cmds.as_mut() {

@@ -136,13 +136,16 @@ impl Server {
             .filter(|j| !j.stop && !j.is_parent() && matches!(j.job_type, JobType::System | JobType::Sysbatch))
             .map(|j| Evaluation { node_id: node_id.into(), ..self.eval_for(j, "node-update") })
             .collect();
-        for b in state.blocked_evals() {
-            let mut e = b.clone();
-            e.status = EvalStatus::Pending;
-            e.status_description = "unblocked: capacity changed".into();
-            evals.push(e);
-        }
+        evals.extend(Self::unblocked_evals(state));
         evals
+    }
+
+    /// Every blocked evaluation, made pending again: capacity appeared, so they are worth another try.
+    pub(crate) fn unblocked_evals(state: &ClusterState) -> Vec<Evaluation> {
+        state
+            .blocked_evals()
+            .map(|b| Evaluation { status: EvalStatus::Pending, status_description: "unblocked: capacity changed".into(), ..b.clone() })
+            .collect()
     }
 
     /// Registers a node (status ready). Writes to Raft only when something changed.
@@ -237,7 +240,18 @@ impl Server {
         }
         let failed = updates.iter().filter(|u| u.client_status == ClientStatus::Failed).count();
         debug!(node_id, count = updates.len(), failed, "alloc updates");
-        let cmd = Command::UpdateAllocsFromClient { node_id: node_id.into(), updates, evals: Vec::new(), now: now_ns() };
+        // An allocation that ends frees its resources on the node: blocked work gets another try
+        // (Nomad unblocks its blocked evaluations on capacity changes the same way).
+        let evals = self.read(|s| {
+            let frees =
+                updates.iter().any(|u| u.client_status.terminal() && s.allocs.get(u.id.as_str()).is_some_and(|a| a.holds_resources()));
+            if frees {
+                Self::unblocked_evals(s)
+            } else {
+                Vec::new()
+            }
+        });
+        let cmd = Command::UpdateAllocsFromClient { node_id: node_id.into(), updates, evals, now: now_ns() };
         Ok(self.propose(cmd).await?.index)
     }
 

@@ -273,10 +273,15 @@ impl Drop for PurgeOnDrop {
         let _ = http("DELETE", &format!("{}/v1/job/{}?purge=true", self.base, self.job), None);
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         while std::time::Instant::now() < deadline {
-            let ended = match http("GET", &format!("{}/v1/job/{}/allocations", self.base, self.job), None) {
+            // All allocations, not the job's: a purged (or collected) job has no allocation list of its
+            // own, while its tasks may still be stopping.
+            let ended = match http("GET", &format!("{}/v1/allocations", self.base), None) {
                 Ok((200, body)) => serde_json::from_str::<serde_json::Value>(&body).is_ok_and(|v| {
                     v.as_array().is_some_and(|a| {
-                        a.iter().all(|x| ["complete", "failed", "lost"].contains(&x["ClientStatus"].as_str().unwrap_or("")))
+                        a.iter().filter(|x| x["JobID"] == self.job).all(|x| {
+                            ["complete", "failed", "lost"].contains(&x["ClientStatus"].as_str().unwrap_or(""))
+                                || (x["DesiredStatus"] != "run" && x["ClientStatus"] == "pending")
+                        })
                     })
                 }),
                 _ => true,
