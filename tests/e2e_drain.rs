@@ -148,7 +148,8 @@ fn node_drain_migrates_max_parallel_at_a_time_then_force_stops_at_once() {
     );
     let steps: BTreeSet<u64> = stopped.iter().map(|a| a["AllocModifyIndex"].as_u64().unwrap()).collect();
     assert_eq!(steps.len(), 3, "one migration at a time: {steps:?}");
-    assert_eq!(max_migrating, 1, "max_parallel = 1: at most one allocation stopped and not yet replaced (seen {max_migrating})");
+    // (Replacements may start faster than the 100 ms poll sees a gap: 0 is a correct observation too.)
+    assert!(max_migrating <= 1, "max_parallel = 1: at most one allocation stopped and not yet replaced (seen {max_migrating})");
     assert!(out.status.success(), "{printed}\n{}", agent.log());
     for line in ["drain strategy set", "marked for migration", "draining", &format!("Drain complete for node {dev_node}"), "have stopped"] {
         assert!(printed.contains(line), "missing {line:?} in:\n{printed}");
