@@ -642,5 +642,14 @@ fn every_endpoint_over_raw_http() {
     expect(&agent, "PUT", "/v1/node/ffffffff-0000-0000-0000-000000000000/drain", Some(json!({ "DrainSpec": null })), 404);
     note("node/:id/drain");
 
+    // Every allocation ends once stopped — also those stopped right after they were placed (the scale
+    // and revert above) — through its executor, well before the runner's last-resort kill (after 20 s).
+    wait_until("every allocation to end", Duration::from_secs(15), || {
+        call(&agent, "GET", "/v1/allocations", None)
+            .json()
+            .as_array()
+            .is_some_and(|a| a.iter().all(|x| ["complete", "failed", "lost"].contains(&x["ClientStatus"].as_str().unwrap_or(""))))
+    });
+    assert!(!agent.log().contains("did not stop its task in time"), "a task outlived its stop:\n{}", agent.log());
     eprintln!("endpoints checked in {:.1}s:\n  {}", started.elapsed().as_secs_f64(), served.join("\n  "));
 }

@@ -247,9 +247,14 @@ fn ended(status: ExitStatus, killing: bool, restarting: Option<(Instant, Reply)>
 }
 
 /// Sends SIGTERM to the executor in `dir` (it stops the task with kill_signal, then SIGKILL).
-fn stop_executor(dir: &Path) {
-    if let Some(pid) = read_pid(&dir.join(EXECUTOR_PID_FILE)) {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
+/// Asks the executor to stop its task; false when it has not written its pid yet (ask again later).
+fn stop_executor(dir: &Path) -> bool {
+    match read_pid(&dir.join(EXECUTOR_PID_FILE)) {
+        Some(pid) => {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
+            true
+        }
+        None => false,
     }
 }
 
@@ -263,6 +268,7 @@ async fn follow(
 ) -> Ended {
     let mut started = read_pid(&dir.join(TASK_PID_FILE)).is_some();
     let mut killing: Option<Instant> = None;
+    let mut stop_sent = false;
     let mut restarting: Option<(Instant, Reply)> = None;
     let kill_timeout = Duration::from_nanos(r.ctx.task.kill_timeout.max(0) as u64) + Duration::from_secs(15);
     let task_name = r.ctx.task.name.clone();
@@ -270,7 +276,11 @@ async fn follow(
         if *kill.borrow() && killing.is_none() {
             killing = Some(Instant::now());
             r.event("Killing", format!("Sent interrupt. Waiting {}s before force killing", r.ctx.task.kill_timeout / 1_000_000_000));
-            stop_executor(dir);
+            stop_sent = stop_executor(dir);
+        }
+        // A stop that came while the executor was still starting (no pid file yet) is sent once it can be.
+        if killing.is_some() && !stop_sent {
+            stop_sent = stop_executor(dir);
         }
         if !started && read_pid(&dir.join(TASK_PID_FILE)).is_some() {
             started = true;
@@ -296,8 +306,17 @@ async fn follow(
         let stopping_since = killing.into_iter().chain(restarting.as_ref().map(|(t, _)| *t)).min();
         if let Some(t) = stopping_since {
             if t.elapsed() > kill_timeout {
+                // The executor did not stop its task in time: kill the task's process group first (a
+                // raw_exec task leads its own group), then the executor, so that no task is orphaned.
+                use nix::sys::signal::{kill, Signal};
+                use nix::unistd::Pid;
+                if let Some(pid) = read_pid(&dir.join(TASK_PID_FILE)).filter(|p| *p > 1) {
+                    warn!(alloc_id = %r.ctx.alloc.id, task = %task_name, pid, "executor did not stop its task in time; killing the task");
+                    let _ = kill(Pid::from_raw(-pid), Signal::SIGKILL);
+                    let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+                }
                 if let Some(pid) = read_pid(&dir.join(EXECUTOR_PID_FILE)) {
-                    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+                    let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
                 }
             }
         }
