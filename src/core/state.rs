@@ -23,6 +23,12 @@ use super::var::{VarKey, Variable};
 /// Why a purged node's allocations are lost (their desired description).
 pub const ALLOC_LOST_PURGED: &str = "alloc is lost since its node was purged";
 
+mod garbage;
+mod queries;
+mod wire;
+
+use wire::{allocs_by_id, jobs_as_list, vars_as_list, versions_as_list};
+
 /// Table names, for per-table modify indexes (blocking queries wait on these).
 pub mod table {
     pub const JOBS: &str = "jobs";
@@ -66,80 +72,6 @@ pub struct ClusterState {
     allocs_by_job: BTreeMap<JobKey, BTreeSet<Arc<str>>>,
     #[serde(skip)]
     pending_evals: BTreeSet<String>,
-}
-
-/// JSON object keys must be strings, so versions are stored as a list.
-mod versions_as_list {
-    use super::*;
-    use serde::{Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(map: &BTreeMap<(JobKey, u64), Job>, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(map.values())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<(JobKey, u64), Job>, D::Error> {
-        let list: Vec<Job> = Vec::deserialize(d)?;
-        Ok(list.into_iter().map(|j| ((j.key(), j.version), j)).collect())
-    }
-}
-
-/// Allocations as a JSON object keyed by id (as before the keys were shared), read without a second map.
-mod allocs_by_id {
-    use super::*;
-    use serde::de::{MapAccess, Visitor};
-    use serde::{Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(map: &BTreeMap<Arc<str>, Shared<Allocation>>, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(map.iter().map(|(k, v)| (&**k, v)))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<Arc<str>, Shared<Allocation>>, D::Error> {
-        struct ById;
-        impl<'de> Visitor<'de> for ById {
-            type Value = BTreeMap<Arc<str>, Shared<Allocation>>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("allocations by id")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
-                let mut out = BTreeMap::new();
-                while let Some((k, v)) = access.next_entry::<String, Shared<Allocation>>()? {
-                    out.insert(Arc::from(k), v);
-                }
-                Ok(out)
-            }
-        }
-        d.deserialize_map(ById)
-    }
-}
-
-/// Jobs are keyed by (namespace, id), which is not a JSON object key: stored as a list.
-mod jobs_as_list {
-    use super::*;
-    use serde::{Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(map: &BTreeMap<JobKey, Job>, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(map.values())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<JobKey, Job>, D::Error> {
-        let list: Vec<Job> = Vec::deserialize(d)?;
-        Ok(list.into_iter().map(|j| (j.key(), j)).collect())
-    }
-}
-
-/// Variables are keyed by (namespace, path), which is not a JSON object key: stored as a list.
-mod vars_as_list {
-    use super::*;
-    use serde::{Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(map: &BTreeMap<VarKey, Shared<Variable>>, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(map.values())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<VarKey, Shared<Variable>>, D::Error> {
-        let list: Vec<Shared<Variable>> = Vec::deserialize(d)?;
-        Ok(list.into_iter().map(|v| (v.key(), v)).collect())
-    }
 }
 
 impl ClusterState {
@@ -481,75 +413,6 @@ impl ClusterState {
     }
 
     /// Removes a node; its allocations that are not terminal yet are lost (desired stop, client lost).
-    /// Removes what `request` lists and is still collectable (decided on the state before anything is
-    /// removed), keeping the secondary indexes in step.
-    fn collect_garbage(&mut self, index: u64, request: &super::gc::GcRequest) {
-        use super::gc;
-        let (now, t) = (request.now, request.thresholds());
-        let jobs: BTreeSet<JobKey> = request.jobs.iter().filter(|k| gc::job_collectable(self, k, now, &t)).cloned().collect();
-        let evals: BTreeSet<String> = request
-            .evals
-            .iter()
-            .filter(|id| {
-                self.evals.get(id.as_str()).is_some_and(|e| jobs.contains(&JobKey::new(&e.namespace, &e.job_id)))
-                    || gc::eval_collectable(self, id, now, &t)
-            })
-            .cloned()
-            .collect();
-        let allocs: Vec<String> = request
-            .allocs
-            .iter()
-            .filter(|id| {
-                self.allocs.get(id.as_str()).is_some_and(|a| {
-                    jobs.contains(&JobKey::new(&a.namespace, &a.job_id))
-                        || (gc::alloc_collectable(self, a, now, &t) && (evals.contains(&a.eval_id) || !self.evals.contains_key(&a.eval_id)))
-                })
-            })
-            .cloned()
-            .collect();
-        let nodes: Vec<String> = request.nodes.iter().filter(|id| gc::node_collectable(self, id, now, &t)).cloned().collect();
-        let deployments: Vec<String> = request
-            .deployments
-            .iter()
-            .filter(|id| {
-                self.deployments.get(id.as_str()).is_some_and(|d| !d.active() && d.modify_time <= now.saturating_sub(t.deployment))
-            })
-            .cloned()
-            .collect();
-
-        for id in &allocs {
-            if let Some(a) = self.allocs.remove(id.as_str()) {
-                unindex(&mut self.allocs_by_node, &a.node_id, id);
-                unindex(&mut self.allocs_by_job, &JobKey::new(&a.namespace, &a.job_id), id);
-            }
-        }
-        for id in &evals {
-            self.evals.remove(id);
-            self.pending_evals.remove(id);
-        }
-        for key in &jobs {
-            self.jobs.remove(key);
-            self.job_versions.retain(|(k, _), _| k != key);
-        }
-        for id in &nodes {
-            self.nodes.remove(id);
-        }
-        for id in &deployments {
-            self.deployments.remove(id);
-        }
-        for (removed, table) in [
-            (!jobs.is_empty(), table::JOBS),
-            (!evals.is_empty(), table::EVALS),
-            (!allocs.is_empty(), table::ALLOCS),
-            (!nodes.is_empty(), table::NODES),
-            (!deployments.is_empty(), table::DEPLOYMENTS),
-        ] {
-            if removed {
-                self.touch(table, index);
-            }
-        }
-    }
-
     fn purge_node(&mut self, index: u64, node_id: &str, now: i64) -> Option<String> {
         if self.nodes.remove(node_id).is_none() {
             return Some(format!("node {node_id} not found"));
@@ -786,67 +649,6 @@ impl ClusterState {
         self.touch(table::NODES, index);
         None
     }
-
-    // ---- queries ----
-
-    pub fn allocs_on_node<'a>(&'a self, node_id: &str) -> impl Iterator<Item = &'a Allocation> + 'a {
-        self.allocs_by_node.get(node_id).into_iter().flatten().filter_map(|id| self.allocs.get(&**id)).map(|a| &**a)
-    }
-
-    pub fn allocs_of_job<'a>(&'a self, key: &JobKey) -> impl Iterator<Item = &'a Allocation> + 'a {
-        self.allocs_by_job.get(key).into_iter().flatten().filter_map(|id| self.allocs.get(&**id)).map(|a| &**a)
-    }
-
-    pub fn evals_of_job<'a>(&'a self, key: &'a JobKey) -> impl Iterator<Item = &'a Evaluation> + 'a {
-        self.evals.values().filter(move |e| e.namespace == key.namespace && e.job_id == key.id)
-    }
-
-    /// Pending evaluations, highest priority first, then oldest.
-    pub fn pending_evals(&self) -> Vec<&Evaluation> {
-        let mut v: Vec<&Evaluation> = self.pending_evals.iter().filter_map(|id| self.evals.get(id)).collect();
-        v.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.create_index.cmp(&b.create_index)).then(a.id.cmp(&b.id)));
-        v
-    }
-
-    pub fn blocked_evals(&self) -> impl Iterator<Item = &Evaluation> {
-        self.evals.values().filter(|e| e.status == EvalStatus::Blocked)
-    }
-
-    /// Variables of a namespace (`*`: all) whose path starts with `prefix`, in (namespace, path) order.
-    pub fn vars_with_prefix<'a>(&'a self, namespace: &'a str, prefix: &'a str) -> impl Iterator<Item = &'a Variable> + 'a {
-        self.vars.values().map(|v| &**v).filter(move |v| (namespace == "*" || v.namespace == namespace) && v.path.starts_with(prefix))
-    }
-
-    pub fn job_version(&self, key: &JobKey, version: u64) -> Option<&Job> {
-        self.job_versions.get(&(key.clone(), version))
-    }
-
-    /// Nomad's job status, derived from the job and its allocations.
-    pub fn job_status(&self, job: &Job) -> JobStatus {
-        // A periodic or parameterized job runs as long as it is not stopped; its children do the work.
-        if job.is_parent() {
-            return if job.stop { JobStatus::Dead } else { JobStatus::Running };
-        }
-        let key = job.key();
-        let mut any = false;
-        let mut live = false;
-        for a in self.allocs_of_job(&key) {
-            any = true;
-            if !a.terminal() || (!a.client_status.terminal() && !a.task_states.is_empty()) {
-                live = true;
-            }
-        }
-        let pending_eval = self.evals_of_job(&key).any(|e| matches!(e.status, EvalStatus::Pending | EvalStatus::Blocked));
-        if live {
-            JobStatus::Running
-        } else if job.stop || (any && matches!(job.job_type, JobType::Batch | JobType::Sysbatch)) {
-            JobStatus::Dead
-        } else if pending_eval || !any {
-            JobStatus::Pending
-        } else {
-            JobStatus::Dead
-        }
-    }
 }
 
 /// Why a registration enforcing `expected` as the job's modify index is refused (Nomad's wording),
@@ -860,16 +662,6 @@ pub fn enforce_index_error(expected: u64, current: Option<u64>) -> Option<String
         Some(c) => format!("job exists with conflicting job modify index: {c}"),
     };
     Some(format!("Enforcing job modify index {expected}: {why}"))
-}
-
-/// Takes `id` out of a secondary index, dropping the key's set when it empties.
-fn unindex<K: Ord>(map: &mut BTreeMap<K, BTreeSet<Arc<str>>>, key: &K, id: &str) {
-    if let Some(set) = map.get_mut(key) {
-        set.remove(id);
-        if set.is_empty() {
-            map.remove(key);
-        }
-    }
 }
 
 /// Whether two versions of a job describe the same thing (ignoring bookkeeping fields).

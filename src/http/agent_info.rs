@@ -46,14 +46,8 @@ pub async fn servers(State(st): State<HttpState>) -> Json<Vec<String>> {
     Json(st.server.server_addrs())
 }
 
-/// The namespaces in use (those of jobs and variables) and `default`.
 fn namespace_names(st: &HttpState) -> BTreeSet<String> {
-    st.server.read(|s| {
-        let mut n: BTreeSet<String> = s.jobs.keys().map(|k| k.namespace.clone()).collect();
-        n.extend(s.vars.keys().map(|k| k.namespace.clone()));
-        n.insert("default".into());
-        n
-    })
+    st.server.read(|s| s.namespaces())
 }
 
 fn namespace_json(name: &str) -> serde_json::Value {

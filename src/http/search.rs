@@ -62,11 +62,7 @@ fn matches(s: &ClusterState, context: &str, prefix: &str, ns: &str) -> Vec<Strin
         "deployment" => {
             s.deployments.values().filter(|d| d.namespace == ns && d.id.starts_with(prefix)).map(|d| d.id.clone()).take(take).collect()
         }
-        "namespaces" => {
-            let mut names: std::collections::BTreeSet<String> = s.jobs.keys().map(|k| k.namespace.clone()).collect();
-            names.insert("default".into());
-            names.into_iter().filter(|n| n.starts_with(prefix)).take(take).collect()
-        }
+        "namespaces" => s.namespaces().into_iter().filter(|n| n.starts_with(prefix)).take(take).collect(),
         _ => Vec::new(),
     };
     ids

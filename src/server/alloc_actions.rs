@@ -79,7 +79,7 @@ impl Server {
                 return Err(ServerError::NotFound(format!("node not found: {node_id}")));
             }
             let mut evals = self.node_update_evals(s, node_id);
-            for sys in self.capacity_evals(s, node_id).into_iter().filter(|e| e.triggered_by == "node-update") {
+            for sys in self.system_job_evals(s, node_id) {
                 if !evals.iter().any(|e| e.job_id == sys.job_id && e.namespace == sys.namespace) {
                     evals.push(sys);
                 }

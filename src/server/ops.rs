@@ -130,14 +130,19 @@ impl Server {
 
     /// Evaluations to create when capacity appears: system jobs, and blocked evaluations unblocked.
     pub(crate) fn capacity_evals(&self, state: &ClusterState, node_id: &str) -> Vec<Evaluation> {
-        let mut evals: Vec<Evaluation> = state
+        let mut evals = self.system_job_evals(state, node_id);
+        evals.extend(Self::unblocked_evals(state));
+        evals
+    }
+
+    /// One `node-update` evaluation per live system or sysbatch job, for `node_id`.
+    pub(crate) fn system_job_evals(&self, state: &ClusterState, node_id: &str) -> Vec<Evaluation> {
+        state
             .jobs
             .values()
             .filter(|j| !j.stop && !j.is_parent() && matches!(j.job_type, JobType::System | JobType::Sysbatch))
             .map(|j| Evaluation { node_id: node_id.into(), ..self.eval_for(j, "node-update") })
-            .collect();
-        evals.extend(Self::unblocked_evals(state));
-        evals
+            .collect()
     }
 
     /// Every blocked evaluation, made pending again: capacity appeared, so they are worth another try.
