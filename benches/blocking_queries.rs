@@ -9,6 +9,10 @@
 //! `--queries N`, `--keep`); under `cargo test` it runs 200 queries and asserts only correctness:
 //! every query returns a higher index and the new job, and none returned after the variable write.
 
+#[path = "common/bench_args.rs"]
+mod bench_args;
+
+use bench_args::BenchArgs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,15 +35,13 @@ struct Args {
 }
 
 fn args() -> Args {
-    let argv: Vec<String> = std::env::args().collect();
-    let value = |name: &str| argv.iter().position(|a| a == name).and_then(|i| argv.get(i + 1)).cloned();
-    let measuring = argv.iter().any(|a| a == "--bench");
-    let bin = value("--drover-bin").or_else(|| std::env::var("DROVER_BIN").ok()).unwrap_or_else(|| env!("CARGO_BIN_EXE_drover").into());
+    let a = BenchArgs::from_env();
+    let measuring = a.measuring();
     Args {
         measuring,
-        queries: value("--queries").map(|n| n.parse().expect("--queries N")).unwrap_or(if measuring { 5_000 } else { 200 }),
-        bin: PathBuf::from(bin),
-        keep: argv.iter().any(|a| a == "--keep"),
+        queries: a.number("--queries", if measuring { 5_000 } else { 200 }),
+        bin: a.drover_bin(),
+        keep: a.flag("--keep"),
         // The smoke run (under `cargo test`) must not collide with a measuring run on the same machine.
         ip: if measuring { "127.0.94.1" } else { "127.0.94.2" },
     }

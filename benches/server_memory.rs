@@ -8,6 +8,10 @@
 //! (`-- --drover-bin PATH`, `--allocs N`, `--data-dir DIR` to reuse a built dir, `--keep`); under
 //! `cargo test` it runs with 1,000 allocations as a smoke check.
 
+#[path = "common/bench_args.rs"]
+mod bench_args;
+
+use bench_args::BenchArgs;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -69,16 +73,14 @@ struct Args {
 }
 
 fn args() -> Args {
-    let argv: Vec<String> = std::env::args().collect();
-    let value = |name: &str| argv.iter().position(|a| a == name).and_then(|i| argv.get(i + 1)).cloned();
-    let measuring = argv.iter().any(|a| a == "--bench");
-    let bin = value("--drover-bin").or_else(|| std::env::var("DROVER_BIN").ok()).unwrap_or_else(|| env!("CARGO_BIN_EXE_drover").into());
+    let a = BenchArgs::from_env();
+    let measuring = a.measuring();
     Args {
         measuring,
-        allocs: value("--allocs").map(|n| n.parse().expect("--allocs N")).unwrap_or(if measuring { 100_000 } else { 1_000 }),
-        bin: PathBuf::from(bin),
-        data_dir: value("--data-dir").map(PathBuf::from),
-        keep: argv.iter().any(|a| a == "--keep"),
+        allocs: a.number("--allocs", if measuring { 100_000 } else { 1_000 }),
+        bin: a.drover_bin(),
+        data_dir: a.value("--data-dir").map(PathBuf::from),
+        keep: a.flag("--keep"),
         // The smoke run (under `cargo test`) must not collide with a measuring run on the same machine.
         ip: if measuring { "127.0.92.1" } else { "127.0.92.2" },
     }
