@@ -247,6 +247,9 @@ fn ended(status: ExitStatus, killing: bool, restarting: Option<(Instant, Reply)>
 }
 
 /// Sends SIGTERM to the executor in `dir` (it stops the task with kill_signal, then SIGKILL).
+/// How long a starting task is watched closely (every 2 ms) for its start.
+const FAST_START_WATCH: Duration = Duration::from_secs(5);
+
 /// Asks the executor to stop its task; false when it has not written its pid yet (ask again later).
 fn stop_executor(dir: &Path) -> bool {
     match read_pid(&dir.join(EXECUTOR_PID_FILE)) {
@@ -269,6 +272,7 @@ async fn follow(
     let mut started = read_pid(&dir.join(TASK_PID_FILE)).is_some();
     let mut killing: Option<Instant> = None;
     let mut stop_sent = false;
+    let following_since = Instant::now();
     let mut restarting: Option<(Instant, Reply)> = None;
     let kill_timeout = Duration::from_nanos(r.ctx.task.kill_timeout.max(0) as u64) + Duration::from_secs(15);
     let task_name = r.ctx.task.name.clone();
@@ -320,8 +324,10 @@ async fn follow(
                 }
             }
         }
-        // Until the task has started, look often: the start is what the operator waits for.
-        let poll = if started { Duration::from_millis(50) } else { Duration::from_millis(2) };
+        // Until the task has started (for its first seconds), look often: the start is what the
+        // operator waits for. A task that takes longer to start is looked at as a running one is.
+        let poll =
+            if started || following_since.elapsed() > FAST_START_WATCH { Duration::from_millis(50) } else { Duration::from_millis(2) };
         let cmd = tokio::select! {
             _ = tokio::time::sleep(poll) => None,
             _ = kill.changed() => None,
