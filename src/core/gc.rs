@@ -73,13 +73,16 @@ pub fn alloc_collectable(s: &ClusterState, a: &Allocation, now: i64, t: &GcThres
         JobType::Batch | JobType::Sysbatch => false,
         JobType::Service | JobType::System => {
             // Stopped by the servers, or its place taken by a live allocation: the same group and
-            // index (service), or the same group on the same node (system).
+            // index (service), or the same group on the same node (system). Only the rare ended-but-
+            // wanted allocation needs the scan of its job's allocations.
+            if a.desired_status != super::alloc::DesiredStatus::Run {
+                return true;
+            }
             let system = job.job_type == JobType::System;
-            let replaced = s.allocs_of_job(&job.key()).any(|b| {
+            s.allocs_of_job(&job.key()).any(|b| {
                 let same_place = b.task_group == a.task_group && if system { b.node_id == a.node_id } else { b.index() == a.index() };
                 b.previous_allocation == a.id || (!b.terminal() && same_place)
-            });
-            replaced || a.desired_status != super::alloc::DesiredStatus::Run
+            })
         }
     }
 }
