@@ -391,6 +391,7 @@ async fn populate(root: &Path, ip: &str, allocs: usize) -> Built {
                 client_status: ClientStatus::Running,
                 client_description: "Tasks are running".into(),
                 task_states: running_task(t),
+                deployment_status: None,
             })
             .collect();
         propose(&node, Command::UpdateAllocsFromClient { node_id, updates, evals: vec![], now: t }).await;

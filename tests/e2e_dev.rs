@@ -23,9 +23,14 @@ fn example_job_runs_serves_and_stops_cleanly() {
     let (http_port, rpc_port) = (free_port(), free_port());
     let mut agent = DevAgent::start(&data_dir, &image_dir, http_port, rpc_port);
 
-    // job run waits until both allocations run
+    // job run waits until both allocations run and its deployment found them healthy
     let out = agent.cli(&["job", "run", "jobs/example.hcl"]);
     assert!(out.status.success(), "job run failed:\n{}\nagent log:\n{}", text(&out), agent.log());
+    let d = get_json(&agent.url("/v1/job/example/deployment"));
+    assert_eq!(d["Status"], "successful", "{d}");
+    assert_eq!(d["TaskGroups"]["web"]["HealthyAllocs"], 2, "{d}");
+    let regs = get_json(&agent.url("/v1/service/example-web?healthy=true"));
+    assert_eq!(regs.as_array().map(Vec::len), Some(2), "both instances registered and passing their check: {regs}");
 
     let allocs = get_json(&agent.url("/v1/job/example/allocations"));
     let allocs = allocs.as_array().unwrap();

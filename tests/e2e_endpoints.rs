@@ -459,6 +459,73 @@ fn every_endpoint_over_raw_http() {
     expect(&agent, "GET", "/v1/job/nosuch/summary", None, 404);
     note("job/:id (read, update), plan, allocations, evaluations, summary, versions, scale, stable, revert, evaluate");
 
+    // ---- deployments (the service job's default update block deploys every version) ----
+    let deps = expect(&agent, "GET", "/v1/job/ep/deployments", None, 200);
+    has_index_headers("job deployments", &deps);
+    let d = deps.json()[0].clone();
+    has_keys(
+        "deployment",
+        &d,
+        &[
+            "ID",
+            "Namespace",
+            "JobID",
+            "JobVersion",
+            "JobModifyIndex",
+            "JobSpecModifyIndex",
+            "JobCreateIndex",
+            "IsMultiregion",
+            "TaskGroups",
+            "Status",
+            "StatusDescription",
+            "CreateIndex",
+            "ModifyIndex",
+        ],
+    );
+    has_keys(
+        "deployment state",
+        &d["TaskGroups"]["g"],
+        &[
+            "AutoRevert",
+            "AutoPromote",
+            "ProgressDeadline",
+            "RequireProgressBy",
+            "Promoted",
+            "PlacedCanaries",
+            "DesiredCanaries",
+            "DesiredTotal",
+            "PlacedAllocs",
+            "HealthyAllocs",
+            "UnhealthyAllocs",
+        ],
+    );
+    let dep = d["ID"].as_str().unwrap().to_string();
+    assert_eq!(expect(&agent, "GET", "/v1/job/ep/deployment", None, 200).json()["ID"], dep.as_str());
+    let all = expect(&agent, "GET", "/v1/deployments", None, 200);
+    has_index_headers("deployments", &all);
+    assert!(all.json().as_array().unwrap().iter().any(|x| x["ID"] == dep.as_str()));
+    assert_eq!(expect(&agent, "GET", &format!("/v1/deployment/{}", &dep[..8]), None, 200).json()["ID"], dep.as_str());
+    let dallocs = expect(&agent, "GET", &format!("/v1/deployment/allocations/{dep}"), None, 200).json();
+    assert!(dallocs.as_array().unwrap().iter().all(|a| a["DeploymentID"] == dep.as_str()), "{dallocs}");
+    expect(&agent, "GET", "/v1/deployment/ffffffff-0000-0000-0000-000000000000", None, 404);
+    expect(&agent, "POST", "/v1/deployment/fail/ffffffff-0000-0000-0000-000000000000", None, 404);
+    let r = expect(&agent, "POST", &format!("/v1/deployment/promote/{dep}"), Some(json!({ "All": true })), 400);
+    assert!(r.body.contains("canaries") || r.body.contains("promote"), "{}", r.body);
+    if d["Status"] == "running" {
+        let paused = expect(&agent, "POST", &format!("/v1/deployment/pause/{dep}"), Some(json!({ "Pause": true })), 200).json();
+        has_keys("deployment update", &paused, &["EvalID", "EvalCreateIndex", "DeploymentModifyIndex", "Index"]);
+        assert_eq!(expect(&agent, "GET", &format!("/v1/deployment/{dep}"), None, 200).json()["Status"], "paused");
+        expect(&agent, "POST", &format!("/v1/deployment/pause/{dep}"), Some(json!({ "Pause": false })), 200);
+        expect(&agent, "POST", &format!("/v1/deployment/fail/{dep}"), None, 200);
+        assert_eq!(expect(&agent, "GET", &format!("/v1/deployment/{dep}"), None, 200).json()["Status"], "failed");
+    }
+    // a deployment that ended can be neither failed nor paused again
+    expect(&agent, "POST", &format!("/v1/deployment/fail/{dep}"), None, 400);
+    expect(&agent, "POST", &format!("/v1/deployment/pause/{dep}"), Some(json!({ "Pause": true })), 400);
+    let body = json!({ "HealthyAllocationIDs": ["ffffffff-0000-0000-0000-000000000000"] });
+    expect(&agent, "POST", &format!("/v1/deployment/allocation-health/{dep}"), Some(body), 400);
+    note("deployments, deployment/:id, deployment/allocations/:id, deployment/{promote,pause,fail,allocation-health}/:id, job/:id/deployment(s)");
+
     // ---- dispatch and periodic force ----
     let _p2 = PurgeOnDrop { base: agent.addr(), job: "epparam" };
     let _p3 = PurgeOnDrop { base: agent.addr(), job: "epcron" };

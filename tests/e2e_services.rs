@@ -244,7 +244,7 @@ fn native_service_discovery() {
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines[0].split_whitespace().collect::<Vec<_>>().join(" "), "Job ID Address Tags Node ID Alloc ID", "{stdout}");
+    assert_eq!(lines[0].split_whitespace().collect::<Vec<_>>().join(" "), "Job ID Address Tags Health Node ID Alloc ID", "{stdout}");
     assert_eq!(lines.len(), 4, "{stdout}");
     for r in &regs {
         let row = format!("{}:{}", r["Address"].as_str().unwrap(), r["Port"]);

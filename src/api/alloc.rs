@@ -123,6 +123,16 @@ pub struct ApiDesiredTransition {
     pub force_reschedule: Option<bool>,
 }
 
+/// Nomad's `AllocDeploymentStatus`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ApiAllocDeploymentStatus {
+    pub healthy: Option<bool>,
+    pub timestamp: String,
+    pub canary: bool,
+    pub modify_index: u64,
+}
+
 /// `GET /v1/allocation/:id`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
@@ -152,6 +162,9 @@ pub struct ApiAllocation {
     pub task_states: BTreeMap<String, ApiTaskState>,
     #[serde(rename = "PreviousAllocation")]
     pub previous_allocation: String,
+    #[serde(rename = "DeploymentID")]
+    pub deployment_id: String,
+    pub deployment_status: Option<ApiAllocDeploymentStatus>,
     pub create_index: u64,
     pub modify_index: u64,
     pub alloc_modify_index: u64,
@@ -204,6 +217,13 @@ pub fn alloc_out(a: &Allocation, job: Option<super::job::ApiJob>) -> ApiAllocati
         client_description: a.client_description.to_string(),
         task_states: a.task_states.iter().map(|(k, v)| (k.clone(), task_state_out(v))).collect(),
         previous_allocation: a.previous_allocation.clone(),
+        deployment_id: a.deployment_id.clone(),
+        deployment_status: a.deployment_status.as_ref().map(|d| ApiAllocDeploymentStatus {
+            healthy: d.healthy,
+            timestamp: rfc3339(d.timestamp).unwrap_or_default(),
+            canary: d.canary,
+            modify_index: d.modify_index,
+        }),
         create_index: a.create_index,
         modify_index: a.modify_index,
         alloc_modify_index: a.alloc_modify_index,

@@ -57,6 +57,8 @@ pub struct ApiEvaluation {
     pub queued_allocations: BTreeMap<String, u64>,
     pub blocked_eval: String,
     pub previous_eval: String,
+    #[serde(rename = "DeploymentID")]
+    pub deployment_id: String,
     pub create_index: u64,
     pub modify_index: u64,
     pub create_time: i64,
@@ -79,6 +81,7 @@ pub fn eval_out(e: &Evaluation) -> ApiEvaluation {
         queued_allocations: e.queued_allocations.clone(),
         blocked_eval: e.blocked_eval.clone(),
         previous_eval: e.previous_eval.clone(),
+        deployment_id: e.deployment_id.clone(),
         create_index: e.create_index,
         modify_index: e.modify_index,
         create_time: e.create_time,

@@ -3,6 +3,7 @@
 //! Only this module knows Nomad's JSON field names; the domain model stays independent of them.
 
 pub mod alloc;
+pub mod deployment;
 pub mod eval;
 pub mod exec;
 pub mod filter;

@@ -27,6 +27,9 @@ pub struct ApiServiceRegistration {
     pub tags: Vec<String>,
     pub address: String,
     pub port: u16,
+    /// Drover's addition: `passing` or `critical` from the client's checks; empty without checks.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub health: String,
     pub create_index: u64,
     pub modify_index: u64,
 }
@@ -60,6 +63,7 @@ pub fn service_to_api(s: &ServiceRegistration) -> ApiServiceRegistration {
         tags: s.tags.clone(),
         address: s.address.clone(),
         port: s.port,
+        health: s.health.clone(),
         create_index: s.create_index,
         modify_index: s.modify_index,
     }

@@ -74,22 +74,32 @@ pub async fn run(cmd: AllocCmd, g: &Global) -> i32 {
 
 async fn status(api: &ApiClient, id: &str) -> Result<(), String> {
     let a: ApiAllocation = api.get(&format!("/v1/allocation/{}", enc(id))).await.map_err(|e| e.to_string())?;
-    print!(
-        "{}",
-        kv(&[
-            ("ID", a.id.clone()),
-            ("Eval ID", short(&a.eval_id)),
-            ("Name", a.name.clone()),
-            ("Node ID", short(&a.node_id)),
-            ("Node Name", a.node_name.clone()),
-            ("Job ID", a.job_id.clone()),
-            ("Job Version", a.job_version.to_string()),
-            ("Client Status", a.client_status.clone()),
-            ("Client Description", a.client_description.clone()),
-            ("Desired Status", a.desired_status.clone()),
-            ("Desired Description", a.desired_description.clone()),
-        ])
-    );
+    let mut rows = vec![
+        ("ID", a.id.clone()),
+        ("Eval ID", short(&a.eval_id)),
+        ("Name", a.name.clone()),
+        ("Node ID", short(&a.node_id)),
+        ("Node Name", a.node_name.clone()),
+        ("Job ID", a.job_id.clone()),
+        ("Job Version", a.job_version.to_string()),
+        ("Client Status", a.client_status.clone()),
+        ("Client Description", a.client_description.clone()),
+        ("Desired Status", a.desired_status.clone()),
+        ("Desired Description", a.desired_description.clone()),
+    ];
+    if !a.deployment_id.is_empty() {
+        let health = match a.deployment_status.as_ref().and_then(|d| d.healthy) {
+            Some(true) => "healthy",
+            Some(false) => "unhealthy",
+            None => "unset",
+        };
+        rows.push(("Deployment ID", short(&a.deployment_id)));
+        rows.push(("Deployment Health", health.into()));
+        if a.deployment_status.as_ref().is_some_and(|d| d.canary) {
+            rows.push(("Canary", "true".into()));
+        }
+    }
+    print!("{}", kv(&rows));
     let ports: Vec<String> = a.allocated_resources.shared.ports.iter().map(|p| format!("{}: {}:{}", p.label, p.host_ip, p.value)).collect();
     if !ports.is_empty() {
         println!("\nAllocation Addresses\n{}", ports.join("\n"));

@@ -225,6 +225,15 @@ async fn status(api: &ApiClient, id: &str) -> Result<(), String> {
         ]);
     }
     println!("\nSummary\n{}", table(&rows));
+    let deployment: Option<crate::api::deployment::ApiDeployment> =
+        api.get(&format!("/v1/job/{}/deployment", enc(id))).await.map_err(|e| e.to_string())?;
+    if let Some(d) = deployment {
+        print!(
+            "Latest Deployment\n{}",
+            kv(&[("ID", short(&d.id)), ("Status", d.status.clone()), ("Description", d.status_description.clone())])
+        );
+        println!("\nDeployed\n{}", super::deployment::groups_table(&d));
+    }
     if let Some(latest) = evals.iter().filter(|e| e.failed_tg_allocs.is_some()).max_by_key(|e| e.create_index) {
         if evals.iter().any(|e| e.status == "blocked") {
             println!("Placement Failure\n{}", explain_failures(latest));

@@ -1,4 +1,5 @@
-//! `drover job run`: submit a job file, follow its evaluation, and wait until its allocations run.
+//! `drover job run`: submit a job file, follow its evaluation, wait until its allocations run, and follow
+//! the deployment it started until it succeeds (exit 0) or fails (exit 2).
 
 use std::time::{Duration, Instant};
 
@@ -125,7 +126,12 @@ pub(crate) async fn monitor(api: &ApiClient, job_id: &str, eval_id: &str, timeou
         if !current.is_empty() && current.iter().all(|a| a.client_status == "running" || a.client_status == "complete") {
             println!("==> Evaluation \"{}\" finished with status \"complete\"; all allocations running", short(eval_id));
             print!("{}", alloc_rows(&current));
-            return Ok(());
+            if eval.deployment_id.is_empty() {
+                return Ok(());
+            }
+            // A rollout: follow it until every group is healthy (or it fails).
+            let left = deadline.saturating_duration_since(Instant::now());
+            return super::deployment::watch(api, &eval.deployment_id, left).await;
         }
         if Instant::now() > deadline {
             return Err(format!("Error: allocations of \"{job_id}\" not running after {}s", timeout.as_secs()));

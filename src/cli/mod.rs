@@ -13,6 +13,7 @@ pub mod alloc_restart;
 pub mod alloc_signal;
 pub mod alloc_task;
 pub mod api_client;
+pub mod deployment;
 pub mod eval;
 pub mod exec_escape;
 pub mod fmt;
@@ -107,6 +108,13 @@ pub enum Cmd {
     Eval {
         #[command(subcommand)]
         cmd: eval::EvalCmd,
+        #[command(flatten)]
+        global: Global,
+    },
+    /// Follow, promote, fail, pause and resume deployments
+    Deployment {
+        #[command(subcommand)]
+        cmd: deployment::DeploymentCmd,
         #[command(flatten)]
         global: Global,
     },
@@ -263,6 +271,7 @@ pub fn run(args: Vec<String>) -> i32 {
             Cmd::Node { cmd, global } => node::run(cmd, &global).await,
             Cmd::Server { cmd, global } => server::run(cmd, &global).await,
             Cmd::Eval { cmd, global } => eval::run(cmd, &global).await,
+            Cmd::Deployment { cmd, global } => deployment::run(cmd, &global).await,
             Cmd::Var { cmd, global } => var::run(cmd, &global).await,
             Cmd::Service { cmd, global } => service::run(cmd, &global).await,
             Cmd::Operator { cmd, global } => operator::run(cmd, &global).await,

@@ -101,19 +101,35 @@ async fn info(api: &ApiClient, namespace: &str, name: &str, verbose: bool, out: 
                     ("Datacenter", r.datacenter.clone()),
                     ("Address", format!("{}:{}", r.address, r.port)),
                     ("Tags", tags(&r.tags)),
+                    ("Health", health(&r.health).into()),
                 ])
             })
             .collect();
         print!("{}", blocks.join("\n"));
         return Ok(());
     }
-    let mut rows = vec![vec!["Job ID".to_string(), "Address".into(), "Tags".into(), "Node ID".into(), "Alloc ID".into()]];
-    rows.extend(
-        regs.iter()
-            .map(|r| vec![r.job_id.clone(), format!("{}:{}", r.address, r.port), tags(&r.tags), short(&r.node_id), short(&r.alloc_id)]),
-    );
+    let mut rows = vec![vec!["Job ID".to_string(), "Address".into(), "Tags".into(), "Health".into(), "Node ID".into(), "Alloc ID".into()]];
+    rows.extend(regs.iter().map(|r| {
+        vec![
+            r.job_id.clone(),
+            format!("{}:{}", r.address, r.port),
+            tags(&r.tags),
+            health(&r.health).into(),
+            short(&r.node_id),
+            short(&r.alloc_id),
+        ]
+    }));
     print!("{}", table(&rows));
     Ok(())
+}
+
+/// A registration's check health as shown: `<none>` without checks.
+fn health(h: &str) -> &str {
+    if h.is_empty() {
+        "<none>"
+    } else {
+        h
+    }
 }
 
 async fn delete(api: &ApiClient, namespace: &str, name: &str, id: &str) -> Result<(), String> {

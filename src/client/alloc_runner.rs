@@ -6,15 +6,16 @@ use crate::core::vec_map::VecMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{info, warn};
 
-use crate::core::alloc::{Allocation, ClientAllocUpdate, ClientStatus, TaskState, TaskStateKind};
+use crate::core::alloc::{AllocDeploymentStatus, Allocation, ClientAllocUpdate, ClientStatus, TaskState, TaskStateKind};
 use crate::core::job::Job;
 use crate::core::node::Node;
 use crate::core::service_reg::registrations_for;
 
 use super::alloc_dir::AllocDir;
+use super::alloc_health::{self, HealthPolicy};
 use super::checks;
 use super::config::ClientConfig;
 use super::control::ClientControl;
@@ -63,6 +64,7 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
             client_status: ClientStatus::Failed,
             client_description: "task group missing from job".into(),
             task_states: VecMap::new(),
+            deployment_status: None,
         });
         return;
     };
@@ -75,6 +77,7 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
             client_status: ClientStatus::Failed,
             client_description: format!("failed to build allocation directory {}: {e}", dir.root.display()),
             task_states: VecMap::new(),
+            deployment_status: None,
         });
         return;
     }
@@ -111,12 +114,36 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
     let mut registered = false;
     let delay = shutdown_delay(&group);
     let mut watching = !stopped;
+    // Health within a deployment: decided once by the tracker, then sent with every update.
+    let (states_tx, states_rx) = watch::channel(VecMap::new());
+    let mut health = alloc.deployment_status.clone().filter(|d| d.healthy.is_some());
+    let (health_tx, mut health_rx) = oneshot::channel();
+    let mut health_pending = false;
+    if !alloc.deployment_id.is_empty() && health.is_none() && !stopped {
+        if let Some(policy) = group.update.as_ref().and_then(HealthPolicy::of) {
+            let expected = checks::expected(&alloc, &job, &node);
+            let main = alloc_health::main_tasks(&group);
+            tokio::spawn(alloc_health::track(alloc_id.clone(), policy, main, expected, states_rx, control.clone(), health_tx));
+            health_pending = true;
+        }
+    }
     loop {
-        let (task, state) = tokio::select! {
+        let next = tokio::select! {
             next = rx.recv() => match next {
-                Some(next) => next,
+                Some(next) => Some(next),
                 None => break,
             },
+            decided = &mut health_rx, if health_pending => {
+                health_pending = false;
+                let Ok(healthy) = decided else { continue };
+                health = Some(AllocDeploymentStatus {
+                    healthy: Some(healthy),
+                    timestamp: crate::server::clock::now_ns(),
+                    canary: alloc.canary(),
+                    modify_index: 0,
+                });
+                None
+            }
             changed = kill.changed(), if watching => {
                 watching = changed.is_ok();
                 if *kill.borrow_and_update() {
@@ -129,7 +156,10 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
                 continue;
             }
         };
-        states.insert(task, state);
+        if let Some((task, state)) = next {
+            states.insert(task, state);
+            states_tx.send_replace(states.clone());
+        }
         let (status, description) = client_status(&states, tasks);
         // once stopped by the servers, a finished allocation is complete, not failed
         let status = if *kill.borrow() && status == ClientStatus::Failed { ClientStatus::Complete } else { status };
@@ -143,12 +173,20 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
             registered = true;
             // the checks end with the tasks: when they are told to stop, or this runner ends
             checks::spawn(&alloc, &job, &node, &control, &task_kill_rx);
+            tokio::spawn(checks::publish_health(
+                alloc_id.clone(),
+                registrations.clone(),
+                control.clone(),
+                services.clone(),
+                task_kill_rx.clone(),
+            ));
         }
         reporter.push(ClientAllocUpdate {
             id: alloc_id.clone(),
             client_status: status,
             client_description: description.into(),
             task_states: states.clone(),
+            deployment_status: health.clone(),
         });
     }
     if registered && !stopping {

@@ -10,9 +10,10 @@ use tracing::debug;
 use crate::core::alloc::Allocation;
 use crate::core::job::{Job, ServiceCheck};
 use crate::core::node::Node;
-use crate::core::service_reg::{check_target, native_services};
+use crate::core::service_reg::{check_target, client_check, native_services, ServiceRegistration, HEALTH_CRITICAL, HEALTH_PASSING};
 
 use super::control::ClientControl;
+use super::services::ServiceRegistrar;
 
 pub const STATUS_PENDING: &str = "pending";
 pub const STATUS_SUCCESS: &str = "success";
@@ -33,6 +34,8 @@ pub struct CheckResult {
     /// The task whose service it checks; empty for a group service.
     pub task: String,
     pub service: String,
+    /// The id of the service registration it checks.
+    pub service_id: String,
     /// Always `healthiness` (Nomad's `readiness` checks are not run).
     pub mode: String,
     pub status: &'static str,
@@ -55,7 +58,7 @@ struct Probe {
 pub fn spawn(alloc: &Allocation, job: &Job, node: &Node, control: &ClientControl, stop: &watch::Receiver<bool>) -> usize {
     let mut started = 0;
     for n in native_services(alloc, job, node) {
-        for (i, check) in n.service.checks.iter().enumerate().filter(|(_, c)| matches!(c.kind.as_str(), "http" | "tcp")) {
+        for (i, check) in n.service.checks.iter().enumerate().filter(|(_, c)| client_check(c)) {
             let name =
                 if check.name.is_empty() { format!("service: \"{}\" check", n.registration.service_name) } else { check.name.clone() };
             let (address, port) = check_target(&n, check, alloc, node);
@@ -65,6 +68,7 @@ pub fn spawn(alloc: &Allocation, job: &Job, node: &Node, control: &ClientControl
                 group: alloc.name.clone(),
                 task: n.task.clone().unwrap_or_default(),
                 service: n.registration.service_name.clone(),
+                service_id: n.registration.id.clone(),
                 mode: "healthiness".into(),
                 status: STATUS_PENDING,
                 ..Default::default()
@@ -75,6 +79,45 @@ pub fn spawn(alloc: &Allocation, job: &Job, node: &Node, control: &ClientControl
         }
     }
     started
+}
+
+/// How many checks the client runs for the allocation.
+pub fn expected(alloc: &Allocation, job: &Job, node: &Node) -> usize {
+    native_services(alloc, job, node).iter().map(|n| n.service.checks.iter().filter(|c| client_check(c)).count()).sum()
+}
+
+/// Keeps each registration's `health` in step with its checks: re-registers it whenever all its
+/// checks turn passing or one turns failing, until the tasks are told to stop.
+pub async fn publish_health(
+    alloc_id: String,
+    mut registrations: Vec<ServiceRegistration>,
+    control: ClientControl,
+    services: ServiceRegistrar,
+    mut stop: watch::Receiver<bool>,
+) {
+    const POLL: Duration = Duration::from_millis(100);
+    registrations.retain(|r| !r.health.is_empty());
+    while !registrations.is_empty() && !*stop.borrow() {
+        let results = control.checks(&alloc_id).unwrap_or_default();
+        let mut changed = Vec::new();
+        for r in &mut registrations {
+            let mine: Vec<&CheckResult> = results.values().filter(|c| c.service_id == r.id).collect();
+            let passing = !mine.is_empty() && mine.iter().all(|c| c.status == STATUS_SUCCESS);
+            let health = if passing { HEALTH_PASSING } else { HEALTH_CRITICAL };
+            if r.health != health {
+                debug!(alloc_id = %alloc_id, service = %r.service_name, health, "service health changed");
+                r.health = health.into();
+                changed.push(r.clone());
+            }
+        }
+        if !changed.is_empty() && !*stop.borrow() {
+            services.register(changed);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(POLL) => {}
+            c = stop.changed() => if c.is_err() { return },
+        }
+    }
 }
 
 /// A stable id per allocation, service and check (hex, as Nomad's).

@@ -1,6 +1,7 @@
 //! The client agent: registers its node, heartbeats, watches its allocations and runs their tasks through executors.
 
 pub mod alloc_dir;
+pub mod alloc_health;
 pub mod alloc_runner;
 pub mod checks;
 pub mod config;

@@ -82,6 +82,7 @@ pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), Client
                         client_status: ClientStatus::Complete,
                         client_description: "stopped before it started".into(),
                         task_states: alloc.task_states.clone(),
+                        deployment_status: None,
                     });
                 }
                 continue;

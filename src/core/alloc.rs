@@ -159,6 +159,10 @@ pub struct Allocation {
     pub client_description: Text,
     pub task_states: VecMap<String, TaskState>,
     pub previous_allocation: String,
+    /// The deployment that placed it (or took it over in place); empty outside deployments.
+    pub deployment_id: String,
+    /// Its health within that deployment, as its client judged it (or a canary mark).
+    pub deployment_status: Option<AllocDeploymentStatus>,
     pub create_index: u64,
     pub modify_index: u64,
     pub alloc_modify_index: u64,
@@ -183,6 +187,31 @@ impl Allocation {
     }
 }
 
+/// Nomad's `AllocDeploymentStatus`: an allocation's health within its deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct AllocDeploymentStatus {
+    /// `None` until its client (or an operator) decided.
+    pub healthy: Option<bool>,
+    /// Unix nanoseconds of the decision.
+    pub timestamp: i64,
+    /// Placed as a canary.
+    pub canary: bool,
+    pub modify_index: u64,
+}
+
+impl Allocation {
+    /// Whether it is a canary of its deployment.
+    pub fn canary(&self) -> bool {
+        self.deployment_status.as_ref().is_some_and(|d| d.canary)
+    }
+
+    /// Its health within its deployment (`None`: not decided).
+    pub fn healthy(&self) -> Option<bool> {
+        self.deployment_status.as_ref().and_then(|d| d.healthy)
+    }
+}
+
 /// Nomad's `DesiredTransition`: set on an allocation by the servers, acted on by the scheduler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default)]
@@ -199,4 +228,6 @@ pub struct ClientAllocUpdate {
     pub client_status: ClientStatus,
     pub client_description: String,
     pub task_states: VecMap<String, TaskState>,
+    /// Its health within its deployment, once the client decided (sent with every later update).
+    pub deployment_status: Option<AllocDeploymentStatus>,
 }

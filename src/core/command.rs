@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::alloc::{Allocation, ClientAllocUpdate, ClientStatus, DesiredStatus, DesiredTransition};
-use super::deployment::Deployment;
+use super::deployment::{Deployment, DeploymentStatusUpdate};
 use super::eval::Evaluation;
 use super::job::Job;
 use super::node::{DrainStrategy, Node, NodeStatus};
@@ -38,6 +38,10 @@ pub struct PlanResult {
     pub eval: Option<Evaluation>,
     /// A blocked evaluation to create for groups that could not be placed.
     pub blocked_eval: Option<Evaluation>,
+    /// A deployment the plan starts (ignored if it exists already: its counters belong to apply).
+    pub deployment: Option<Deployment>,
+    /// Status changes of other deployments (older versions cancelled).
+    pub deployment_updates: Vec<DeploymentStatusUpdate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,6 +79,19 @@ pub enum Command {
     RestoreState { state: Box<ClusterState> },
     /// Creates or updates deployments (indexes and times set by apply).
     UpsertDeployments { deployments: Vec<Deployment>, now: i64 },
+    /// Changes a deployment's status (fail, pause, resume, success), with the evaluation that acts on
+    /// it, the job version to mark stable (on success) and a job to register (an automatic rollback).
+    UpdateDeploymentStatus {
+        update: DeploymentStatusUpdate,
+        eval: Option<Evaluation>,
+        stable_version: Option<u64>,
+        revert: Option<Job>,
+        now: i64,
+    },
+    /// Promotes the canaries of a deployment's groups (all when `groups` is empty).
+    PromoteDeployment { deployment_id: String, groups: Vec<String>, eval: Option<Evaluation>, now: i64 },
+    /// Sets the health of allocations of a deployment by hand (`health_check = "manual"`, or an operator).
+    SetDeploymentAllocHealth { deployment_id: String, healthy: Vec<String>, unhealthy: Vec<String>, eval: Option<Evaluation>, now: i64 },
     /// Registers or refreshes service registrations of running allocations (those of unknown or
     /// terminal allocations are dropped by apply).
     UpsertServiceRegistrations { services: Vec<ServiceRegistration> },
@@ -125,6 +142,9 @@ impl Command {
             Command::DeleteVar { .. } => "delete_var",
             Command::RestoreState { .. } => "restore_state",
             Command::UpsertDeployments { .. } => "upsert_deployments",
+            Command::UpdateDeploymentStatus { .. } => "update_deployment_status",
+            Command::PromoteDeployment { .. } => "promote_deployment",
+            Command::SetDeploymentAllocHealth { .. } => "set_deployment_alloc_health",
             Command::UpsertServiceRegistrations { .. } => "upsert_service_registrations",
             Command::DeleteServiceRegistrations { .. } => "delete_service_registrations",
             Command::SetSchedulerConfig { .. } => "set_scheduler_config",

@@ -81,6 +81,8 @@ pub struct Evaluation {
     pub queued_allocations: BTreeMap<String, u64>,
     pub blocked_eval: String,
     pub previous_eval: String,
+    /// The deployment this evaluation acts for (the one it created, or whose progress triggered it).
+    pub deployment_id: String,
     pub create_index: u64,
     pub modify_index: u64,
     pub create_time: i64,

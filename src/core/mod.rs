@@ -8,6 +8,7 @@ pub mod alloc;
 pub mod command;
 pub mod cron;
 pub mod deployment;
+pub mod deployment_watch;
 pub mod dispatch;
 pub mod drain;
 pub mod eval;

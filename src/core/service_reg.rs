@@ -10,6 +10,21 @@ use super::node::Node;
 /// The provider whose services Drover registers itself (Consul's are not Drover's).
 pub const NOMAD_PROVIDER: &str = "nomad";
 
+pub const HEALTH_PASSING: &str = "passing";
+pub const HEALTH_CRITICAL: &str = "critical";
+
+/// Whether a check runs on the client (Drover runs http and tcp checks).
+pub fn client_check(c: &super::job::ServiceCheck) -> bool {
+    matches!(c.kind.as_str(), "http" | "tcp")
+}
+
+impl ServiceRegistration {
+    /// Whether it may receive traffic: no checks, or all of them passing.
+    pub fn healthy(&self) -> bool {
+        self.health.is_empty() || self.health == HEALTH_PASSING
+    }
+}
+
 /// The id prefix of every native registration, as Nomad's.
 pub const ID_PREFIX: &str = "_nomad-task-";
 
@@ -27,6 +42,9 @@ pub struct ServiceRegistration {
     pub tags: Vec<String>,
     pub address: String,
     pub port: u16,
+    /// The state of its checks as its client last saw them: empty when it has none, else
+    /// [`HEALTH_PASSING`] or [`HEALTH_CRITICAL`] (until every check passed).
+    pub health: String,
     pub create_index: u64,
     pub modify_index: u64,
 }
@@ -86,6 +104,7 @@ pub fn native_services(alloc: &Allocation, job: &Job, node: &Node) -> Vec<Native
             tags: s.tags.clone(),
             address,
             port,
+            health: if s.checks.iter().any(client_check) { HEALTH_CRITICAL.into() } else { String::new() },
             ..Default::default()
         };
         out.push(NativeService { service: s.clone(), task: task.map(String::from), registration });

@@ -23,6 +23,7 @@ use super::var::{VarKey, Variable};
 /// Why a purged node's allocations are lost (their desired description).
 pub const ALLOC_LOST_PURGED: &str = "alloc is lost since its node was purged";
 
+mod deployments;
 mod garbage;
 mod queries;
 mod wire;
@@ -207,6 +208,15 @@ impl ClusterState {
                 }
                 self.touch(table::DEPLOYMENTS, index);
                 None
+            }
+            Command::UpdateDeploymentStatus { update, eval, stable_version, revert, now } => {
+                self.update_deployment_status(index, update, eval.as_ref(), *stable_version, revert.as_ref(), *now)
+            }
+            Command::PromoteDeployment { deployment_id, groups, eval, now } => {
+                self.promote_deployment(index, deployment_id, groups, eval.as_ref(), *now)
+            }
+            Command::SetDeploymentAllocHealth { deployment_id, healthy, unhealthy, eval, now } => {
+                self.set_deployment_alloc_health(index, deployment_id, healthy, unhealthy, eval.as_ref(), *now)
             }
             Command::UpsertServiceRegistrations { services } => {
                 // A late registration of an allocation that has stopped (or is unknown) is dropped:
@@ -516,14 +526,20 @@ impl ClusterState {
     }
 
     fn apply_plan(&mut self, index: u64, result: &PlanResult, now: i64) {
+        self.apply_plan_deployments(index, result, now);
         for alloc in &result.allocs {
             let mut alloc = alloc.clone();
+            let previous_deployment = self.allocs.get(alloc.id.as_str()).map(|a| a.deployment_id.clone());
+            self.count_placement(index, &alloc, previous_deployment.as_deref(), now);
             match self.allocs.get(alloc.id.as_str()) {
                 Some(old) => {
                     // The client may have reported since the plan's snapshot: keep its side.
                     alloc.client_status = old.client_status;
                     alloc.client_description = old.client_description.clone();
                     alloc.task_states = old.task_states.clone();
+                    if old.deployment_id == alloc.deployment_id {
+                        alloc.deployment_status.clone_from(&old.deployment_status);
+                    }
                     alloc.create_index = old.create_index;
                     alloc.create_time = old.create_time;
                 }
@@ -582,6 +598,9 @@ impl ClusterState {
                     a.task_states = u.task_states.clone();
                     a.modify_index = index;
                     a.modify_time = now;
+                    if let Some(healthy) = u.deployment_status.as_ref().and_then(|d| d.healthy) {
+                        self.set_alloc_health(index, &u.id, healthy, now);
+                    }
                 }
                 _ => unknown.push(u.id.clone()),
             }

@@ -6,6 +6,7 @@ pub mod alloc_exec;
 pub mod alloc_ops;
 pub mod allocs;
 pub mod body;
+pub mod deployments;
 pub mod error;
 pub mod evals;
 pub mod events;
@@ -84,6 +85,15 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/system/gc", put(system::gc).post(system::gc))
         .route("/v1/system/reconcile/summaries", put(system::reconcile_summaries).post(system::reconcile_summaries))
         .route("/v1/namespace/{name}", get(agent_info::namespace))
+        .route("/v1/deployments", get(deployments::list))
+        .route("/v1/deployment/{id}", get(deployments::read))
+        .route("/v1/deployment/allocations/{id}", get(deployments::allocations))
+        .route("/v1/deployment/promote/{id}", put(deployments::promote).post(deployments::promote))
+        .route("/v1/deployment/fail/{id}", put(deployments::fail).post(deployments::fail))
+        .route("/v1/deployment/pause/{id}", put(deployments::pause).post(deployments::pause))
+        .route("/v1/deployment/allocation-health/{id}", put(deployments::alloc_health).post(deployments::alloc_health))
+        .route("/v1/job/{id}/deployments", get(deployments::of_job))
+        .route("/v1/job/{id}/deployment", get(deployments::latest_of_job))
         .route("/v1/evaluations", get(evals::list))
         .route("/v1/evaluation/{id}", get(evals::read))
         .route("/v1/evaluation/{id}/allocations", get(evals::allocations))

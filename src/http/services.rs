@@ -33,11 +33,14 @@ pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) ->
     Ok(with_index(index, st.server.raft.leader().is_some(), body))
 }
 
-/// `?choose=<n>|<key>` of a service read.
+/// `?choose=<n>|<key>` and `?healthy` of a service read.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ChooseOptions {
     pub choose: Option<String>,
+    /// Drover's addition: `?healthy=true` lists only instances whose checks all pass (or have none).
+    #[serde(deserialize_with = "super::query::go_bool")]
+    pub healthy: bool,
 }
 
 pub async fn read(
@@ -48,7 +51,9 @@ pub async fn read(
 ) -> Result<Response, ApiError> {
     let index = query_index(&st, table::SERVICES, &q).await?;
     let items = st.server.read(|s| {
-        let regs: Vec<&ServiceRegistration> = s.services.values().filter(|r| r.service_name == name && in_namespace(&q, r)).collect();
+        let healthy_only = c.healthy;
+        let regs: Vec<&ServiceRegistration> =
+            s.services.values().filter(|r| r.service_name == name && in_namespace(&q, r) && (!healthy_only || r.healthy())).collect();
         let regs = match c.choose.as_deref().filter(|c| !c.is_empty()) {
             Some(spec) => choose(regs, spec)
                 .ok_or_else(|| ApiError::bad_request(format!("failed to parse choose parameter \"{spec}\": want <number>|<key>")))?,

@@ -127,6 +127,10 @@ pub fn update_to_pb(u: &ClientAllocUpdate) -> Result<pb::AllocStatus, ConvertErr
         client_status: u.client_status.as_str().into(),
         client_description: u.client_description.clone(),
         task_states_json: serde_json::to_vec(&u.task_states).map_err(|e| field("task_states_json", e))?,
+        deployment_status_json: match &u.deployment_status {
+            Some(d) => serde_json::to_vec(d).map_err(|e| field("deployment_status_json", e))?,
+            None => Vec::new(),
+        },
     })
 }
 
@@ -138,7 +142,12 @@ pub fn update_from_pb(s: pb::AllocStatus) -> Result<ClientAllocUpdate, ConvertEr
     } else {
         serde_json::from_slice(&s.task_states_json).map_err(|e| field("task_states_json", e))?
     };
-    Ok(ClientAllocUpdate { id: s.id, client_status, client_description: s.client_description, task_states })
+    let deployment_status = if s.deployment_status_json.is_empty() {
+        None
+    } else {
+        Some(serde_json::from_slice(&s.deployment_status_json).map_err(|e| field("deployment_status_json", e))?)
+    };
+    Ok(ClientAllocUpdate { id: s.id, client_status, client_description: s.client_description, task_states, deployment_status })
 }
 
 pub fn services_to_pb(node_id: &str, services: &[ServiceRegistration]) -> Result<pb::UpsertServicesRequest, ConvertError> {

@@ -8,7 +8,7 @@ use tokio::task::JoinSet;
 use tracing::info;
 
 use super::ops::Server;
-use super::{broker, drainer, gc, heartbeat, periodic, worker};
+use super::{broker, deployments, drainer, gc, heartbeat, periodic, worker};
 
 /// Scheduler workers by default (`server { num_schedulers }` overrides).
 pub const WORKERS: usize = 2;
@@ -30,7 +30,7 @@ pub async fn run(server: Server, settings: Settings) {
         let leader = *leadership.borrow_and_update();
         match (leader, tasks.is_some()) {
             (true, false) => {
-                info!("gained leadership: starting eval broker, workers, heartbeat timers, node drainer, periodic launcher and garbage collector");
+                info!("gained leadership: starting eval broker, workers, heartbeat timers, deployment watcher, node drainer, periodic launcher and garbage collector");
                 tasks = Some(start(server.clone(), settings));
             }
             (false, true) => {
@@ -56,6 +56,7 @@ fn start(server: Server, settings: Settings) -> JoinSet<()> {
         set.spawn(worker::run(server.clone(), work_rx.clone(), done_tx.clone()));
     }
     set.spawn(heartbeat::run(server.clone(), settings.heartbeat_grace));
+    set.spawn(deployments::watch(server.clone()));
     set.spawn(drainer::run(server.clone()));
     set.spawn(periodic::run(server.clone()));
     set.spawn(gc::run(server));

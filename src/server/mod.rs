@@ -1,5 +1,5 @@
 //! Server role: the operations behind the HTTP API and client RPC, and the leader-only machinery
-//! (eval broker, scheduler workers, plan applier, heartbeat timers, node drainer, periodic launcher,
+//! (eval broker, scheduler workers, plan applier, heartbeat timers, deployment watcher, node drainer, periodic launcher,
 //! garbage collector) rebuilt on every leadership gain.
 
 pub mod alloc_actions;
@@ -7,6 +7,7 @@ pub mod broker;
 pub mod changes;
 pub mod clock;
 pub mod cluster;
+pub mod deployments;
 pub mod drainer;
 pub mod error;
 pub mod events;

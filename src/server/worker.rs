@@ -66,6 +66,9 @@ fn finish(server: &Server, eval: &Evaluation, plan: &Plan, mut result: PlanResul
     done.status_description = if partial { "plan rejected too many times".into() } else { String::new() };
     done.failed_tg_allocs = plan.failed_tg_allocs.clone();
     done.queued_allocations = plan.queued.clone();
+    if let Some(d) = &plan.deployment {
+        done.deployment_id.clone_from(&d.id);
+    }
     if !plan.failed_tg_allocs.is_empty() {
         // at most one blocked evaluation per job
         let key = JobKey::new(&eval.namespace, &eval.job_id);

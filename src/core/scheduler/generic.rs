@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::core::alloc::{Allocation, ClientStatus, DesiredStatus};
 use crate::core::command::AllocStop;
+use crate::core::deployment::Deployment;
 use crate::core::eval::{AllocMetric, Evaluation};
 use crate::core::job::{Job, JobKey, JobType, TaskGroup};
 use crate::core::node::NodeStatus;
@@ -12,6 +13,7 @@ use crate::core::state::ClusterState;
 use crate::core::text::intern;
 
 use super::plan::Plan;
+use super::rollout;
 use super::select::{self, Context};
 
 pub const STOP_JOB: &str = "alloc not needed due to job being stopped";
@@ -34,16 +36,28 @@ pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut
         for a in live {
             plan.stops.push(stop(a, STOP_JOB, None));
         }
+        plan.deployment_updates = rollout::cancel_stale(state, key, state.jobs.get(key));
         return plan;
     };
+    plan.deployment_updates = rollout::cancel_stale(state, key, Some(job));
     let mut ctx = Context::new(state, job);
     let nodes = select::candidate_nodes(state, job, rng);
     let limit = select::limit_for(job, nodes.len());
+    // A version rolls out under one deployment: the active one, or a new one if it never had any.
+    let latest = rollout::latest(state, job);
+    let mut deployment: Option<Deployment> = latest.filter(|d| d.active()).cloned();
+    let mut created = false;
 
     for group in &job.task_groups {
+        let strategy = rollout::strategy(job, group);
+        let promoted = deployment.as_ref().and_then(|d| d.task_groups.get(&group.name)).is_some_and(|g| g.promoted);
         let mut keep: BTreeMap<u32, &Allocation> = BTreeMap::new();
         let mut place: Vec<(u32, Option<&Allocation>)> = Vec::new();
-        let mine = state.allocs_of_job(key).filter(|a| a.task_group == group.name);
+        // Canaries of the active deployment wait beside the allocations they will replace.
+        let mut canaries: Vec<&Allocation> = Vec::new();
+        let mut mine: Vec<&Allocation> = state.allocs_of_job(key).filter(|a| a.task_group == group.name).collect();
+        // The current version first: of two allocations with one index, the older version's goes.
+        mine.sort_by_key(|a| (a.job_version != job.version, a.create_index, a.id.clone()));
         for a in mine {
             let done =
                 job.job_type == JobType::Batch && a.client_status == ClientStatus::Complete && a.desired_status == DesiredStatus::Run;
@@ -55,14 +69,23 @@ pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut
                 continue;
             }
             let node_down = state.nodes.get(&a.node_id).is_none_or(|n| n.status == NodeStatus::Down);
+            let waiting_canary = a.canary() && !promoted && deployment.as_ref().is_some_and(|d| d.id == a.deployment_id);
             if node_down {
                 plan.stops.push(stop(a, STOP_LOST, Some(ClientStatus::Lost)));
                 ctx.free(a);
-                place.push((a.index(), Some(a)));
+                if !waiting_canary {
+                    place.push((a.index(), Some(a)));
+                }
+                continue;
+            }
+            if waiting_canary {
+                canaries.push(a);
                 continue;
             }
             if keep.contains_key(&a.index()) || a.index() >= group.count {
-                plan.stops.push(stop(a, STOP_COUNT, None));
+                // beside a newer allocation of its index (a promoted canary), an old one is replaced
+                let why = if a.index() < group.count && a.job_version != job.version { STOP_UPDATE } else { STOP_COUNT };
+                plan.stops.push(stop(a, why, None));
                 ctx.free(a);
                 continue;
             }
@@ -75,6 +98,8 @@ pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut
             keep.insert(a.index(), a);
         }
         // Allocations of an older version: unchanged group → in place, otherwise replaced.
+        let mut in_place: Vec<Allocation> = Vec::new();
+        let mut destructive: Vec<&Allocation> = Vec::new();
         for a in
             keep.values().filter(|a| a.job_version != job.version && a.desired_status == DesiredStatus::Run && !a.client_status.terminal())
         {
@@ -82,22 +107,76 @@ pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut
             if old.is_some_and(|old| !needs_replacement(old, group)) {
                 let mut updated = (*a).clone();
                 updated.job_version = job.version;
-                plan.updates.push(updated);
+                in_place.push(updated);
             } else {
-                plan.stops.push(stop(a, STOP_UPDATE, None));
-                ctx.free(a);
-                place.push((a.index(), Some(*a)));
+                destructive.push(a);
             }
         }
-        let replaced: BTreeSet<u32> = place.iter().map(|(i, _)| *i).collect();
+        let replaced: BTreeSet<u32> = place.iter().map(|(i, _)| *i).chain(destructive.iter().map(|a| a.index())).collect();
         for i in 0..group.count {
             if !keep.contains_key(&i) && !replaced.contains(&i) {
                 place.push((i, None));
             }
         }
+        // With an update strategy the group rolls out through the deployment.
+        let mut canary_slots: Vec<(u32, Option<&Allocation>)> = Vec::new();
+        let changes = !place.is_empty() || !destructive.is_empty() || !in_place.is_empty();
+        if let Some(u) = strategy {
+            if deployment.is_none() && latest.is_none() && changes {
+                deployment = Some(rollout::new_deployment(job, eval, rng));
+                created = true;
+            }
+            match deployment.as_mut() {
+                Some(d) => {
+                    let updating = !destructive.is_empty() || !canaries.is_empty();
+                    if created && !d.task_groups.contains_key(&group.name) {
+                        d.task_groups.insert(group.name.clone(), rollout::group_state(u, group, updating));
+                    }
+                    let desired_canaries = d.task_groups.get(&group.name).map_or(0, |g| g.desired_canaries) as usize;
+                    if desired_canaries > 0 && !promoted && !destructive.is_empty() {
+                        // Canaries first, beside the old version; nothing is replaced before promotion.
+                        if d.status == crate::core::deployment::STATUS_RUNNING {
+                            let taken: BTreeSet<u32> = canaries.iter().map(|a| a.index()).collect();
+                            let free = destructive.iter().map(|a| a.index()).filter(|i| !taken.contains(i));
+                            canary_slots = free.take(desired_canaries.saturating_sub(canaries.len())).map(|i| (i, None)).collect();
+                        }
+                        destructive.clear();
+                    } else {
+                        let budget = rollout::update_budget(state, d, group, u);
+                        destructive.truncate(budget);
+                    }
+                }
+                // This version's deployment ended (failed or cancelled): no more replacements.
+                None if latest.is_some() => destructive.clear(),
+                None => {}
+            }
+        }
+        for a in &destructive {
+            plan.stops.push(stop(a, STOP_UPDATE, None));
+            ctx.free(a);
+            place.push((a.index(), Some(*a)));
+        }
+        let deployment_id = deployment.as_ref().filter(|_| strategy.is_some()).map(|d| d.id.clone());
+        for mut updated in in_place {
+            if let Some(id) = &deployment_id {
+                rollout::attach_in_place(&mut updated, id, eval.modify_time);
+            }
+            plan.updates.push(updated);
+        }
         place.sort_by_key(|(i, _)| *i);
         place.dedup_by_key(|(i, _)| *i);
+        let before = plan.placements.len();
         place_all(&mut plan, &mut ctx, eval, job, group, &nodes, limit, &place, rng);
+        let regular = plan.placements.len();
+        place_all(&mut plan, &mut ctx, eval, job, group, &nodes, limit, &canary_slots, rng);
+        if let Some(id) = &deployment_id {
+            rollout::attach(&mut plan.placements[before..regular], id, false);
+            rollout::attach(&mut plan.placements[regular..], id, true);
+        }
+    }
+    if let Some(mut d) = deployment.filter(|_| created) {
+        rollout::describe(&mut d);
+        plan.deployment = Some(d);
     }
     // Groups that no longer exist.
     let groups: BTreeSet<&str> = job.task_groups.iter().map(|g| g.name.as_str()).collect();

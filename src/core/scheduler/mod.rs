@@ -9,6 +9,7 @@ pub mod fit;
 pub mod generic;
 pub mod plan;
 pub mod rank;
+pub mod rollout;
 pub mod select;
 pub mod system;
 pub mod verify;

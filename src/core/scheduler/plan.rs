@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::core::alloc::Allocation;
 use crate::core::command::AllocStop;
+use crate::core::deployment::{Deployment, DeploymentStatusUpdate};
 use crate::core::eval::AllocMetric;
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -19,11 +20,19 @@ pub struct Plan {
     pub failed_tg_allocs: BTreeMap<String, AllocMetric>,
     /// Per task group: allocations still waiting for a place.
     pub queued: BTreeMap<String, u64>,
+    /// The deployment this plan starts.
+    pub deployment: Option<Deployment>,
+    /// Status changes of other deployments (older versions cancelled).
+    pub deployment_updates: Vec<DeploymentStatusUpdate>,
 }
 
 impl Plan {
     pub fn is_noop(&self) -> bool {
-        self.placements.is_empty() && self.updates.is_empty() && self.stops.is_empty()
+        self.placements.is_empty()
+            && self.updates.is_empty()
+            && self.stops.is_empty()
+            && self.deployment.is_none()
+            && self.deployment_updates.is_empty()
     }
 
     /// Placements and updates grouped by node.

@@ -13,7 +13,12 @@ use super::plan::Plan;
 
 /// The committable part of `plan` and the ids of the nodes that were rejected.
 pub fn verify(state: &ClusterState, plan: &Plan) -> (PlanResult, Vec<String>) {
-    let mut result = PlanResult { stops: plan.stops.clone(), ..Default::default() };
+    let mut result = PlanResult {
+        stops: plan.stops.clone(),
+        deployment: plan.deployment.clone(),
+        deployment_updates: plan.deployment_updates.clone(),
+        ..Default::default()
+    };
     let mut rejected = Vec::new();
     let stopped: BTreeSet<&str> = plan.stops.iter().map(|s| s.alloc_id.as_str()).collect();
     for (node_id, allocs) in plan.by_node() {
