@@ -143,16 +143,20 @@ fn more_of_nomads_api_and_cli() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("escapes the allocation directory"), "{}", text(&out));
 
-    // /v1/job/:id/stable sets Stable on a version; missing jobs and versions are 404s.
-    assert_eq!(get_json(&agent.url("/v1/job/fsjob"))["Stable"], false);
-    let (code, head, body) =
-        call(&agent, "PUT", "/v1/job/fsjob/stable", Some(json!({ "JobID": "fsjob", "JobVersion": 0, "Stable": true })));
-    assert_eq!(code, 200, "{body}");
-    let index = json_of(&body)["Index"].as_u64().unwrap();
-    assert!(index > 0 && nomad_index(&head) == index, "{head}\n{body}");
-    let job = get_json(&agent.url("/v1/job/fsjob"));
-    assert_eq!((job["Stable"].as_bool(), job["Version"].as_u64()), (Some(true), Some(0)), "{job}");
-    assert!(job["ModifyIndex"].as_u64().unwrap() >= index);
+    // The default update strategy deploys a service job; `job run` waited for that deployment,
+    // whose success marked version 0 stable. /v1/job/:id/stable sets Stable on a version either
+    // way; missing jobs and versions are 404s.
+    assert_eq!(get_json(&agent.url("/v1/job/fsjob"))["Stable"], true);
+    for stable in [false, true] {
+        let (code, head, body) =
+            call(&agent, "PUT", "/v1/job/fsjob/stable", Some(json!({ "JobID": "fsjob", "JobVersion": 0, "Stable": stable })));
+        assert_eq!(code, 200, "{body}");
+        let index = json_of(&body)["Index"].as_u64().unwrap();
+        assert!(index > 0 && nomad_index(&head) == index, "{head}\n{body}");
+        let job = get_json(&agent.url("/v1/job/fsjob"));
+        assert_eq!((job["Stable"].as_bool(), job["Version"].as_u64()), (Some(stable), Some(0)), "{job}");
+        assert!(job["ModifyIndex"].as_u64().unwrap() >= index);
+    }
     assert_eq!(get_json(&agent.url("/v1/job/fsjob/versions"))["Versions"][0]["Stable"], true);
     let (code, _, body) = call(&agent, "POST", "/v1/job/fsjob/stable", Some(json!({ "JobID": "fsjob", "JobVersion": 7, "Stable": true })));
     assert_eq!(code, 404, "{body}");

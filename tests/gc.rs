@@ -137,7 +137,10 @@ fn finished_work_goes_and_live_work_stays() {
 fn a_failed_allocation_goes_once_replaced_and_down_nodes_after_a_day() {
     let mut s = ClusterState::default();
     apply_all(&mut s, &[Command::RegisterNode { node: node("n1", 8000, 16384), evals: vec![], now: 1 }]);
-    let first = run(&mut s, job("web", 1), "e1", 10);
+    let mut web = job("web", 1);
+    // Rescheduled as soon as it fails (the service default waits 30 s first).
+    web.task_groups[0].reschedule_policy.as_mut().expect("the service default").delay = 0;
+    let first = run(&mut s, web, "e1", 10);
     report(&mut s, &first, ClientStatus::Failed, 11);
     // not replaced yet: it still counts for rescheduling
     let t = GcThresholds::FORCE;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::alloc::{Allocation, TaskEvent, TaskState};
 use crate::core::job::JobKey;
+use crate::core::reschedule::RescheduleTracker;
 use crate::core::state::ClusterState;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -55,6 +56,24 @@ pub fn rfc3339(ns: i64) -> Option<String> {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
     Some(format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{nanos:09}Z", rem / 3600, rem % 3600 / 60, rem % 60))
+}
+
+/// Unix nanoseconds of an RFC 3339 UTC time as `rfc3339` writes it (`2024-02-29T10:00:00.5Z`);
+/// `None` for Go's zero time or text of another shape.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let s = s.strip_suffix('Z')?;
+    let (date, time) = s.split_once('T')?;
+    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
+    let mut t = hms.splitn(3, ':').map(|p| p.parse::<i64>().ok());
+    let (h, mi, sec) = (t.next()??, t.next()??, t.next()??);
+    if y <= 1 || !(1..=12).contains(&m) || !(1..=31).contains(&day) || frac.len() > 9 {
+        return None;
+    }
+    let nanos = if frac.is_empty() { 0 } else { format!("{frac:0<9}").parse::<i64>().ok()? };
+    let days = crate::core::cron::days_from_civil(y, m as u32, day as u32);
+    Some((days * 86_400 + h * 3600 + mi * 60 + sec) * 1_000_000_000 + nanos)
 }
 
 fn event_out(e: &TaskEvent) -> ApiTaskEvent {
@@ -133,6 +152,42 @@ pub struct ApiAllocDeploymentStatus {
     pub modify_index: u64,
 }
 
+/// Nomad's `RescheduleTracker`: the reschedule attempts that led to an allocation.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ApiRescheduleTracker {
+    pub events: Vec<ApiRescheduleEvent>,
+    pub last_reschedule: String,
+}
+
+/// One reschedule (`Delay` in nanoseconds, `RescheduleTime` in unix nanoseconds).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ApiRescheduleEvent {
+    pub reschedule_time: i64,
+    #[serde(rename = "PrevAllocID")]
+    pub prev_alloc_id: String,
+    #[serde(rename = "PrevNodeID")]
+    pub prev_node_id: String,
+    pub delay: i64,
+}
+
+fn tracker_out(t: &RescheduleTracker) -> ApiRescheduleTracker {
+    ApiRescheduleTracker {
+        events: t
+            .events
+            .iter()
+            .map(|e| ApiRescheduleEvent {
+                reschedule_time: e.reschedule_time,
+                prev_alloc_id: e.prev_alloc_id.clone(),
+                prev_node_id: e.prev_node_id.clone(),
+                delay: e.delay,
+            })
+            .collect(),
+        last_reschedule: t.last_reschedule.clone(),
+    }
+}
+
 /// `GET /v1/allocation/:id`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
@@ -165,6 +220,10 @@ pub struct ApiAllocation {
     #[serde(rename = "DeploymentID")]
     pub deployment_id: String,
     pub deployment_status: Option<ApiAllocDeploymentStatus>,
+    pub next_allocation: String,
+    #[serde(rename = "FollowupEvalID")]
+    pub followup_eval_id: String,
+    pub reschedule_tracker: Option<ApiRescheduleTracker>,
     pub create_index: u64,
     pub modify_index: u64,
     pub alloc_modify_index: u64,
@@ -224,6 +283,9 @@ pub fn alloc_out(a: &Allocation, job: Option<super::job::ApiJob>) -> ApiAllocati
             canary: d.canary,
             modify_index: d.modify_index,
         }),
+        next_allocation: a.next_allocation.clone(),
+        followup_eval_id: a.followup_eval_id.clone(),
+        reschedule_tracker: a.reschedule_tracker.as_deref().map(tracker_out),
         create_index: a.create_index,
         modify_index: a.modify_index,
         alloc_modify_index: a.alloc_modify_index,
@@ -240,4 +302,20 @@ pub fn alloc_stub(s: &ClusterState, a: &Allocation) -> ApiAllocation {
         out.job_type = j.job_type.as_str().into();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_rfc3339, rfc3339};
+
+    #[test]
+    fn rfc3339_times_read_back() {
+        for ns in [1, 1_700_000_000_123_456_789, 951_782_400_000_000_000, 4_102_444_799_999_999_999] {
+            assert_eq!(parse_rfc3339(&rfc3339(ns).unwrap()), Some(ns), "{ns}");
+        }
+        assert_eq!(parse_rfc3339("2024-02-29T10:00:00.5Z"), Some((19_782 * 86_400 + 36_000) * 1_000_000_000 + 500_000_000));
+        assert_eq!(parse_rfc3339("2024-02-29T10:00:00Z"), Some((19_782 * 86_400 + 36_000) * 1_000_000_000));
+        assert_eq!(parse_rfc3339(super::super::node::ZERO_TIME), None, "Go's zero time is no time");
+        assert_eq!(parse_rfc3339("yesterday"), None);
+    }
 }

@@ -59,6 +59,8 @@ pub struct ApiEvaluation {
     pub previous_eval: String,
     #[serde(rename = "DeploymentID")]
     pub deployment_id: String,
+    /// RFC 3339; Go's zero time when the evaluation is not delayed.
+    pub wait_until: String,
     pub create_index: u64,
     pub modify_index: u64,
     pub create_time: i64,
@@ -82,6 +84,7 @@ pub fn eval_out(e: &Evaluation) -> ApiEvaluation {
         blocked_eval: e.blocked_eval.clone(),
         previous_eval: e.previous_eval.clone(),
         deployment_id: e.deployment_id.clone(),
+        wait_until: super::alloc::rfc3339(e.wait_until).unwrap_or_else(|| super::node::ZERO_TIME.into()),
         create_index: e.create_index,
         modify_index: e.modify_index,
         create_time: e.create_time,

@@ -4,10 +4,11 @@
 use futures::StreamExt;
 use std::io::Write;
 
-use crate::api::alloc::ApiAllocation;
+use crate::api::alloc::{parse_rfc3339, ApiAllocation};
+use crate::api::eval::ApiEvaluation;
 
 use super::api_client::{enc, ApiClient};
-use super::format::{kv, short, table};
+use super::format::{kv, pretty_secs, short, table};
 use super::output::OutputFlags;
 use super::Global;
 
@@ -99,6 +100,7 @@ async fn status(api: &ApiClient, id: &str) -> Result<(), String> {
             rows.push(("Canary", "true".into()));
         }
     }
+    rows.extend(reschedule_lines(api, &a).await);
     print!("{}", kv(&rows));
     let ports: Vec<String> = a.allocated_resources.shared.ports.iter().map(|p| format!("{}: {}:{}", p.label, p.host_ip, p.value)).collect();
     if !ports.is_empty() {
@@ -114,6 +116,32 @@ async fn status(api: &ApiClient, id: &str) -> Result<(), String> {
         print!("{}", table(&rows));
     }
     Ok(())
+}
+
+/// Nomad's reschedule lines of `alloc status`: attempts used within the policy's interval, the
+/// replacement, and when a delayed follow-up evaluation will reschedule it.
+async fn reschedule_lines(api: &ApiClient, a: &ApiAllocation) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    let policy =
+        a.job.as_ref().and_then(|j| j.task_groups.iter().find(|g| g.name == a.task_group)).and_then(|g| g.reschedule_policy.as_ref());
+    if let (Some(t), Some(p)) = (a.reschedule_tracker.as_ref().filter(|t| !t.events.is_empty()), policy) {
+        let (attempts, interval) = (p.attempts.unwrap_or(0), p.interval.unwrap_or(0));
+        if attempts > 0 {
+            let used = if interval > 0 { t.events.iter().filter(|e| a.modify_time - e.reschedule_time < interval).count() } else { 0 };
+            out.push(("Reschedule Attempts", format!("{used}/{attempts}")));
+        }
+    }
+    if !a.next_allocation.is_empty() {
+        out.push(("Replacement Alloc ID", short(&a.next_allocation)));
+    }
+    if !a.followup_eval_id.is_empty() {
+        let eval: Result<ApiEvaluation, _> = api.get(&format!("/v1/evaluation/{}", enc(&a.followup_eval_id))).await;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0);
+        if let Some(at) = eval.ok().and_then(|e| parse_rfc3339(&e.wait_until)).filter(|at| *at > now) {
+            out.push(("Reschedule Eligibility", format!("{} from now", pretty_secs((at - now + 500_000_000) / 1_000_000_000))));
+        }
+    }
+    out
 }
 
 async fn logs(api: &ApiClient, id: &str, task: Option<String>, stderr: bool, follow: bool) -> Result<(), String> {

@@ -74,21 +74,23 @@ async fn list(api: &ApiClient, path: &str) -> Result<(), String> {
 
 async fn status(api: &ApiClient, id: &str) -> Result<(), String> {
     let e: ApiEvaluation = api.get(&format!("/v1/evaluation/{}", enc(id))).await.map_err(|e| e.to_string())?;
-    print!(
-        "{}",
-        kv(&[
-            ("ID", e.id.clone()),
-            ("Create Time", time(e.create_time)),
-            ("Modify Time", time(e.modify_time)),
-            ("Status", e.status.clone()),
-            ("Status Description", if e.status_description.is_empty() { "-".into() } else { e.status_description.clone() }),
-            ("Type", e.job_type.clone()),
-            ("TriggeredBy", e.triggered_by.clone()),
-            ("Job ID", e.job_id.clone()),
-            ("Priority", e.priority.to_string()),
-            ("Placement Failures", e.failed_tg_allocs.as_ref().is_some_and(|f| !f.is_empty()).to_string()),
-        ])
-    );
+    let mut basic = vec![
+        ("ID", e.id.clone()),
+        ("Create Time", time(e.create_time)),
+        ("Modify Time", time(e.modify_time)),
+        ("Status", e.status.clone()),
+        ("Status Description", if e.status_description.is_empty() { "-".into() } else { e.status_description.clone() }),
+        ("Type", e.job_type.clone()),
+        ("TriggeredBy", e.triggered_by.clone()),
+        ("Job ID", e.job_id.clone()),
+        ("Priority", e.priority.to_string()),
+        ("Placement Failures", e.failed_tg_allocs.as_ref().is_some_and(|f| !f.is_empty()).to_string()),
+    ];
+    // A delayed evaluation (a follow-up that reschedules a failed allocation) says when it runs.
+    if let Some(at) = crate::api::alloc::parse_rfc3339(&e.wait_until) {
+        basic.push(("Wait Until", time(at)));
+    }
+    print!("{}", kv(&basic));
     if e.failed_tg_allocs.as_ref().is_some_and(|f| !f.is_empty()) {
         println!("\nFailed Placements\n{}", explain_failures(&e));
     }

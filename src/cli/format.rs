@@ -40,6 +40,20 @@ pub fn duration_secs(secs: i64) -> String {
     }
 }
 
+/// Whole seconds as Nomad's `prettyTimeDiff` prints them: the two largest non-zero units of
+/// y, mo (30 days), d, h, m and s (`1m30s`, `2h`, `1h5s`, `0s`).
+pub fn pretty_secs(secs: i64) -> String {
+    let s = secs.max(0);
+    let (m, h, d, mo) = (s / 60, s / 3600, s / 86_400, s / (30 * 86_400));
+    let parts = [(mo / 12, "y"), (mo % 12, "mo"), (d % 30, "d"), (h % 24, "h"), (m % 60, "m"), (s % 60, "s")];
+    let shown: String = parts.iter().filter(|(n, _)| *n > 0).take(2).map(|(n, unit)| format!("{n}{unit}")).collect();
+    if shown.is_empty() {
+        "0s".into()
+    } else {
+        shown
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -47,5 +61,16 @@ mod tests {
         assert_eq!(super::duration_secs(45), "45s");
         assert_eq!(super::duration_secs(271), "4m31s");
         assert_eq!(super::duration_secs(7205), "2h0m5s");
+    }
+
+    #[test]
+    fn pretty_differences_keep_the_two_largest_units() {
+        assert_eq!(super::pretty_secs(0), "0s");
+        assert_eq!(super::pretty_secs(25), "25s");
+        assert_eq!(super::pretty_secs(90), "1m30s");
+        assert_eq!(super::pretty_secs(3605), "1h5s");
+        assert_eq!(super::pretty_secs(7200), "2h");
+        assert_eq!(super::pretty_secs(90_061), "1d1h");
+        assert_eq!(super::pretty_secs(400 * 86_400), "1y1mo");
     }
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::reschedule::RescheduleTracker;
 use super::resources::AllocatedResources;
 use super::text::{serde_text, Text};
 use super::vec_map::VecMap;
@@ -163,6 +164,15 @@ pub struct Allocation {
     pub deployment_id: String,
     /// Its health within that deployment, as its client judged it (or a canary mark).
     pub deployment_status: Option<AllocDeploymentStatus>,
+    /// The allocation that replaced this one (set when its replacement is placed).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub next_allocation: String,
+    /// The reschedule attempts that led to this allocation (none for a first placement).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reschedule_tracker: Option<Box<RescheduleTracker>>,
+    /// The delayed evaluation that will reschedule this failed allocation.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub followup_eval_id: String,
     pub create_index: u64,
     pub modify_index: u64,
     pub alloc_modify_index: u64,

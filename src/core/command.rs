@@ -42,6 +42,18 @@ pub struct PlanResult {
     pub deployment: Option<Deployment>,
     /// Status changes of other deployments (older versions cancelled).
     pub deployment_updates: Vec<DeploymentStatusUpdate>,
+    /// Delayed evaluations that will reschedule failed allocations once their delay has passed.
+    pub followup_evals: Vec<Evaluation>,
+    /// Failed allocations and the follow-up evaluation each waits for.
+    pub followups: Vec<AllocFollowup>,
+}
+
+/// A failed allocation to be rescheduled later, by the delayed evaluation `eval_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct AllocFollowup {
+    pub alloc_id: String,
+    pub eval_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

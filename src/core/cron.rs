@@ -188,6 +188,17 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
+/// Days since 1970-01-01 of a date (year, month 1-12, day 1-31): the inverse of `civil_from_days`.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let (m, d) = (i64::from(m), i64::from(d));
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// The offset east of UTC, in seconds, of a time zone Drover can compute without a database: UTC and
 /// its aliases, and the fixed `Etc/GMT±N` zones (POSIX signs: `Etc/GMT-2` is UTC+2).
 pub fn zone_offset(name: &str) -> Result<i64, CronError> {
@@ -244,14 +255,7 @@ mod tests {
 
     /// Unix seconds of a UTC date and time.
     fn at(y: i64, mo: i64, d: i64, h: i64, mi: i64) -> i64 {
-        // Days from civil (inverse of civil_from_days).
-        let y2 = if mo <= 2 { y - 1 } else { y };
-        let era = y2.div_euclid(400);
-        let yoe = y2 - era * 400;
-        let mp = (mo + 9) % 12;
-        let doy = (153 * mp + 2) / 5 + d - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        (era * 146_097 + doe - 719_468) * 86_400 + h * 3600 + mi * 60
+        days_from_civil(y, mo as u32, d as u32) * 86_400 + h * 3600 + mi * 60
     }
 
     fn next(spec: &str, after: i64) -> i64 {

@@ -83,8 +83,19 @@ pub struct Evaluation {
     pub previous_eval: String,
     /// The deployment this evaluation acts for (the one it created, or whose progress triggered it).
     pub deployment_id: String,
+    /// Not to be scheduled before this time (unix nanoseconds; 0: at once): a delayed evaluation,
+    /// such as the follow-up that reschedules a failed allocation after its delay.
+    pub wait_until: i64,
     pub create_index: u64,
     pub modify_index: u64,
     pub create_time: i64,
     pub modify_time: i64,
+}
+
+impl Evaluation {
+    /// Whether the evaluation may be scheduled at `now` (unix nanoseconds): it is not delayed, or its
+    /// `wait_until` has passed.
+    pub fn due(&self, now: i64) -> bool {
+        self.wait_until <= now
+    }
 }

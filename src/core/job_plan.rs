@@ -12,7 +12,7 @@ use super::eval::{AllocMetric, Evaluation};
 use super::job::{Job, JobType};
 use super::job_diff::{job_diff, JobDiff};
 use super::scheduler::generic::STOP_UPDATE;
-use super::scheduler::{schedule, Plan};
+use super::scheduler::{schedule_at, Plan};
 use super::state::ClusterState;
 
 /// What a plan would do to one task group's allocations.
@@ -62,7 +62,7 @@ pub fn plan_job(mut scratch: ClusterState, job: &Job, eval: &Evaluation, now: i6
     let old = scratch.jobs.get(&key).cloned();
     let index = scratch.index + 1;
     scratch.apply(index, &Command::RegisterJob { job: job.clone(), eval: None, now });
-    let plan = schedule(&scratch, eval, seed);
+    let plan = schedule_at(&scratch, eval, seed, now);
     JobPlan {
         annotations: annotate(&scratch, job, &plan),
         failed_tg_allocs: plan.failed_tg_allocs.clone(),
@@ -182,7 +182,7 @@ mod tests {
         s.apply(1, &Command::RegisterNode { node: node(), evals: Vec::new(), now: 1 });
         if let Some(j) = running {
             s.apply(2, &Command::RegisterJob { job: j.clone(), eval: None, now: 2 });
-            let plan = schedule(&s, &eval(j), 7);
+            let plan = crate::core::scheduler::schedule(&s, &eval(j), 7);
             let (result, rejected) = verify(&s, &plan);
             assert!(rejected.is_empty());
             s.apply(3, &Command::ApplyPlan { result, now: 3 });

@@ -21,6 +21,7 @@ pub mod job_rules;
 pub mod job_summary;
 pub mod node;
 pub mod periodic;
+pub mod reschedule;
 pub mod resources;
 pub mod rng;
 pub mod scheduler;

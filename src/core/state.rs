@@ -546,6 +546,7 @@ impl ClusterState {
                 None => {
                     alloc.create_index = index;
                     alloc.create_time = now;
+                    self.link_replacement(index, &alloc, now);
                 }
             }
             alloc.modify_index = index;
@@ -561,13 +562,35 @@ impl ClusterState {
         for stop in &result.stops {
             self.stop_alloc(index, stop, now);
         }
+        for f in &result.followups {
+            if let Some(a) = self.allocs.get_mut(f.alloc_id.as_str()) {
+                let a = a.make_mut();
+                a.followup_eval_id = f.eval_id.clone();
+                a.modify_index = index;
+                a.modify_time = now;
+            }
+        }
         let touched: Vec<&str> =
             result.allocs.iter().map(|a| a.id.as_str()).chain(result.stops.iter().map(|s| s.alloc_id.as_str())).collect();
         self.remove_services_of_terminal(index, &touched);
-        if !result.allocs.is_empty() || !result.stops.is_empty() {
+        if !result.allocs.is_empty() || !result.stops.is_empty() || !result.followups.is_empty() {
             self.touch(table::ALLOCS, index);
         }
-        self.upsert_evals(index, result.eval.iter().chain(result.blocked_eval.iter()), now);
+        self.upsert_evals(index, result.eval.iter().chain(result.blocked_eval.iter()).chain(&result.followup_evals), now);
+    }
+
+    /// A new allocation replacing another: the previous one records its replacement (Nomad's
+    /// `NextAllocation`).
+    fn link_replacement(&mut self, index: u64, alloc: &Allocation, now: i64) {
+        if alloc.previous_allocation.is_empty() {
+            return;
+        }
+        if let Some(prev) = self.allocs.get_mut(alloc.previous_allocation.as_str()) {
+            let prev = prev.make_mut();
+            prev.next_allocation = alloc.id.clone();
+            prev.modify_index = index;
+            prev.modify_time = now;
+        }
     }
 
     fn stop_alloc(&mut self, index: u64, stop: &AllocStop, now: i64) {

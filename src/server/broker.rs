@@ -1,7 +1,11 @@
 //! The evaluation broker (leader only): hands pending evaluations to workers, highest priority first,
-//! at most one in flight per job, and gives up on an evaluation after a delivery limit.
+//! at most one in flight per job, and gives up on an evaluation after a delivery limit. A delayed
+//! evaluation (`wait_until`, such as a follow-up that reschedules a failed allocation) is held until
+//! its time; the broker wakes for the earliest one. Everything is read from the replicated state,
+//! so a new leader holds the same evaluations.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tracing::warn;
@@ -26,10 +30,16 @@ pub async fn run(server: Server, work: async_queue::Sender, mut done: mpsc::Unbo
     let mut in_flight: BTreeMap<String, JobKey> = BTreeMap::new();
     let mut deliveries: BTreeMap<String, u32> = BTreeMap::new();
     loop {
+        let now = now_ns();
         let pending: Vec<Evaluation> = server.read(|s| s.pending_evals().into_iter().cloned().collect());
         let busy: BTreeSet<JobKey> = in_flight.values().cloned().collect();
         let mut dispatched = BTreeSet::new();
+        let mut next_due: Option<i64> = None;
         for eval in pending {
+            if !eval.due(now) {
+                next_due = Some(next_due.map_or(eval.wait_until, |t| t.min(eval.wait_until)));
+                continue;
+            }
             let key = JobKey::new(&eval.namespace, &eval.job_id);
             if in_flight.contains_key(&eval.id) || busy.contains(&key) || dispatched.contains(&key) {
                 continue;
@@ -57,7 +67,16 @@ pub async fn run(server: Server, work: async_queue::Sender, mut done: mpsc::Unbo
                 Some(Outcome::Nack(id)) => { in_flight.remove(&id); }
                 None => return,
             },
+            _ = sleep_for(next_due.map(|t| Duration::from_nanos(t.saturating_sub(now).max(0) as u64))) => {}
         }
+    }
+}
+
+/// Sleeps for `d`, or for ever without one.
+async fn sleep_for(d: Option<Duration>) {
+    match d {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -10,6 +10,7 @@ use crate::core::command::Command;
 use crate::core::eval::{EvalStatus, Evaluation};
 use crate::core::job::{Job, JobKey, JobType};
 use crate::core::node::{Node, NodeStatus};
+use crate::core::scheduler::reschedule;
 use crate::core::state::{same_spec, ClusterState};
 use crate::raft::node::RaftNode;
 
@@ -247,17 +248,35 @@ impl Server {
         debug!(node_id, count = updates.len(), failed, "alloc updates");
         // An allocation that ends frees its resources on the node: blocked work gets another try
         // (Nomad unblocks its blocked evaluations on capacity changes the same way).
+        let now = now_ns();
         let evals = self.read(|s| {
             let frees =
                 updates.iter().any(|u| u.client_status.terminal() && s.allocs.get(u.id.as_str()).is_some_and(|a| a.holds_resources()));
-            if frees {
-                Self::unblocked_evals(s)
-            } else {
-                Vec::new()
-            }
+            let mut evals = if frees { Self::unblocked_evals(s) } else { Vec::new() };
+            evals.extend(self.alloc_failure_evals(s, &updates, now));
+            evals
         });
-        let cmd = Command::UpdateAllocsFromClient { node_id: node_id.into(), updates, evals, now: now_ns() };
+        let cmd = Command::UpdateAllocsFromClient { node_id: node_id.into(), updates, evals, now };
         Ok(self.propose(cmd).await?.index)
+    }
+
+    /// One `alloc-failure` evaluation per job with an allocation these updates report newly failed
+    /// that its reschedule policy allows to replace (Nomad creates them with the client update).
+    fn alloc_failure_evals(&self, state: &ClusterState, updates: &[ClientAllocUpdate], now: i64) -> Vec<Evaluation> {
+        let jobs: std::collections::BTreeSet<JobKey> = updates
+            .iter()
+            .filter(|u| u.client_status == ClientStatus::Failed)
+            .filter_map(|u| state.allocs.get(u.id.as_str()))
+            .filter(|a| reschedule::failure_needs_eval(state, a, now))
+            .map(|a| JobKey::new(&a.namespace, &a.job_id))
+            .collect();
+        jobs.iter()
+            .filter_map(|k| state.jobs.get(k))
+            .map(|j| {
+                debug!(job_id = %j.id, "allocation failed: evaluating its job to reschedule it");
+                self.eval_for(j, reschedule::TRIGGER_ALLOC_FAILURE)
+            })
+            .collect()
     }
 
     /// Whether a job's spec equals the stored one (used by `job plan`/idempotent registration).

@@ -37,7 +37,7 @@ async fn process(server: &Server, eval: Evaluation) -> Result<(), super::ServerE
         attempt += 1;
         let seed: u64 = random_seed();
         let (plan, result, rejected) = server.read(|s| {
-            let plan = scheduler::schedule(s, &eval, seed);
+            let plan = scheduler::schedule_at(s, &eval, seed, now_ns());
             let (result, rejected) = verify(s, &plan);
             (plan, result, rejected)
         });

@@ -13,6 +13,7 @@ use crate::core::state::ClusterState;
 use crate::core::text::intern;
 
 use super::plan::Plan;
+use super::reschedule::{self, Rescheduler};
 use super::rollout;
 use super::select::{self, Context};
 
@@ -28,7 +29,8 @@ pub fn migrating(state: &ClusterState, a: &Allocation) -> bool {
     a.desired_transition.migrate && state.nodes.get(&a.node_id).is_some_and(|n| n.drain)
 }
 
-pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut SeededRng) -> Plan {
+/// `now` (unix nanoseconds) is when failed allocations are judged against their reschedule policy.
+pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut SeededRng, now: i64) -> Plan {
     let mut plan = Plan { eval_id: eval.id.clone(), priority: eval.priority, ..Default::default() };
     let live: Vec<&Allocation> = state.allocs_of_job(key).filter(|a| !a.terminal()).collect();
     // A periodic or parameterized job only launches children: it runs nothing itself.
@@ -47,6 +49,7 @@ pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut
     let latest = rollout::latest(state, job);
     let mut deployment: Option<Deployment> = latest.filter(|d| d.active()).cloned();
     let mut created = false;
+    let mut rescheduler = Rescheduler::new(eval, now);
 
     for group in &job.task_groups {
         let strategy = rollout::strategy(job, group);
@@ -58,11 +61,16 @@ pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut
         let mut mine: Vec<&Allocation> = state.allocs_of_job(key).filter(|a| a.task_group == group.name).collect();
         // The current version first: of two allocations with one index, the older version's goes.
         mine.sort_by_key(|a| (a.job_version != job.version, a.create_index, a.id.clone()));
+        let mut failed = Vec::new();
         for a in mine {
             let done =
                 job.job_type == JobType::Batch && a.client_status == ClientStatus::Complete && a.desired_status == DesiredStatus::Run;
             if done {
                 keep.insert(a.index(), a);
+                continue;
+            }
+            if reschedule::failed(a) {
+                failed.push(a);
                 continue;
             }
             if a.terminal() {
@@ -97,6 +105,7 @@ pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut
             }
             keep.insert(a.index(), a);
         }
+        rescheduler.reconcile_group(state, job, group, failed, &mut keep, &mut place);
         // Allocations of an older version: unchanged group → in place, otherwise replaced.
         let mut in_place: Vec<Allocation> = Vec::new();
         let mut destructive: Vec<&Allocation> = Vec::new();
@@ -183,6 +192,7 @@ pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut
     for a in live.iter().filter(|a| !groups.contains(a.task_group.as_str())) {
         plan.stops.push(stop(a, STOP_GROUP_REMOVED, None));
     }
+    rescheduler.finish(&mut plan, job, rng);
     plan
 }
 
@@ -206,6 +216,7 @@ pub(super) fn place_all(
             continue;
         }
         let mut metric = AllocMetric::default();
+        ctx.penalty_nodes = reschedule::penalty_nodes(*previous);
         match select::select(ctx, job, group, nodes, limit, &mut metric, rng) {
             Some((node_id, resources)) => {
                 let node_name = ctx.state.nodes.get(&node_id).map(|n| n.name.clone()).unwrap_or_default();

@@ -9,6 +9,7 @@ pub mod fit;
 pub mod generic;
 pub mod plan;
 pub mod rank;
+pub mod reschedule;
 pub mod rollout;
 pub mod select;
 pub mod system;
@@ -21,13 +22,21 @@ use super::job::{JobKey, JobType};
 use super::rng::SeededRng;
 use super::state::ClusterState;
 
-/// Computes the plan for `eval` against `state`. The same inputs and seed always give the same plan.
+/// Computes the plan for `eval` against `state`, judging failed allocations at the evaluation's
+/// own time (the later of its last write and its `wait_until`). The same inputs and seed always
+/// give the same plan.
 pub fn schedule(state: &ClusterState, eval: &Evaluation, seed: u64) -> Plan {
+    schedule_at(state, eval, seed, eval.modify_time.max(eval.wait_until))
+}
+
+/// Computes the plan for `eval` against `state` at `now` (unix nanoseconds: when failed
+/// allocations are judged against their reschedule policy). The same inputs give the same plan.
+pub fn schedule_at(state: &ClusterState, eval: &Evaluation, seed: u64, now: i64) -> Plan {
     let mut rng = SeededRng::new(seed);
     let key = JobKey::new(&eval.namespace, &eval.job_id);
     let job_type = state.jobs.get(&key).map(|j| j.job_type).or_else(|| JobType::parse(&eval.job_type)).unwrap_or_default();
     match job_type {
-        JobType::Service | JobType::Batch => generic::schedule(state, eval, &key, &mut rng),
+        JobType::Service | JobType::Batch => generic::schedule(state, eval, &key, &mut rng, now),
         JobType::System | JobType::Sysbatch => system::schedule(state, eval, &key, &mut rng),
     }
 }

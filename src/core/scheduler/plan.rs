@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 
 use crate::core::alloc::Allocation;
-use crate::core::command::AllocStop;
+use crate::core::command::{AllocFollowup, AllocStop};
 use crate::core::deployment::{Deployment, DeploymentStatusUpdate};
-use crate::core::eval::AllocMetric;
+use crate::core::eval::{AllocMetric, Evaluation};
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Plan {
@@ -24,6 +24,10 @@ pub struct Plan {
     pub deployment: Option<Deployment>,
     /// Status changes of other deployments (older versions cancelled).
     pub deployment_updates: Vec<DeploymentStatusUpdate>,
+    /// Delayed evaluations that reschedule failed allocations later.
+    pub followup_evals: Vec<Evaluation>,
+    /// Failed allocations waiting for one of `followup_evals`.
+    pub followups: Vec<AllocFollowup>,
 }
 
 impl Plan {
@@ -33,6 +37,7 @@ impl Plan {
             && self.stops.is_empty()
             && self.deployment.is_none()
             && self.deployment_updates.is_empty()
+            && self.followups.is_empty()
     }
 
     /// Placements and updates grouped by node.

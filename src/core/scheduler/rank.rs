@@ -1,4 +1,4 @@
-//! Ranking: Nomad's binpack score and job anti-affinity.
+//! Ranking: Nomad's binpack score, job anti-affinity and the reschedule penalty.
 
 use crate::core::node::Node;
 
@@ -17,6 +17,11 @@ pub fn binpack(node: &Node, used: &Usage, ask: &Ask) -> f64 {
 /// Penalty for placing several allocations of the same group on one node (Nomad's job anti-affinity).
 pub fn anti_affinity(collisions: u32, desired: u32) -> Option<f64> {
     (collisions > 0).then(|| -f64::from(collisions + 1) / f64::from(desired.max(1)))
+}
+
+/// Nomad's node-reschedule penalty: -1 on a node a replaced allocation failed on.
+pub fn reschedule_penalty(penalized: bool) -> Option<f64> {
+    penalized.then_some(-1.0)
 }
 
 /// Combined score: the mean of the scores that apply.

@@ -22,6 +22,9 @@ pub struct Context<'a> {
     usage: BTreeMap<String, Usage>,
     /// Per node: allocations of the job being scheduled (existing live ones and planned ones), per group.
     job_allocs: BTreeMap<String, BTreeMap<String, u32>>,
+    /// Nodes the next placement should avoid (Nomad's reschedule penalty): where the allocation it
+    /// replaces failed.
+    pub penalty_nodes: BTreeSet<String>,
 }
 
 impl<'a> Context<'a> {
@@ -32,7 +35,7 @@ impl<'a> Context<'a> {
                 *job_allocs.entry(a.node_id.clone()).or_default().entry(a.task_group.clone()).or_default() += 1;
             }
         }
-        Self { state, freed: BTreeSet::new(), usage: BTreeMap::new(), job_allocs }
+        Self { state, freed: BTreeSet::new(), usage: BTreeMap::new(), job_allocs, penalty_nodes: BTreeSet::new() }
     }
 
     /// Marks an allocation as stopped or replaced by the plan.
@@ -123,6 +126,7 @@ pub fn select(
         }
         let mut scores = vec![rank::binpack(node, &used, &ask)];
         scores.extend(rank::anti_affinity(ctx.collisions(&node.id, &group.name), group.count));
+        scores.extend(rank::reschedule_penalty(ctx.penalty_nodes.contains(&node.id)));
         let score = rank::combine(&scores);
         if best.is_none_or(|(b, _)| score > b) {
             best = Some((score, node));

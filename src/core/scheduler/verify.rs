@@ -17,6 +17,8 @@ pub fn verify(state: &ClusterState, plan: &Plan) -> (PlanResult, Vec<String>) {
         stops: plan.stops.clone(),
         deployment: plan.deployment.clone(),
         deployment_updates: plan.deployment_updates.clone(),
+        followup_evals: plan.followup_evals.clone(),
+        followups: plan.followups.clone(),
         ..Default::default()
     };
     let mut rejected = Vec::new();
