@@ -240,3 +240,68 @@ fn max_parallel_zero_replaces_everything_at_once_without_a_deployment() {
     assert!(plan.deployment.is_none());
     assert_eq!((plan.stops.len(), plan.placements.len()), (3, 3));
 }
+
+/// Update kinds as Nomad's: what does not change what runs (count, services and their tags, the
+/// update block, constraints, kill_timeout) is applied in place at once, outside any batch; env,
+/// task config, resources and meta (it reaches the task's environment) replace allocations through
+/// the deployment, `max_parallel` at a time.
+#[test]
+fn changes_that_need_no_restart_are_applied_in_place() {
+    type Change = fn(&mut Job);
+    let in_place: [(&str, Change); 5] = [
+        ("count", |j| j.task_groups[0].count = 4),
+        ("service tags", |j| {
+            j.task_groups[0].services = vec![drover::core::job::Service {
+                name: "web".into(),
+                tags: vec!["v2".into()],
+                provider: "nomad".into(),
+                ..Default::default()
+            }]
+        }),
+        ("update block", |j| j.task_groups[0].update.as_mut().unwrap().min_healthy_time = 30 * SECOND),
+        ("constraint", |j| {
+            j.constraints.push(drover::core::job::Constraint {
+                ltarget: "${attr.kernel.name}".into(),
+                rtarget: "linux".into(),
+                operand: "=".into(),
+            })
+        }),
+        ("kill_timeout", |j| j.task_groups[0].tasks[0].kill_timeout = 9 * SECOND),
+    ];
+    for (what, change) in in_place {
+        let mut s = setup(0);
+        let mut j = web(3, 0, "v1");
+        change(&mut j);
+        apply_all(&mut s, &[Command::RegisterJob { job: j.clone(), eval: None, now: 10 }]);
+        let plan = run(&mut s, eval(2), 11);
+        assert!(plan.stops.is_empty(), "{what}: nothing replaced: {:?}", plan.stops);
+        assert_eq!(plan.updates.len(), 3, "{what}: all three updated in place at once");
+        assert_eq!(plan.placements.len(), j.task_groups[0].count as usize - 3, "{what}");
+        assert!(plan.updates.iter().all(|a| a.job_version == 1), "{what}");
+    }
+    let destructive: [(&str, Change); 5] = [
+        ("env", |j| {
+            j.task_groups[0].tasks[0].env.insert("MODE".into(), "fast".into());
+        }),
+        ("config", |j| {
+            j.task_groups[0].tasks[0].config.insert("image".into(), serde_json::json!("v2"));
+        }),
+        ("resources", |j| j.task_groups[0].tasks[0].resources.memory_mb = 128),
+        ("job meta", |j| {
+            j.meta.insert("owner".into(), "ops".into());
+        }),
+        ("task meta", |j| {
+            j.task_groups[0].tasks[0].meta.insert("owner".into(), "ops".into());
+        }),
+    ];
+    for (what, change) in destructive {
+        let mut s = setup(0);
+        let mut j = web(3, 0, "v1");
+        change(&mut j);
+        apply_all(&mut s, &[Command::RegisterJob { job: j, eval: None, now: 10 }]);
+        let plan = run(&mut s, eval(2), 11);
+        assert!(plan.updates.is_empty(), "{what}: nothing in place: {:?}", plan.updates);
+        assert_eq!((plan.stops.len(), plan.placements.len()), (1, 1), "{what}: replaced one at a time");
+        assert!(plan.deployment.is_some(), "{what}: through a deployment");
+    }
+}

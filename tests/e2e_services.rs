@@ -5,7 +5,8 @@
 //! (field names, X-Nomad-Index, a blocking query woken by a registration, `?choose=`, the job and
 //! allocation views, a deletion, the event stream's Service topic) and `drover service list|info|delete`
 //! with their exit codes. Checks
-//! (http, tcp) run by the client, their results in `/v1/client/allocation/:id/checks`. A client-only
+//! (http, tcp) run by the client, their results in `/v1/client/allocation/:id/checks`; `check_restart`
+//! restarting an unhealthy task within its restart policy. A client-only
 //! agent registering through a server, and its registrations removed when its node goes down.
 
 mod common;
@@ -417,6 +418,150 @@ fn native_service_checks() {
     }
     let out = agent.cli(&["alloc", "checks", "ffffffff"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+}
+
+/// The `websvc` job with other services: `tags` for `web`, and an `admin` service when asked.
+fn websvc_with(tags: &str, admin: bool) -> String {
+    let admin = if admin {
+        "    service {\n      name     = \"admin\"\n      port     = \"http\"\n      provider = \"nomad\"\n    }\n"
+    } else {
+        ""
+    };
+    JOB.replace("      tags     = [\"a\"]\n    }\n", &format!("      tags     = {tags}\n    }}\n{admin}"))
+}
+
+/// A change of services only (tags, one more service, one less) is an in-place update: the same
+/// allocations and processes keep running, and their registrations follow the new version.
+#[test]
+fn an_in_place_update_re_registers_services() {
+    let Some((agent, dir)) = dev_agent("e2e-inplace-services") else { return };
+    let _purge = PurgeOnDrop { base: agent.addr(), job: "websvc" };
+    let file = dir.join("websvc.hcl");
+    let run = |spec: String| {
+        std::fs::write(&file, spec).unwrap();
+        let out = agent.cli(&["job", "run", "-detach", file.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", text(&out));
+    };
+    run(websvc_with("[\"a\"]", false));
+    let regs = wait_for_exactly(&agent, "websvc", "web", 2);
+    let allocs: BTreeSet<String> = regs.iter().map(|r| r["AllocID"].as_str().unwrap().to_string()).collect();
+    let started_at = |agent: &DevAgent| -> BTreeSet<String> {
+        running(agent, "websvc")
+            .iter()
+            .map(|a| {
+                let full = get_json(&agent.url(&format!("/v1/allocation/{}", a["ID"].as_str().unwrap())));
+                full["TaskStates"]["t"]["StartedAt"].as_str().unwrap_or_default().to_string()
+            })
+            .collect()
+    };
+    let started = started_at(&agent);
+
+    run(websvc_with("[\"b\", \"c\"]", true));
+    wait_until("web re-tagged and admin registered, in place", Duration::from_secs(30), || {
+        let web = registrations(&agent, "web");
+        let admin = registrations(&agent, "admin");
+        web.len() == 2
+            && web.iter().all(|r| r["Tags"] == serde_json::json!(["b", "c"]))
+            && admin.len() == 2
+            && admin.iter().map(|r| r["AllocID"].as_str().unwrap().to_string()).collect::<BTreeSet<_>>() == allocs
+    });
+    let live: Vec<Value> = running(&agent, "websvc");
+    assert_eq!(live.iter().map(|a| a["ID"].as_str().unwrap().to_string()).collect::<BTreeSet<_>>(), allocs, "not replaced");
+    assert!(live.iter().all(|a| a["JobVersion"] == 1), "{live:?}");
+    assert_eq!(started_at(&agent), started, "the tasks were not restarted");
+
+    run(websvc_with("[\"b\"]", false));
+    wait_until("admin deregistered, web re-tagged, in place", Duration::from_secs(30), || {
+        let web = registrations(&agent, "web");
+        registrations(&agent, "admin").is_empty()
+            && web.len() == 2
+            && web.iter().all(|r| r["Tags"] == serde_json::json!(["b"]))
+            && web.iter().map(|r| r["AllocID"].as_str().unwrap().to_string()).collect::<BTreeSet<_>>() == allocs
+    });
+    assert_eq!(started_at(&agent), started, "the tasks were not restarted");
+}
+
+const UNHEALTHY: &str = r#"job "unhealthy" {
+  group "g" {
+    network {
+      port "spare" {}
+    }
+    restart {
+      attempts = 2
+      interval = "10m"
+      delay    = "200ms"
+      mode     = "fail"
+    }
+    reschedule {
+      attempts  = 0
+      unlimited = false
+    }
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sleep"
+        args    = ["300"]
+      }
+      service {
+        name     = "nobody-home"
+        port     = "spare"
+        provider = "nomad"
+        check {
+          name     = "dead-port"
+          type     = "tcp"
+          interval = "200ms"
+          timeout  = "200ms"
+          check_restart {
+            limit = 2
+            grace = "1s"
+          }
+        }
+      }
+      resources {
+        cpu    = 20
+        memory = 16
+      }
+    }
+  }
+}
+"#;
+
+/// `check_restart`: a task whose check keeps failing is restarted after `limit` failures past the
+/// grace, each restart a failure for the restart policy: 3 runs with attempts = 2 / mode = "fail",
+/// then the task fails with Nomad's reason.
+#[test]
+fn check_restart_restarts_an_unhealthy_task_within_its_restart_policy() {
+    let Some((agent, dir)) = dev_agent("e2e-checkrestart") else { return };
+    let _purge = PurgeOnDrop { base: agent.addr(), job: "unhealthy" };
+    let file = dir.join("unhealthy.hcl");
+    std::fs::write(&file, UNHEALTHY).unwrap();
+    let t = Instant::now();
+    let out = agent.cli(&["job", "run", "-detach", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let mut alloc = Value::Null;
+    wait_until("the allocation to fail", Duration::from_secs(60), || {
+        let allocs = get_json(&agent.url("/v1/job/unhealthy/allocations"));
+        alloc = allocs.as_array().unwrap().first().cloned().unwrap_or(Value::Null);
+        alloc["ClientStatus"] == "failed"
+    });
+    eprintln!("timing: job run to the task failing after its check restarts {:?}", t.elapsed());
+    let id = alloc["ID"].as_str().unwrap();
+    let full = get_json(&agent.url(&format!("/v1/allocation/{id}")));
+    let state = &full["TaskStates"]["t"];
+    let events: Vec<(String, String)> = state["Events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["Type"].as_str().unwrap().to_string(), e["DisplayMessage"].as_str().unwrap_or_default().to_string()))
+        .collect();
+    // Nomad keeps a task's last 10 events: the third run's start, its check restart, its end.
+    let kinds: Vec<&str> = events.iter().rev().take(4).rev().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(kinds, ["Started", "Restart Signaled", "Terminated", "Not Restarting"], "{events:?}");
+    let signaled = &events[events.len() - 3];
+    assert_eq!(signaled.1, "healthcheck: check \"dead-port\" unhealthy", "{events:?}");
+    assert!(events.iter().any(|(k, _)| k == "Restarting"), "{events:?}");
+    assert_eq!(events.last().unwrap().1, "Exceeded allowed attempts 2 in interval 10m0s and mode is \"fail\"");
+    assert_eq!((state["State"].as_str(), state["Failed"].as_bool(), state["Restarts"].as_u64()), (Some("dead"), Some(true), Some(2)));
 }
 
 const ON_CLIENT: &str = r#"job "remote" {

@@ -113,9 +113,11 @@ fn stopped_job_stops_all_allocations() {
 
 mod drain {
     use super::*;
-    use drover::core::alloc::{Allocation, ClientAllocUpdate, ClientStatus, DesiredStatus, DesiredTransition, TaskState, TaskStateKind};
+    use drover::core::alloc::{
+        AllocDeploymentStatus, Allocation, ClientAllocUpdate, ClientStatus, DesiredStatus, DesiredTransition, TaskState, TaskStateKind,
+    };
     use drover::core::drain::decide;
-    use drover::core::job::{JobType, MigrateStrategy};
+    use drover::core::job::{JobType, MigrateStrategy, Service, ServiceCheck};
     use drover::core::node::{DrainStatus, DrainStrategy};
     use drover::core::scheduler::generic::STOP_MIGRATE;
 
@@ -252,6 +254,71 @@ mod drain {
         run_all_at(&mut s, 20_000);
         assert!(decide(&s, 24_999).migrate.is_empty(), "the replacement is running but not healthy yet");
         assert_eq!(decide(&s, 25_000).migrate.len(), 1);
+    }
+
+    /// The client's verdict on an allocation's health (as its alloc runner sends it).
+    fn report_health(s: &mut ClusterState, ids: &[String], healthy: bool) {
+        let updates = ids
+            .iter()
+            .map(|id| {
+                let a = &s.allocs[id.as_str()];
+                ClientAllocUpdate {
+                    id: id.clone(),
+                    client_status: a.client_status,
+                    task_states: a.task_states.clone(),
+                    deployment_status: Some(AllocDeploymentStatus { healthy: Some(healthy), ..Default::default() }),
+                    ..Default::default()
+                }
+            })
+            .collect();
+        apply_all(
+            s,
+            &[Command::UpdateAllocsFromClient { node_id: s.allocs[ids[0].as_str()].node_id.clone(), updates, evals: vec![], now: 12 }],
+        );
+    }
+
+    #[test]
+    fn with_checks_a_replacement_counts_once_its_client_reports_it_healthy() {
+        let mut j = web(2, 1);
+        j.task_groups[0].services = vec![Service {
+            name: "web".into(),
+            provider: "nomad".into(),
+            port_label: "http".into(),
+            checks: vec![ServiceCheck { kind: "http".into(), path: "/".into(), ..Default::default() }],
+            ..Default::default()
+        }];
+        let mut s = state_with(vec![node("a", 4000, 4096)], vec![j]);
+        commit(&mut s, "web", 1);
+        run_all_at(&mut s, 100);
+        apply_all(&mut s, &[Command::RegisterNode { node: node("b", 4000, 4096), evals: vec![], now: 12 }, drain("a", 0, false)]);
+        assert!(decide(&s, 1_000_000_000).migrate.is_empty(), "running for long, but no check has passed yet");
+        let first: Vec<String> = live_on(&s, "a").iter().map(|a| a.id.clone()).collect();
+        report_health(&mut s, &first, true);
+        let d = decide(&s, 1_000_000_000);
+        assert_eq!(d.migrate.len(), 1);
+        apply_all(&mut s, &[mark(&d.migrate)]);
+        commit(&mut s, "web", 2);
+        run_all_at(&mut s, 100);
+        assert!(decide(&s, 1_000_000_000).migrate.is_empty(), "the replacement's checks have not passed");
+        let replacement: Vec<String> = live_on(&s, "b").iter().map(|a| a.id.clone()).collect();
+        report_health(&mut s, &replacement, false);
+        assert!(decide(&s, 1_000_000_000).migrate.is_empty(), "an unhealthy replacement holds the drain until its deadline");
+        assert_eq!(s.allocs[replacement[0].as_str()].healthy(), Some(false), "the verdict is kept on the allocation");
+    }
+
+    #[test]
+    fn with_task_states_health_a_reported_healthy_replacement_counts() {
+        let mut j = web(2, 1);
+        j.task_groups[0].migrate.as_mut().unwrap().health_check = "task_states".into();
+        j.task_groups[0].migrate.as_mut().unwrap().min_healthy_time = 1_000_000_000_000;
+        let mut s = state_with(vec![node("a", 4000, 4096)], vec![j]);
+        commit(&mut s, "web", 1);
+        run_all_at(&mut s, 100);
+        apply_all(&mut s, &[Command::RegisterNode { node: node("b", 4000, 4096), evals: vec![], now: 12 }, drain("a", 0, false)]);
+        assert!(decide(&s, 1_000).migrate.is_empty(), "not up for min_healthy_time and not reported healthy");
+        let first: Vec<String> = live_on(&s, "a").iter().map(|a| a.id.clone()).collect();
+        report_health(&mut s, &first, true);
+        assert_eq!(decide(&s, 1_000).migrate.len(), 1, "the client's verdict decides");
     }
 
     #[test]

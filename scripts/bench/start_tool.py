@@ -13,15 +13,8 @@ import json
 import subprocess
 import sys
 import time
-import urllib.request
 
-
-def http(method, url, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as r:
-        raw = r.read()
-        return json.loads(raw) if raw else None
+from agent_http import http
 
 
 def pct(vals, p):

@@ -28,6 +28,13 @@ pub struct HealthPolicy {
 }
 
 impl HealthPolicy {
+    /// The policy of a group's migrate strategy, for allocations outside a deployment (drains wait
+    /// for their replacements to be healthy by it).
+    pub fn of_migrate(m: &crate::core::job::MigrateStrategy) -> Self {
+        let ns = |v: i64| Duration::from_nanos(v.max(0) as u64);
+        Self { checks: m.health_check != "task_states", min_healthy: ns(m.min_healthy_time), deadline: ns(m.healthy_deadline) }
+    }
+
     /// The policy of a group's update strategy; `None` for `health_check = "manual"`.
     pub fn of(u: &UpdateStrategy) -> Option<Self> {
         let checks = match u.health_check.as_str() {

@@ -1,6 +1,7 @@
 //! One allocation on this node: builds its directory, runs a task runner per task, derives the
-//! allocation's client status from its tasks' states, registers its native services once it runs,
-//! and stops it in Nomad's order: deregister the services, wait `shutdown_delay`, kill the tasks.
+//! allocation's client status from its tasks' states, registers its native services once it runs
+//! (and again, with their checks, when the servers update it in place to a new job version), and
+//! stops it in Nomad's order: deregister the services, wait `shutdown_delay`, kill the tasks.
 
 use crate::core::vec_map::VecMap;
 use std::sync::Arc;
@@ -54,8 +55,33 @@ pub fn shutdown_delay(group: &crate::core::job::TaskGroup) -> Duration {
     Duration::from_nanos(ns.max(0) as u64)
 }
 
-pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>, mut kill: watch::Receiver<bool>, out: Outlets) {
+/// What the client tells a running allocation: stop (true), or take a newer version of itself and
+/// its job (an in-place update).
+pub struct Signals {
+    pub kill: watch::Receiver<bool>,
+    pub update: watch::Receiver<Option<(Allocation, Job)>>,
+}
+
+/// Registers the allocation's services and starts their checks, which run until the returned
+/// sender says stop (or is dropped).
+fn start_services(
+    alloc: &Allocation,
+    job: &Job,
+    node: &Node,
+    registrations: &[crate::core::service_reg::ServiceRegistration],
+    control: &ClientControl,
+    services: &ServiceRegistrar,
+) -> watch::Sender<bool> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    services.register(registrations.to_vec());
+    checks::spawn(alloc, job, node, control, &stop_rx);
+    tokio::spawn(checks::publish_health(alloc.id.clone(), registrations.to_vec(), control.clone(), services.clone(), stop_rx));
+    stop_tx
+}
+
+pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>, signals: Signals, out: Outlets) {
     let Outlets { reporter, control, services } = out;
+    let Signals { mut kill, mut update } = signals;
     let alloc_id = alloc.id.clone();
     let Some(group) = job.group(&alloc.task_group).cloned() else {
         warn!(alloc_id = %alloc_id, group = %alloc.task_group, "allocation's group is missing from its job");
@@ -110,8 +136,12 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
     drop(tx);
     control.register(&alloc_id, handles);
     let mut last = None;
-    let registrations = registrations_for(&alloc, &job, &node);
+    let mut registrations = registrations_for(&alloc, &job, &node);
     let mut registered = false;
+    // The checks of the registered services run until this says stop: when the allocation stops,
+    // or an in-place update brings other services.
+    let mut checks_stop: Option<watch::Sender<bool>> = None;
+    let mut updating = true;
     let delay = shutdown_delay(&group);
     let mut watching = !stopped;
     // Health within a deployment: decided once by the tracker, then sent with every update.
@@ -119,8 +149,13 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
     let mut health = alloc.deployment_status.clone().filter(|d| d.healthy.is_some());
     let (health_tx, mut health_rx) = oneshot::channel();
     let mut health_pending = false;
-    if !alloc.deployment_id.is_empty() && health.is_none() && !stopped {
-        if let Some(policy) = group.update.as_ref().and_then(HealthPolicy::of) {
+    // Within a deployment its update block says how health is judged; outside one, its migrate block.
+    let policy = match alloc.deployment_id.is_empty() {
+        false => group.update.as_ref().and_then(HealthPolicy::of),
+        true => group.migrate.as_ref().map(HealthPolicy::of_migrate),
+    };
+    if health.is_none() && !stopped {
+        if let Some(policy) = policy {
             let expected = checks::expected(&alloc, &job, &node);
             let main = alloc_health::main_tasks(&group);
             tokio::spawn(alloc_health::track(alloc_id.clone(), policy, main, expected, states_rx, control.clone(), health_tx));
@@ -144,12 +179,37 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
                 });
                 None
             }
+            changed = update.changed(), if updating => {
+                updating = changed.is_ok();
+                let Some((new_alloc, new_job)) = update.borrow_and_update().clone() else { continue };
+                let new = registrations_for(&new_alloc, &new_job, &node);
+                if registered && !stopping {
+                    // Nomad's in-place update of services: the new set registered, the dropped ones
+                    // removed, the checks restarted for the new definitions.
+                    info!(alloc_id = %alloc_id, job_version = new_alloc.job_version, count = new.len(), "updating services in place");
+                    if let Some(s) = checks_stop.take() {
+                        s.send_replace(true);
+                    }
+                    let kept: std::collections::BTreeSet<&str> = new.iter().map(|r| r.id.as_str()).collect();
+                    let dropped = registrations.iter().filter(|r| !kept.contains(r.id.as_str())).map(|r| r.id.clone()).collect();
+                    control.clear_checks(&alloc_id);
+                    checks_stop = Some(start_services(&new_alloc, &new_job, &node, &new, &control, &services));
+                    services.deregister_ids(dropped);
+                    registered = !new.is_empty();
+                }
+                registrations = new;
+                continue;
+            }
             changed = kill.changed(), if watching => {
                 watching = changed.is_ok();
                 if *kill.borrow_and_update() {
                     watching = false;
                     if !stopping {
                         stopping = true;
+                        // no check may re-register a service once its deregistration has begun
+                        if let Some(s) = checks_stop.take() {
+                            s.send_replace(true);
+                        }
                         tokio::spawn(stop(alloc_id.clone(), services.clone(), registered, delay, task_kill.clone()));
                     }
                 }
@@ -169,17 +229,9 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
         }
         if status == ClientStatus::Running && !registered && !stopping && !registrations.is_empty() {
             info!(alloc_id = %alloc_id, count = registrations.len(), "registering services");
-            services.register(registrations.clone());
+            let (a, j) = update.borrow().clone().unwrap_or_else(|| (alloc.clone(), job.clone()));
+            checks_stop = Some(start_services(&a, &j, &node, &registrations, &control, &services));
             registered = true;
-            // the checks end with the tasks: when they are told to stop, or this runner ends
-            checks::spawn(&alloc, &job, &node, &control, &task_kill_rx);
-            tokio::spawn(checks::publish_health(
-                alloc_id.clone(),
-                registrations.clone(),
-                control.clone(),
-                services.clone(),
-                task_kill_rx.clone(),
-            ));
         }
         reporter.push(ClientAllocUpdate {
             id: alloc_id.clone(),

@@ -1,11 +1,12 @@
 //! Health checks of native services (`check { type = "http" | "tcp" }` in a `provider = "nomad"`
 //! service): run by the client every `interval` while the allocation runs, the latest result of each
-//! kept in `ClientControl` for `GET /v1/client/allocation/:id/checks`.
+//! kept in `ClientControl` for `GET /v1/client/allocation/:id/checks`; a check with `check_restart`
+//! restarts its task after `limit` consecutive failures once `grace` has passed, as Nomad does.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
-use tracing::debug;
+use tracing::{debug, info};
 
 use crate::core::alloc::Allocation;
 use crate::core::job::{Job, ServiceCheck};
@@ -46,12 +47,37 @@ pub struct CheckResult {
     pub timestamp: i64,
 }
 
-/// A check to run: what it reports as, and where it connects.
+/// A check to run: what it reports as, where it connects, and the task it restarts when unhealthy.
 struct Probe {
     result: CheckResult,
     check: ServiceCheck,
     address: String,
     port: u16,
+    restart: Option<RestartOnFailure>,
+}
+
+/// `check_restart`: restart `task` after `limit` consecutive failures, not counting the `grace` after
+/// the checks start or the task restarts. A restart counts as a failure against the restart policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RestartOnFailure {
+    task: String,
+    limit: u32,
+    grace: Duration,
+}
+
+/// Nomad's default `check_restart { grace }`.
+const DEFAULT_GRACE: Duration = Duration::from_secs(1);
+
+/// The check's `check_restart`, its service's when it has none; for a group service the check's
+/// `task` names the task to restart. `None` when `limit` is 0 (Nomad's default: no restarts).
+fn restart_on_failure(service: &crate::core::job::Service, task: Option<&str>, check: &ServiceCheck) -> Option<RestartOnFailure> {
+    let cr = check.check_restart.as_ref().or(service.check_restart.as_ref()).filter(|c| c.limit > 0)?;
+    let task = task.filter(|t| !t.is_empty()).unwrap_or(&check.task_name);
+    if task.is_empty() {
+        return None;
+    }
+    let grace = cr.grace.map_or(DEFAULT_GRACE, |ns| Duration::from_nanos(ns.max(0) as u64));
+    Some(RestartOnFailure { task: task.to_string(), limit: cr.limit, grace })
 }
 
 /// Starts the allocation's http and tcp checks; they end when `stop` turns true or its sender is dropped.
@@ -73,7 +99,8 @@ pub fn spawn(alloc: &Allocation, job: &Job, node: &Node, control: &ClientControl
                 status: STATUS_PENDING,
                 ..Default::default()
             };
-            let probe = Probe { result, check: check.clone(), address, port };
+            let restart = restart_on_failure(&n.service, n.task.as_deref(), check);
+            let probe = Probe { result, check: check.clone(), address, port, restart };
             tokio::spawn(run(alloc.id.clone(), probe, control.clone(), stop.clone()));
             started += 1;
         }
@@ -144,6 +171,9 @@ async fn run(alloc_id: String, mut p: Probe, control: ClientControl, mut stop: w
     let timeout = duration(p.check.timeout, DEFAULT_TIMEOUT);
     let http = reqwest::Client::builder().timeout(timeout).build().unwrap_or_default();
     control.set_check(&alloc_id, p.result.clone());
+    // Consecutive failures seen after the grace period, for `check_restart`.
+    let mut failures = 0u32;
+    let mut grace_until = Instant::now() + p.restart.as_ref().map_or(Duration::ZERO, |r| r.grace);
     loop {
         if *stop.borrow() {
             return;
@@ -152,6 +182,10 @@ async fn run(alloc_id: String, mut p: Probe, control: ClientControl, mut stop: w
             "http" => http_check(&http, &p, timeout).await,
             _ => tcp_check(&p, timeout).await,
         };
+        if *stop.borrow() {
+            // replaced or stopped while probing: the result is no longer this check's to report
+            return;
+        }
         if status != p.result.status {
             debug!(alloc_id = %alloc_id, check = %p.result.check, status, "check status changed");
         }
@@ -160,6 +194,20 @@ async fn run(alloc_id: String, mut p: Probe, control: ClientControl, mut stop: w
         p.result.output = output;
         p.result.timestamp = crate::server::clock::now_ns() / 1_000_000_000;
         control.set_check(&alloc_id, p.result.clone());
+        if let Some(r) = &p.restart {
+            match status {
+                STATUS_SUCCESS => failures = 0,
+                _ if Instant::now() >= grace_until => failures += 1,
+                _ => {}
+            }
+            if failures >= r.limit {
+                let reason = format!("healthcheck: check {:?} unhealthy", p.result.check);
+                info!(alloc_id = %alloc_id, task = %r.task, check = %p.result.check, failures, "restarting an unhealthy task");
+                control.restart_unhealthy(&alloc_id, &r.task, reason);
+                failures = 0;
+                grace_until = Instant::now() + r.grace;
+            }
+        }
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
             changed = stop.changed() => if changed.is_err() { return },

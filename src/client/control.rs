@@ -40,6 +40,9 @@ pub enum TaskCommand {
     Restart { reply: oneshot::Sender<Result<(), ControlError>> },
     /// Send `signal` to the task's process.
     Signal { signal: Signal, reply: oneshot::Sender<Result<(), ControlError>> },
+    /// A `check_restart` found the task unhealthy: restart it, counted as a failure against the
+    /// restart policy. Ignored unless the task is running.
+    CheckRestart { reason: String },
 }
 
 pub type TaskCommandTx = mpsc::UnboundedSender<TaskCommand>;
@@ -104,6 +107,11 @@ impl ClientControl {
         if self.has_alloc(alloc_id) {
             self.checks_lock().entry(alloc_id.to_string()).or_default().insert(r.id.clone(), r);
         }
+    }
+
+    /// Forgets an allocation's check results (its checks are replaced by those of a new version).
+    pub fn clear_checks(&self, alloc_id: &str) {
+        self.checks_lock().remove(alloc_id);
     }
 
     /// The latest results of an allocation's checks, by check id (empty when it has none).
@@ -185,6 +193,16 @@ impl ClientControl {
             return Err(ControlError::NotRunning);
         }
         Ok(())
+    }
+
+    /// Asks a task's runner to restart it because a check failed (`check_restart`); nothing happens
+    /// when the allocation or task is gone.
+    pub fn restart_unhealthy(&self, alloc_id: &str, task: &str, reason: String) {
+        if let Ok(targets) = self.targets(alloc_id, Some(task)) {
+            for (_, tx) in targets {
+                let _ = tx.send(TaskCommand::CheckRestart { reason: reason.clone() });
+            }
+        }
     }
 
     /// Sends `signal` (a name such as `SIGUSR1` or `HUP`) to one task, or to every running task.

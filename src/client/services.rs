@@ -20,6 +20,8 @@ enum Op {
     Upsert(Vec<ServiceRegistration>),
     /// Remove an allocation's services; the sender (if any) hears when that is done or given up.
     Delete(String, Option<oneshot::Sender<()>>),
+    /// Remove these registrations, by id.
+    DeleteIds(Vec<String>),
 }
 
 #[derive(Clone)]
@@ -49,6 +51,13 @@ impl ServiceRegistrar {
         }
     }
 
+    /// Removes registrations by id in the background (an allocation updated in place dropped them).
+    pub fn deregister_ids(&self, ids: Vec<String>) {
+        if !ids.is_empty() {
+            let _ = self.tx.send(Op::DeleteIds(ids));
+        }
+    }
+
     /// Removes an allocation's services in the background.
     pub fn deregister_later(&self, alloc_id: &str) {
         let _ = self.tx.send(Op::Delete(alloc_id.into(), None));
@@ -58,7 +67,8 @@ impl ServiceRegistrar {
 /// Operations merged for one call: adjacent operations of the same kind; the order between kinds is kept.
 enum Call {
     Upsert(Vec<ServiceRegistration>),
-    Delete(Vec<String>, Vec<oneshot::Sender<()>>),
+    /// Allocation ids, registration ids, and who waits.
+    Delete(Vec<String>, Vec<String>, Vec<oneshot::Sender<()>>),
 }
 
 async fn run(mut rpc: ServerClient, node_id: String, mut rx: mpsc::UnboundedReceiver<Op>) {
@@ -78,12 +88,14 @@ fn merge(ops: Vec<Op>) -> Vec<Call> {
     for op in ops {
         match (out.last_mut(), op) {
             (Some(Call::Upsert(all)), Op::Upsert(more)) => all.extend(more),
-            (Some(Call::Delete(ids, acks)), Op::Delete(id, ack)) => {
-                ids.push(id);
+            (Some(Call::Delete(allocs, _, acks)), Op::Delete(id, ack)) => {
+                allocs.push(id);
                 acks.extend(ack);
             }
+            (Some(Call::Delete(_, ids, _)), Op::DeleteIds(more)) => ids.extend(more),
             (_, Op::Upsert(more)) => out.push(Call::Upsert(more)),
-            (_, Op::Delete(id, ack)) => out.push(Call::Delete(vec![id], ack.into_iter().collect())),
+            (_, Op::Delete(id, ack)) => out.push(Call::Delete(vec![id], Vec::new(), ack.into_iter().collect())),
+            (_, Op::DeleteIds(ids)) => out.push(Call::Delete(Vec::new(), ids, Vec::new())),
         }
     }
     out
@@ -94,7 +106,7 @@ async fn send(rpc: &mut ServerClient, node_id: &str, call: Call) {
     for attempt in 1..=ATTEMPTS {
         let r = match &call {
             Call::Upsert(services) => rpc.upsert_services(node_id, services).await,
-            Call::Delete(alloc_ids, _) => rpc.delete_services(node_id, alloc_ids).await,
+            Call::Delete(alloc_ids, ids, _) => rpc.delete_services(node_id, alloc_ids, ids).await,
         };
         match r {
             Ok(index) => {

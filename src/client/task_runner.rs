@@ -228,20 +228,29 @@ enum Ended {
     Killed(ExitStatus),
     /// Stopped for a user-requested restart; the reply is sent once the task runs again.
     Restarted(ExitStatus, Reply),
+    /// Stopped because a check found it unhealthy (`check_restart`): a failure for the restart policy.
+    Unhealthy(ExitStatus),
 }
 
 /// The answer to a `TaskCommand`.
 type Reply = oneshot::Sender<Result<(), ControlError>>;
 
+/// A restart under way: asked for by a user (answered once the task runs again), or by a failing check.
+enum Restart {
+    User(Reply),
+    Unhealthy,
+}
+
 /// How a followed task ended: killed (a pending restart is then refused), stopped for a restart, or exited.
-fn ended(status: ExitStatus, killing: bool, restarting: Option<(Instant, Reply)>, task: &str) -> Ended {
+fn ended(status: ExitStatus, killing: bool, restarting: Option<(Instant, Restart)>, task: &str) -> Ended {
     match (killing, restarting) {
-        (true, Some((_, reply))) => {
+        (true, Some((_, Restart::User(reply)))) => {
             let _ = reply.send(Err(ControlError::Gone(task.to_string())));
             Ended::Killed(status)
         }
-        (true, None) => Ended::Killed(status),
-        (false, Some((_, reply))) => Ended::Restarted(status, reply),
+        (true, _) => Ended::Killed(status),
+        (false, Some((_, Restart::User(reply)))) => Ended::Restarted(status, reply),
+        (false, Some((_, Restart::Unhealthy))) => Ended::Unhealthy(status),
         (false, None) => Ended::Exited(status),
     }
 }
@@ -273,7 +282,7 @@ async fn follow(
     let mut killing: Option<Instant> = None;
     let mut stop_sent = false;
     let following_since = Instant::now();
-    let mut restarting: Option<(Instant, Reply)> = None;
+    let mut restarting: Option<(Instant, Restart)> = None;
     let kill_timeout = Duration::from_nanos(r.ctx.task.kill_timeout.max(0) as u64) + Duration::from_secs(15);
     let task_name = r.ctx.task.name.clone();
     loop {
@@ -344,20 +353,27 @@ async fn follow(
             }
         };
         let running = started && killing.is_none() && restarting.is_none();
-        if let Some(reply) = cmd.and_then(|c| r.command(dir, c, running)) {
-            restarting = Some((Instant::now(), reply));
+        if let Some(restart) = cmd.and_then(|c| r.command(dir, c, running)) {
+            restarting = Some((Instant::now(), restart));
         }
     }
 }
 
 impl Runner {
     /// Carries out a command on the running task (`running`: started, and not being stopped). Returns the
-    /// reply of a restart that has begun: the executor was told to stop, and the reply waits for the new run.
-    fn command(&mut self, dir: &Path, cmd: TaskCommand, running: bool) -> Option<Reply> {
+    /// restart that has begun: the executor was told to stop, and a user's reply waits for the new run.
+    fn command(&mut self, dir: &Path, cmd: TaskCommand, running: bool) -> Option<Restart> {
         match cmd {
             TaskCommand::Signal { reply, .. } | TaskCommand::Restart { reply } if !running => {
                 let _ = reply.send(Err(ControlError::NotRunning));
                 None
+            }
+            TaskCommand::CheckRestart { .. } if !running => None,
+            TaskCommand::CheckRestart { reason } => {
+                warn!(alloc_id = %self.ctx.alloc.id, task = %self.ctx.task.name, %reason, "restarting an unhealthy task");
+                self.push(restart_signaled(&reason));
+                stop_executor(dir);
+                Some(Restart::Unhealthy)
             }
             TaskCommand::Signal { signal, reply } => {
                 let mut details = std::collections::BTreeMap::new();
@@ -374,19 +390,24 @@ impl Runner {
             }
             TaskCommand::Restart { reply } => {
                 info!(alloc_id = %self.ctx.alloc.id, task = %self.ctx.task.name, "restarting task on request");
-                let mut details = std::collections::BTreeMap::new();
-                details.insert("restart_reason".to_string(), USER_RESTART.to_string());
-                self.push(TaskEvent {
-                    kind: "Restart Signaled".into(),
-                    time: now_ns(),
-                    message: USER_RESTART.into(),
-                    details: Some(Box::new(details)),
-                    ..Default::default()
-                });
+                self.push(restart_signaled(USER_RESTART));
                 stop_executor(dir);
-                Some(reply)
+                Some(Restart::User(reply))
             }
         }
+    }
+}
+
+/// Nomad's `Restart Signaled` event, with its reason.
+fn restart_signaled(reason: &str) -> TaskEvent {
+    let mut details = std::collections::BTreeMap::new();
+    details.insert("restart_reason".to_string(), reason.to_string());
+    TaskEvent {
+        kind: "Restart Signaled".into(),
+        time: now_ns(),
+        message: intern(reason.to_string()),
+        details: Some(Box::new(details)),
+        ..Default::default()
     }
 }
 
@@ -481,11 +502,16 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
             None => follow(&mut r, &dir, child, &mut kill, &mut cmds).await,
         };
         let _ = std::fs::remove_dir_all(&dir);
+        let mut unhealthy = false;
         let (status, killed) = match ended {
             Ended::Exited(s) => (s, false),
             Ended::Killed(s) => (s, true),
             Ended::Restarted(s, reply) => {
                 restart_reply = Some(reply);
+                (s, false)
+            }
+            Ended::Unhealthy(s) => {
+                unhealthy = true;
                 (s, false)
             }
         };
@@ -543,7 +569,7 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
             });
             continue;
         }
-        let success = status.error.is_none() && status.exit_code == 0 && status.signal == 0;
+        let success = !unhealthy && status.error.is_none() && status.exit_code == 0 && status.signal == 0;
         match tracker.next(success, monotonic_ms(origin)) {
             Decision::Done => {
                 r.state.state = TaskStateKind::Dead;

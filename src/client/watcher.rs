@@ -8,7 +8,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
-use crate::core::alloc::{ClientAllocUpdate, ClientStatus, DesiredStatus};
+use crate::core::alloc::{Allocation, ClientAllocUpdate, ClientStatus, DesiredStatus};
+use crate::core::job::Job;
 use crate::core::node::Node;
 use crate::driver::spec::EXECUTOR_PID_FILE;
 use crate::rpc::client::ServerClient;
@@ -30,6 +31,20 @@ pub enum ClientError {
 struct Running {
     kill: watch::Sender<bool>,
     join: JoinHandle<()>,
+    /// The allocation at a newer job version, updated in place by the servers.
+    update: watch::Sender<Option<(Allocation, Job)>>,
+    /// The job version the runner has.
+    version: u64,
+}
+
+impl Running {
+    fn start(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>, stopped: bool, out: alloc_runner::Outlets) -> Self {
+        let (kill, kill_rx) = watch::channel(stopped);
+        let (update, update_rx) = watch::channel(None);
+        let version = alloc.job_version;
+        let join = tokio::spawn(alloc_runner::run(alloc, job, node, cfg, alloc_runner::Signals { kill: kill_rx, update: update_rx }, out));
+        Self { kill, join, update, version }
+    }
 }
 
 /// Runs the client until the process ends.
@@ -72,9 +87,7 @@ pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), Client
                     // stopped (or lost) while this agent was down, with executors still running: a
                     // runner re-attaches to them only to stop them
                     info!(alloc_id = %alloc.id, "stopping the executors of an allocation stopped while the agent was down");
-                    let (kill, kill_rx) = watch::channel(true);
-                    let join = tokio::spawn(alloc_runner::run(alloc.clone(), job, node.clone(), cfg.clone(), kill_rx, outlets.clone()));
-                    runners.insert(alloc.id.clone(), Running { kill, join });
+                    runners.insert(alloc.id.clone(), Running::start(alloc.clone(), job, node.clone(), cfg.clone(), true, outlets.clone()));
                 } else if !alloc.client_status.terminal() && finished_stopped.insert(alloc.id.clone()) {
                     // stopped before it ever ran here
                     reporter.push(ClientAllocUpdate {
@@ -87,6 +100,15 @@ pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), Client
                 }
                 continue;
             }
+            if let Some(r) = runners.get_mut(&alloc.id).filter(|r| live && r.version != alloc.job_version) {
+                if let Some(job) = job {
+                    // updated in place: the runner keeps its tasks and takes the new version
+                    info!(alloc_id = %alloc.id, job_version = alloc.job_version, "allocation updated in place");
+                    r.version = alloc.job_version;
+                    r.update.send_replace(Some((alloc, job)));
+                }
+                continue;
+            }
             if live || runners.contains_key(&alloc.id) || alloc.client_status.terminal() {
                 continue;
             }
@@ -94,9 +116,7 @@ pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), Client
                 warn!(alloc_id = %alloc.id, "allocation arrived without its job");
                 continue;
             };
-            let (kill, kill_rx) = watch::channel(false);
-            let join = tokio::spawn(alloc_runner::run(alloc.clone(), job, node.clone(), cfg.clone(), kill_rx, outlets.clone()));
-            runners.insert(alloc.id.clone(), Running { kill, join });
+            runners.insert(alloc.id.clone(), Running::start(alloc.clone(), job, node.clone(), cfg.clone(), false, outlets.clone()));
         }
         // allocations the servers forgot: stop them
         for (id, r) in &runners {

@@ -2,7 +2,8 @@
 //! which drains are done. The leader's drainer (`server::drainer`) proposes what this decides.
 //!
 //! As Nomad: a service group gives up at most `migrate { max_parallel }` allocations at a time and
-//! the next ones only once their replacements are healthy (running, and for `min_healthy_time`);
+//! the next ones only once their replacements are healthy (as their clients judge it by the group's
+//! `migrate { health_check, min_healthy_time, healthy_deadline }`);
 //! batch and sysbatch allocations wait until they end or the deadline; system allocations go last
 //! (unless the drain ignores them); at the deadline everything left is marked at once. A drain is done when
 //! nothing that must leave the node is left on it.
@@ -10,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::alloc::{Allocation, ClientStatus, DesiredStatus, TaskStateKind};
-use super::job::{JobKey, JobType};
+use super::job::{JobKey, JobType, TaskGroup};
 use super::node::DrainStrategy;
 use super::state::ClusterState;
 
@@ -71,7 +72,7 @@ pub fn decide(state: &ClusterState, now: i64) -> DrainDecision {
         let healthy = state
             .allocs_of_job(&job_key)
             .filter(|a| a.task_group == group && a.desired_status == DesiredStatus::Run && !a.desired_transition.migrate)
-            .filter(|a| healthy(a, now, min_healthy))
+            .filter(|a| healthy(a, tg, now, min_healthy))
             .count();
         let may_go = healthy.saturating_sub((tg.count as usize).saturating_sub(max_parallel));
         allocs.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
@@ -100,8 +101,22 @@ fn must_leave(state: &ClusterState, strategy: &DrainStrategy, a: &Allocation) ->
     !(strategy.ignore_system_jobs && is_system(state, a))
 }
 
-/// Running, with every running task up for at least `min_healthy` nanoseconds.
-fn healthy(a: &Allocation, now: i64, min_healthy: i64) -> bool {
+/// Healthy as its client reported it (by the group's `migrate` block: task states, checks,
+/// `min_healthy_time`, `healthy_deadline`). Until it reports, running with every running task up
+/// for at least `min_healthy` nanoseconds — unless the group's checks must pass first.
+fn healthy(a: &Allocation, tg: &TaskGroup, now: i64, min_healthy: i64) -> bool {
+    if let Some(h) = a.healthy() {
+        return h;
+    }
+    let by_checks = tg.migrate.as_ref().is_none_or(|m| m.health_check != "task_states");
+    let has_checks = tg
+        .services
+        .iter()
+        .chain(tg.tasks.iter().flat_map(|t| &t.services))
+        .any(|s| s.provider == "nomad" && s.checks.iter().any(super::service_reg::client_check));
+    if by_checks && has_checks {
+        return false;
+    }
     a.client_status == ClientStatus::Running
         && a.task_states.values().all(|t| match t.state {
             TaskStateKind::Running => min_healthy <= 0 || (t.started_at > 0 && now - t.started_at >= min_healthy),

@@ -124,9 +124,10 @@ impl ServerClient {
     }
 
     /// Removes the native services of this node's listed allocations.
-    pub async fn delete_services(&mut self, node_id: &str, alloc_ids: &[String]) -> Result<u64, RpcError> {
+    pub async fn delete_services(&mut self, node_id: &str, alloc_ids: &[String], ids: &[String]) -> Result<u64, RpcError> {
         let (addr, mut c) = self.conn()?;
-        match c.delete_services(pb::DeleteServicesRequest { node_id: node_id.into(), alloc_ids: alloc_ids.to_vec() }).await {
+        let req = pb::DeleteServicesRequest { node_id: node_id.into(), alloc_ids: alloc_ids.to_vec(), ids: ids.to_vec() };
+        match c.delete_services(req).await {
             Ok(r) => Ok(r.into_inner().index),
             Err(s) => Err(self.fail(addr, s)),
         }

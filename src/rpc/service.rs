@@ -91,7 +91,7 @@ impl ClientRpc for ClientRpcService {
 
     async fn delete_services(&self, req: Request<pb::DeleteServicesRequest>) -> Result<Response<pb::ServicesReply>, Status> {
         let req = req.into_inner();
-        let index = self.server.delete_alloc_services(&req.node_id, req.alloc_ids).await.map_err(status)?;
+        let index = self.server.delete_alloc_services(&req.node_id, req.alloc_ids, req.ids).await.map_err(status)?;
         Ok(Response::new(pb::ServicesReply { index }))
     }
 }

@@ -38,13 +38,20 @@ impl Server {
     }
 
     /// Removes every registration of the listed allocations of `node_id`; writes nothing when they have none.
-    pub async fn delete_alloc_services(&self, node_id: &str, alloc_ids: Vec<String>) -> Result<u64, ServerError> {
-        let (index, any) = self.read(|s| (s.index, s.services.values().any(|r| r.node_id == node_id && alloc_ids.contains(&r.alloc_id))));
-        if !any {
+    pub async fn delete_alloc_services(&self, node_id: &str, alloc_ids: Vec<String>, ids: Vec<String>) -> Result<u64, ServerError> {
+        // Only the node's own registrations: of its allocations, or named ones it registered.
+        let (index, alloc_ids, ids) = self.read(|s| {
+            let mine = |r: &&crate::core::service_reg::ServiceRegistration| r.node_id == node_id;
+            let allocs: Vec<String> =
+                alloc_ids.into_iter().filter(|a| s.services.values().filter(mine).any(|r| &r.alloc_id == a)).collect();
+            let ids: Vec<String> = ids.into_iter().filter(|id| s.services.get(id).as_ref().is_some_and(mine)).collect();
+            (s.index, allocs, ids)
+        });
+        if alloc_ids.is_empty() && ids.is_empty() {
             return Ok(index);
         }
-        debug!(node_id, allocs = alloc_ids.len(), "removing services");
-        Ok(self.propose(Command::DeleteServiceRegistrations { ids: Vec::new(), alloc_ids }).await?.index)
+        debug!(node_id, allocs = alloc_ids.len(), ids = ids.len(), "removing services");
+        Ok(self.propose(Command::DeleteServiceRegistrations { ids, alloc_ids }).await?.index)
     }
 
     /// Deletes one registration (`DELETE /v1/service/:name/:id`).

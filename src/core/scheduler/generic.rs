@@ -112,8 +112,7 @@ pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut
         for a in
             keep.values().filter(|a| a.job_version != job.version && a.desired_status == DesiredStatus::Run && !a.client_status.terminal())
         {
-            let old = state.job_version(key, a.job_version).and_then(|j| j.group(&group.name));
-            if old.is_some_and(|old| !needs_replacement(old, group)) {
+            if !needs_replacement(state, job, group, a) {
                 let mut updated = (*a).clone();
                 updated.job_version = job.version;
                 in_place.push(updated);
@@ -246,12 +245,14 @@ pub(super) fn place_all(
     }
 }
 
-/// Whether moving an allocation from `old` to `new` needs a new allocation (Nomad's "destructive
-/// update"); a change of count alone is applied in place.
-pub fn needs_replacement(old: &TaskGroup, new: &TaskGroup) -> bool {
-    let mut a = old.clone();
-    a.count = new.count;
-    &a != new
+/// Whether moving `a` to `job`'s version of its group needs a new allocation (Nomad's "destructive
+/// update", see `core::update_kind`); when its own version is gone it is replaced.
+pub fn needs_replacement(state: &ClusterState, job: &Job, group: &TaskGroup, a: &Allocation) -> bool {
+    let old = state.job_version(&job.key(), a.job_version);
+    match old.as_ref().and_then(|j| j.group(&group.name).map(|g| (j, g))) {
+        Some((old_job, old)) => crate::core::update_kind::needs_replacement(old_job, old, job, group),
+        None => true,
+    }
 }
 
 pub(super) fn stop(a: &Allocation, why: &str, client_status: Option<ClientStatus>) -> AllocStop {

@@ -142,8 +142,7 @@ impl<'s> Rescheduler<'s> {
                 }
                 Decision::Keep => {
                     // A new job version replaces a failed allocation it changes, as any other.
-                    let old = state.job_version(&job.key(), a.job_version).and_then(|j| j.group(&group.name));
-                    if a.job_version != job.version && old.is_some_and(|old| needs_replacement(old, group)) {
+                    if a.job_version != job.version && needs_replacement(state, job, group, a) {
                         place.push((index, Some(a)));
                         self.updating.push(a);
                     } else {

@@ -47,8 +47,7 @@ pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut
                 continue;
             }
             if a.job_version != job.version && !done {
-                let old = state.job_version(key, a.job_version).and_then(|j| j.group(&group.name));
-                if old.is_some_and(|old| !needs_replacement(old, group)) {
+                if !needs_replacement(state, job, group, a) {
                     let mut u = a.clone();
                     u.job_version = job.version;
                     plan.updates.push(u);

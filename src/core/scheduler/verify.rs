@@ -1,7 +1,8 @@
 //! Plan verification on the leader: re-checks every node of a plan against the newest state.
 //!
 //! Nodes whose placements no longer fit (another plan took the room, or the node went away) are
-//! rejected as a whole; the rest of the plan is committed and the worker retries the remainder.
+//! rejected as a whole; the rest of the plan is committed and the worker retries the remainder (a
+//! deployment the plan creates is committed only with one of its allocations).
 
 use std::collections::BTreeSet;
 
@@ -39,6 +40,11 @@ pub fn verify(state: &ClusterState, plan: &Plan) -> (PlanResult, Vec<String>) {
         } else {
             rejected.push(node_id.to_string());
         }
+    }
+    // A new deployment none of whose allocations committed waits for the retry, which plans it again.
+    let orphaned = result.deployment.as_ref().is_some_and(|d| !result.allocs.iter().any(|a| a.deployment_id == d.id));
+    if orphaned && !rejected.is_empty() {
+        result.deployment = None;
     }
     (result, rejected)
 }

@@ -56,19 +56,22 @@ impl ClusterState {
         self.touch(table::DEPLOYMENTS, index);
     }
 
-    /// Records an allocation's health in its deployment, once: the first decision counts.
+    /// Records an allocation's health, once: the first decision counts. An active deployment counts
+    /// it; outside one it is the health its `migrate` block asks for, which drains wait on.
     pub(super) fn set_alloc_health(&mut self, index: u64, alloc_id: &str, healthy: bool, now: i64) -> bool {
         let Some(a) = self.allocs.get_mut(alloc_id) else { return false };
-        if a.deployment_id.is_empty() || a.healthy().is_some() {
+        if a.healthy().is_some() {
             return false;
         }
-        let Some(d) = self.deployments.get_mut(&a.deployment_id).filter(|d| d.active()) else { return false };
         let a = a.make_mut();
         let canary = a.canary();
         a.deployment_status = Some(AllocDeploymentStatus { healthy: Some(healthy), timestamp: now, canary, modify_index: index });
         a.modify_index = index;
         a.modify_time = now;
-        if let Some(g) = d.task_groups.get_mut(&a.task_group) {
+        let (deployment, group) = (a.deployment_id.clone(), a.task_group.clone());
+        self.touch(table::ALLOCS, index);
+        let Some(d) = self.deployments.get_mut(&deployment).filter(|d| d.active()) else { return true };
+        if let Some(g) = d.task_groups.get_mut(&group) {
             if healthy {
                 g.healthy_allocs += 1;
                 if g.progress_deadline > 0 {
@@ -81,7 +84,6 @@ impl ClusterState {
         d.modify_index = index;
         d.modify_time = now;
         self.touch(table::DEPLOYMENTS, index);
-        self.touch(table::ALLOCS, index);
         true
     }
 
