@@ -41,7 +41,7 @@ const WEB: &str = r#"job "cliweb" {
       driver = "raw_exec"
       config {
         command = "/bin/sh"
-        args    = ["-c", "echo cli-log-line; trap 'echo got-hup' HUP; while true; do sleep 1; done"]
+        args    = ["-c", "trap 'echo got-hup' HUP; echo cli-log-line; while true; do sleep 1; done"]
       }
       resources {
         cpu    = 20

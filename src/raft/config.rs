@@ -62,6 +62,12 @@ impl RaftConfig {
         Duration::from_millis(self.election_timeout_max_ms.saturating_mul(10))
     }
 
+    /// The least time an AppendEntries carrying entries is given: the longest election timeout, so a
+    /// follower busy writing a large batch is not sent it again meanwhile.
+    pub fn append_entries_timeout(&self) -> Duration {
+        Duration::from_millis(self.election_timeout_max_ms)
+    }
+
     /// How long connecting to a peer may take before it counts as unreachable.
     pub fn connect_timeout(&self) -> Duration {
         Duration::from_millis(self.election_timeout_min_ms)
