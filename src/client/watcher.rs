@@ -17,6 +17,7 @@ use super::alloc_runner;
 use super::config::ClientConfig;
 use super::control::ClientControl;
 use super::fingerprint;
+use super::network;
 use super::reporter::Reporter;
 use super::services::ServiceRegistrar;
 use super::task_runner;
@@ -75,19 +76,26 @@ pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), Client
                     let (kill, kill_rx) = watch::channel(true);
                     let join = tokio::spawn(alloc_runner::run(alloc.clone(), job, node.clone(), cfg.clone(), kill_rx, outlets.clone()));
                     runners.insert(alloc.id.clone(), Running { kill, join });
-                } else if !alloc.client_status.terminal() && finished_stopped.insert(alloc.id.clone()) {
-                    // stopped before it ever ran here
-                    reporter.push(ClientAllocUpdate {
-                        id: alloc.id.clone(),
-                        client_status: ClientStatus::Complete,
-                        client_description: "stopped before it started".into(),
-                        task_states: alloc.task_states.clone(),
-                        deployment_status: None,
-                    });
+                } else {
+                    forget_network(&cfg, &alloc);
+                    if !alloc.client_status.terminal() && finished_stopped.insert(alloc.id.clone()) {
+                        // stopped before it ever ran here
+                        reporter.push(ClientAllocUpdate {
+                            id: alloc.id.clone(),
+                            client_status: ClientStatus::Complete,
+                            client_description: "stopped before it started".into(),
+                            task_states: alloc.task_states.clone(),
+                            deployment_status: None,
+                        });
+                    }
                 }
                 continue;
             }
-            if live || runners.contains_key(&alloc.id) || alloc.client_status.terminal() {
+            if live || runners.contains_key(&alloc.id) {
+                continue;
+            }
+            if alloc.client_status.terminal() {
+                forget_network(&cfg, &alloc);
                 continue;
             }
             let Some(job) = job else {
@@ -105,6 +113,16 @@ pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), Client
             }
         }
         runners.retain(|id, r| seen.contains(id) || !r.join.is_finished());
+    }
+}
+
+/// Removes the network an allocation without a runner left behind (its tasks ended while this agent
+/// was down, or a teardown was interrupted).
+fn forget_network(cfg: &Arc<ClientConfig>, alloc: &crate::core::alloc::Allocation) {
+    if network::exists(&alloc.id) {
+        info!(alloc_id = %alloc.id, "removing the network of an allocation that no longer runs");
+        let (cfg, alloc) = (cfg.clone(), alloc.clone());
+        tokio::spawn(async move { alloc_runner::teardown_network(cfg, &alloc).await });
     }
 }
 

@@ -55,10 +55,10 @@ pub fn bind_mounts(spec: &ExecSpec) -> Vec<(PathBuf, &'static str, bool)> {
     binds
 }
 
-/// Builds the runtime spec: pid/ipc/uts/mount namespaces (host network), standard /proc, /dev and
-/// read-only /sys mounts, the task's cgroups (read-only), the task binds, resource limits and
-/// cgroup `/drover/<id>`.
-pub fn build_spec(spec: &ExecSpec, process: &ContainerProcess, limits: &Limits) -> Spec {
+/// Builds the runtime spec: pid/ipc/uts/mount namespaces, the host network or the allocation's
+/// network namespace (`network`, joined by path), standard /proc, /dev and read-only /sys mounts, the
+/// task's cgroups (read-only), the task binds, resource limits and cgroup `/drover/<id>`.
+pub fn build_spec(spec: &ExecSpec, process: &ContainerProcess, limits: &Limits, network: Option<&Path>) -> Spec {
     let mut oci = Spec::default();
 
     let mut root = Root::default();
@@ -102,14 +102,20 @@ pub fn build_spec(spec: &ExecSpec, process: &ContainerProcess, limits: &Limits) 
     }
     oci.set_mounts(Some(mounts));
 
-    let namespaces = [LinuxNamespaceType::Pid, LinuxNamespaceType::Ipc, LinuxNamespaceType::Uts, LinuxNamespaceType::Mount]
-        .into_iter()
-        .map(|typ| {
-            let mut ns = LinuxNamespace::default();
-            ns.set_typ(typ);
-            ns
-        })
-        .collect();
+    let mut namespaces: Vec<LinuxNamespace> =
+        [LinuxNamespaceType::Pid, LinuxNamespaceType::Ipc, LinuxNamespaceType::Uts, LinuxNamespaceType::Mount]
+            .into_iter()
+            .map(|typ| {
+                let mut ns = LinuxNamespace::default();
+                ns.set_typ(typ);
+                ns
+            })
+            .collect();
+    if let Some(path) = network {
+        let mut ns = LinuxNamespace::default();
+        ns.set_typ(LinuxNamespaceType::Network).set_path(Some(path.to_path_buf()));
+        namespaces.push(ns);
+    }
     let mut linux = Linux::default();
     linux.set_namespaces(Some(namespaces)).set_cgroups_path(Some(cgroups_path(&spec.id))).set_resources(Some(resources(limits)));
     oci.set_linux(Some(linux));
