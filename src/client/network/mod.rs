@@ -15,6 +15,7 @@ pub mod veth;
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 use crate::core::alloc::Allocation;
 
@@ -58,6 +59,13 @@ pub struct AllocNetwork {
     pub ip: Option<Ipv4Addr>,
 }
 
+/// Setups and teardowns of this agent run one at a time: the bridge, `/run/netns` and the shared
+/// nft table are made by whichever comes first, never by two at once.
+fn serial() -> MutexGuard<'static, ()> {
+    static SERIAL: Mutex<()> = Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// The directory of `bridge`'s leases.
 pub fn lease_dir(bridge: &Bridge) -> PathBuf {
     Path::new(LEASE_ROOT).join(&bridge.name)
@@ -74,6 +82,7 @@ pub fn setup(bridge: &Bridge, alloc: &Allocation) -> Result<Option<AllocNetwork>
         "none" => false,
         other => return Err(NetworkError::Mode(other.to_string())),
     };
+    let _one_at_a_time = serial();
     let id = alloc.id.as_str();
     let created = netns::ensure(id)?;
     let done =
@@ -121,6 +130,7 @@ pub fn exists(alloc_id: &str) -> bool {
 /// namespace and its lease. Every step runs even when an earlier one failed; the first error is
 /// returned. Nothing to do for an allocation without a network.
 pub fn teardown(bridge: &Bridge, alloc_id: &str) -> Result<(), NetworkError> {
+    let _one_at_a_time = serial();
     let steps = [ports::remove(alloc_id), veth::remove(alloc_id), netns::remove(alloc_id), ipam::release(&lease_dir(bridge), alloc_id)];
     let mut first = None;
     for r in steps {
