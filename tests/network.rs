@@ -1,8 +1,9 @@
 //! `client::network` against the real kernel, without an agent, on a bridge and subnet of its own:
 //! a `bridge` setup run twice gives the same namespace, address and forwards (what a restarted agent
-//! does), a second allocation gets the next address, the host port reaches a server inside, and a
-//! leftover namespace file does not stop a setup; a teardown run twice removes everything, then has
-//! nothing to do; `none` has only `lo`; `host` makes nothing; an unknown mode is refused.
+//! does), a second allocation gets the next address, the host port reaches a server inside (from the
+//! node, and from another namespace standing in for another machine), and a leftover namespace file
+//! does not stop a setup; a teardown run twice removes everything, then has nothing to do; `none` has
+//! only `lo`; `host` makes nothing; an unknown mode is refused.
 
 mod common;
 
@@ -30,6 +31,8 @@ struct Cleanup {
     bridge: Bridge,
     allocs: Vec<String>,
     server: Option<Child>,
+    /// The namespace standing in for another machine.
+    outside: String,
 }
 
 impl Drop for Cleanup {
@@ -45,7 +48,29 @@ impl Drop for Cleanup {
         let _ = network::command::nft(&format!("add table ip {table}\ndelete table ip {table}\n"));
         let _ = Command::new("ip").args(["link", "delete", &self.bridge.name]).output();
         let _ = std::fs::remove_dir_all(network::lease_dir(&self.bridge));
+        let _ = Command::new("ip").args(["netns", "delete", &self.outside]).output();
     }
+}
+
+/// Runs `ip args…`, failing the test with its stderr.
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().unwrap();
+    assert!(out.status.success(), "ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+}
+
+/// A namespace `name` standing in for another machine: linked to the host by a veth pair (the host
+/// end `<name>h` at 10.215.<octet>.1/30, its own at .2), with its default route via the host.
+/// Returns the host's address on that link.
+fn outside_machine(name: &str, octet: u8) -> String {
+    let host_end = format!("{name}h");
+    ip(&["netns", "add", name]);
+    ip(&["link", "add", &host_end, "type", "veth", "peer", "name", "eth0", "netns", name]);
+    ip(&["addr", "add", &format!("10.215.{octet}.1/30"), "dev", &host_end]);
+    ip(&["link", "set", &host_end, "up"]);
+    ip(&["-n", name, "addr", "add", &format!("10.215.{octet}.2/30"), "dev", "eth0"]);
+    ip(&["-n", name, "link", "set", "eth0", "up"]);
+    ip(&["-n", name, "route", "add", "default", "via", &format!("10.215.{octet}.1")]);
+    format!("10.215.{octet}.1")
 }
 
 fn nft_tables() -> String {
@@ -77,7 +102,9 @@ fn setup_is_repeatable_and_teardown_idempotent() {
     let host_port = free_port();
     let bridged = alloc("bridge", vec![AllocatedPort { label: "http".into(), value: host_port, to: 8080, host_ip: "127.0.0.1".into() }]);
     let none = alloc("none", Vec::new());
-    let mut cleanup = Cleanup { bridge: bridge.clone(), allocs: vec![bridged.id.clone(), none.id.clone()], server: None };
+    let outside = format!("drvo{tag}");
+    let mut cleanup =
+        Cleanup { bridge: bridge.clone(), allocs: vec![bridged.id.clone(), none.id.clone()], server: None, outside: outside.clone() };
 
     // bridge: twice, the same namespace (same inode) and address
     let first = network::setup(&bridge, &bridged).unwrap().expect("a bridge allocation has a namespace");
@@ -107,6 +134,13 @@ fn setup_is_repeatable_and_teardown_idempotent() {
     wait_until("the server inside to answer on the host port", Duration::from_secs(10), || {
         http("GET", &format!("http://127.0.0.1:{host_port}/"), None).is_ok_and(|(c, b)| c == 200 && b.trim() == "inside")
     });
+    // and from another machine, through the node's address on the link to it (prerouting, forwarding)
+    let node_addr = outside_machine(&outside, octet);
+    let out = Command::new("ip")
+        .args(["netns", "exec", &outside, "curl", "-sS", "-m", "5", &format!("http://{node_addr}:{host_port}/")])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "inside", "from outside: {}", String::from_utf8_lossy(&out.stderr));
     let mut server = cleanup.server.take().unwrap();
     server.kill().unwrap();
     server.wait().unwrap();
