@@ -1,11 +1,12 @@
 //! Network modes `bridge` and `none` through a real `drover agent -dev` (on a bridge and subnet of
 //! its own, from `client { bridge_network_name, bridge_network_subnet }`). A bridge group — a busybox
 //! httpd container on `to = 8080` and a raw_exec httpd on `to = 9090` — answers on the node's host
-//! ports from the host, on 127.0.0.1 and on the node's other addresses; inside, both tasks share one
-//! namespace with `eth0` in the subnet (so does `alloc exec`) and see Nomad's port variables; its native service advertises
-//! the host address and port. A `none` group (container and raw_exec) sees only `lo`. After the
-//! agent is killed and restarted, the allocation keeps its namespace, address and task. `job stop`
-//! leaves no namespace, veth, nft table, lease, mount, cgroup or process behind.
+//! ports from the host, on 127.0.0.1 and on the node's other addresses; inside, both tasks (and
+//! `alloc exec`) share one namespace with `eth0` in the subnet and see Nomad's port variables; its
+//! native service advertises the host address and port; the API and `alloc status` show the mode
+//! and `host port -> to`. A `none` group (container and raw_exec) sees only `lo`. After the agent is
+//! killed and restarted, the allocation keeps its namespace, address and task. `job stop` leaves no
+//! namespace, veth, nft table, lease, mount, cgroup or process behind.
 
 mod common;
 
@@ -343,6 +344,13 @@ fn bridge_and_none_networks() {
         !regs.is_empty()
     });
     assert_eq!((regs[0]["Address"].as_str(), regs[0]["Port"].as_u64()), (Some("127.0.0.1"), Some(u64::from(web))), "{:?}", regs);
+    // The API and `alloc status` show the mode and where each host port leads.
+    assert_eq!(bridged["AllocatedResources"]["Shared"]["Networks"][0]["Mode"], "bridge", "{bridged}");
+    assert_eq!(isolated["AllocatedResources"]["Shared"]["Networks"][0]["Mode"], "none", "{isolated}");
+    let status = agent.cli(&["alloc", "status", &b_id]);
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(status.contains("Allocation Addresses (mode = \"bridge\")"), "{status}");
+    assert!(status.contains(&format!("http: 127.0.0.1:{web} -> 8080")), "{status}");
     // The host side: the veth on the test's bridge, the allocation's table, its lease.
     let link = stdout("ip", &["-o", "link", "show", &veth(&b_id)]);
     assert!(link.contains(&format!("master {bridge}")), "{link}");
