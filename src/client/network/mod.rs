@@ -126,12 +126,14 @@ pub fn exists(alloc_id: &str) -> bool {
     netns::path(alloc_id).exists() || command::link_exists(&veth::host_name(alloc_id))
 }
 
-/// Removes everything the allocation's network holds: its port forwards, its veth pair, its
-/// namespace and its lease. Every step runs even when an earlier one failed; the first error is
-/// returned. Nothing to do for an allocation without a network.
+/// Removes everything the allocation's network holds: its port forwards, its veth pair, its lease
+/// (once no interface holds the address) and, last, its namespace, so that an agent that died
+/// halfway still finds the namespace ([`exists`]) and tears down again. Every step runs (in order)
+/// even when an earlier one failed; the first error is returned. Nothing to do for an allocation
+/// without a network.
 pub fn teardown(bridge: &Bridge, alloc_id: &str) -> Result<(), NetworkError> {
     let _one_at_a_time = serial();
-    let steps = [ports::remove(alloc_id), veth::remove(alloc_id), netns::remove(alloc_id), ipam::release(&lease_dir(bridge), alloc_id)];
+    let steps = [ports::remove(alloc_id), veth::remove(alloc_id), ipam::release(&lease_dir(bridge), alloc_id), netns::remove(alloc_id)];
     let mut first = None;
     for r in steps {
         if let Err(e) = r {
