@@ -96,6 +96,12 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
     let network = if stopped { Ok(None) } else { setup_network(&cfg, &alloc).await };
     let network = match network {
         Ok(n) => n,
+        Err(e) if super::watcher::has_executors(&cfg, &alloc_id) => {
+            // Its tasks outlived the previous agent, in their namespace: follow them (and stop them
+            // when told) all the same; only a task started again would lack its network.
+            warn!(alloc_id = %alloc_id, job_id = %job.id, error = %e, "could not set up a running allocation's network again");
+            None
+        }
         Err(e) => {
             warn!(alloc_id = %alloc_id, job_id = %job.id, error = %e, "could not set up the allocation's network");
             reporter.push(ClientAllocUpdate {

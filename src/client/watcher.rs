@@ -127,7 +127,7 @@ fn forget_network(cfg: &Arc<ClientConfig>, alloc: &crate::core::alloc::Allocatio
 }
 
 /// Whether an executor of the allocation still runs here (one outlived the previous agent).
-fn has_executors(cfg: &ClientConfig, alloc_id: &str) -> bool {
+pub(super) fn has_executors(cfg: &ClientConfig, alloc_id: &str) -> bool {
     let Ok(tasks) = std::fs::read_dir(cfg.executor_root().join(alloc_id)) else { return false };
     tasks.flatten().any(|t| task_runner::read_pid(&t.path().join(EXECUTOR_PID_FILE)).is_some_and(task_runner::alive))
 }

@@ -17,10 +17,14 @@ pub fn run(program: &'static str, args: &[&str], stdin: Option<&str>) -> Result<
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|source| NetworkError::Spawn { program, source })?;
-    if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(input.as_bytes()).map_err(|source| NetworkError::Spawn { program, source })?;
-    }
+    let fed = match (stdin, child.stdin.take()) {
+        // the pipe closes at the end of this arm: the program sees the end of its input
+        (Some(input), Some(mut pipe)) => pipe.write_all(input.as_bytes()),
+        _ => Ok(()),
+    };
+    // waited for in any case, so that no child is left behind
     let out = child.wait_with_output().map_err(|source| NetworkError::Spawn { program, source })?;
+    fed.map_err(|source| NetworkError::Spawn { program, source })?;
     if out.status.success() {
         return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
     }
