@@ -1,7 +1,7 @@
 # Shared by scripts/dev, scripts/test and scripts/bench-raft: install what is missing, and where builds go.
 # shellcheck shell=bash
 
-DROVER_PACKAGES=(clang libclang-dev protobuf-compiler busybox-static iproute2 curl docker-registry skopeo libssl-dev pkg-config)
+DROVER_PACKAGES=(clang libclang-dev protobuf-compiler busybox-static iproute2 nftables curl docker-registry skopeo libssl-dev pkg-config)
 
 # Installs the given Debian packages with apt (as root, or through sudo).
 install_packages() {

@@ -10,6 +10,7 @@ use tokio::task::JoinSet;
 use tracing::{error, info};
 
 use crate::client::config::HostVolume;
+use crate::client::network::bridge::Bridge;
 use crate::client::ClientConfig;
 use crate::core::node::NodeReserved;
 use crate::http::{self, HttpState};
@@ -85,6 +86,10 @@ pub struct AgentConfig {
     pub cpu_total_compute: Option<u64>,
     pub memory_total_mb: Option<u64>,
     pub host_volumes: BTreeMap<String, HostVolume>,
+    /// The bridge of `bridge` mode allocations and its subnet (empty: Drover's defaults, `drover` and
+    /// 172.26.64.0/20).
+    pub bridge_network_name: String,
+    pub bridge_network_subnet: String,
 }
 
 impl AgentConfig {
@@ -298,6 +303,7 @@ fn client_config(cfg: &AgentConfig, servers: Vec<String>, http_addr: SocketAddr)
         cpu_total_compute: cfg.cpu_total_compute,
         memory_total_mb: cfg.memory_total_mb,
         host_volumes: cfg.host_volumes.clone(),
+        bridge: Bridge::from_config(&cfg.bridge_network_name, &cfg.bridge_network_subnet).map_err(|e| AgentError::Client(e.to_string()))?,
         executor_bin: std::env::current_exe().map_err(AgentError::Exe)?,
     })
 }

@@ -86,6 +86,7 @@ fn spec(name: &str, root: &Path, driver: DriverKind) -> ExecSpec {
         memory_max_mb: 0,
         pids_limit: 256,
         network_mode: "host".to_string(),
+        network_namespace: None,
         hostname: None,
         kill_signal: "SIGTERM".to_string(),
         kill_timeout_ms: 2000,

@@ -1,5 +1,6 @@
 //! The `client` block: enabling the role, servers to register with, the node's identity (class, pool, meta),
-//! options, reserved and overridden capacity, the dynamic port range, and host volumes.
+//! options, reserved and overridden capacity, the dynamic port range, host volumes, and the bridge
+//! of `bridge` mode allocations.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -27,6 +28,8 @@ pub(crate) const CLIENT: Keys = Keys {
         "cpu_total_compute",
         "memory_total_mb",
         "host_volume",
+        "bridge_network_name",
+        "bridge_network_subnet",
     ],
     ignored: &[
         "state_dir",
@@ -51,8 +54,6 @@ pub(crate) const CLIENT: Keys = Keys {
         "template",
         "cni_path",
         "cni_config_dir",
-        "bridge_network_name",
-        "bridge_network_subnet",
         "bridge_network_subnet_ipv6",
         "bridge_network_hairpin_mode",
         "host_network",
@@ -82,6 +83,8 @@ pub(crate) fn client(cx: &mut Cx<'_>, b: &Block<'_>, c: &mut ClientFile) {
     c.network_interface = b.get(cx, "network_interface").or(c.network_interface.take());
     c.cpu_total_compute = b.get(cx, "cpu_total_compute").or(c.cpu_total_compute);
     c.memory_total_mb = b.get(cx, "memory_total_mb").or(c.memory_total_mb);
+    c.bridge_network_name = b.get(cx, "bridge_network_name").or(c.bridge_network_name.take());
+    c.bridge_network_subnet = b.get(cx, "bridge_network_subnet").or(c.bridge_network_subnet.take());
     for (name, v) in b.labeled(cx, "host_volume", &HOST_VOLUME) {
         if c.host_volumes.contains_key(&name) {
             cx.error(v.node.at, &b.path, ErrorKind::Invalid(format!("host volume \"{name}\" is defined more than once")));

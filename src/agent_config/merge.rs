@@ -102,5 +102,7 @@ impl ClientFile {
         set(&mut self.cpu_total_compute, over.cpu_total_compute);
         set(&mut self.memory_total_mb, over.memory_total_mb);
         self.host_volumes.extend(over.host_volumes);
+        set(&mut self.bridge_network_name, over.bridge_network_name);
+        set(&mut self.bridge_network_subnet, over.bridge_network_subnet);
     }
 }

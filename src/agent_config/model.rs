@@ -103,6 +103,8 @@ pub struct ClientFile {
     pub cpu_total_compute: Option<u64>,
     pub memory_total_mb: Option<u64>,
     pub host_volumes: BTreeMap<String, HostVolume>,
+    pub bridge_network_name: Option<String>,
+    pub bridge_network_subnet: Option<String>,
 }
 
 /// A `plugin "name" { config { … } }` block; only `raw_exec`'s `enabled` has an effect.

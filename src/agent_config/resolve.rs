@@ -133,6 +133,8 @@ pub fn resolve(c: FileConfig, cx: &Context) -> Result<AgentConfig, ConfigError> 
         cpu_total_compute: client.cpu_total_compute.filter(|n| *n > 0),
         memory_total_mb: client.memory_total_mb.filter(|n| *n > 0),
         host_volumes: client.host_volumes,
+        bridge_network_name: client.bridge_network_name.unwrap_or_default(),
+        bridge_network_subnet: client.bridge_network_subnet.unwrap_or_default(),
     })
 }
 

@@ -63,6 +63,8 @@ client {
   network_interface = "lo"
   cpu_total_compute = 8000
   memory_total_mb   = 4096
+  bridge_network_name   = "br-test"
+  bridge_network_subnet = "10.77.0.0/24"
   min_dynamic_port  = 21000
   max_dynamic_port  = 22000
   meta {
@@ -114,6 +116,7 @@ fn a_full_hcl_file() {
     assert_eq!((a.reserved.cpu_mhz, a.reserved.memory_mb, a.reserved.disk_mb), (500, 256, 1024));
     assert_eq!((a.min_dynamic_port, a.max_dynamic_port, a.cpu_total_compute, a.memory_total_mb), (21000, 22000, Some(8000), Some(4096)));
     assert_eq!(a.network_interface.as_deref(), Some("lo"));
+    assert_eq!((a.bridge_network_name.as_str(), a.bridge_network_subnet.as_str()), ("br-test", "10.77.0.0/24"));
 }
 
 #[test]
@@ -132,6 +135,7 @@ fn json_reads_like_hcl() {
   "client": {
     "enabled": true, "servers": ["127.0.0.1:5647"], "node_class": "web", "node_pool": "blue",
     "network_interface": "lo", "cpu_total_compute": 8000, "memory_total_mb": 4096,
+    "bridge_network_name": "br-test", "bridge_network_subnet": "10.77.0.0/24",
     "min_dynamic_port": 21000, "max_dynamic_port": 22000,
     "meta": {"rack": "r1"}, "options": {"driver.raw_exec.enable": "1"},
     "reserved": {"cpu": 500, "memory": 256, "disk": 1024, "reserved_ports": "22,8000-8002"},

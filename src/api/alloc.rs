@@ -124,6 +124,14 @@ pub struct ApiAllocatedShared {
     #[serde(rename = "DiskMB")]
     pub disk_mb: u64,
     pub ports: Vec<ApiAllocatedPort>,
+    /// The group's network, of which Drover reports the mode (`host`, `bridge`, `none`).
+    pub networks: Vec<ApiAllocatedNetwork>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ApiAllocatedNetwork {
+    pub mode: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -266,6 +274,11 @@ pub fn alloc_out(a: &Allocation, job: Option<super::job::ApiJob>) -> ApiAllocati
                     .ports
                     .iter()
                     .map(|p| ApiAllocatedPort { label: p.label.clone(), value: p.value, to: p.to, host_ip: p.host_ip.clone() })
+                    .collect(),
+                networks: Some(&a.resources.network_mode)
+                    .filter(|m| !m.is_empty())
+                    .map(|m| ApiAllocatedNetwork { mode: m.to_string() })
+                    .into_iter()
                     .collect(),
             },
         },

@@ -102,9 +102,18 @@ async fn status(api: &ApiClient, id: &str) -> Result<(), String> {
     }
     rows.extend(reschedule_lines(api, &a).await);
     print!("{}", kv(&rows));
-    let ports: Vec<String> = a.allocated_resources.shared.ports.iter().map(|p| format!("{}: {}:{}", p.label, p.host_ip, p.value)).collect();
+    let shared = &a.allocated_resources.shared;
+    let ports: Vec<String> = shared
+        .ports
+        .iter()
+        .map(|p| {
+            let inside = if p.to > 0 { format!(" -> {}", p.to) } else { String::new() };
+            format!("{}: {}:{}{inside}", p.label, p.host_ip, p.value)
+        })
+        .collect();
     if !ports.is_empty() {
-        println!("\nAllocation Addresses\n{}", ports.join("\n"));
+        let mode = shared.networks.first().map_or("host", |n| n.mode.as_str());
+        println!("\nAllocation Addresses (mode = {mode:?})\n{}", ports.join("\n"));
     }
     for (task, st) in &a.task_states {
         println!("\nTask \"{task}\" is \"{}\"", st.state);

@@ -1,7 +1,8 @@
-//! One allocation on this node: builds its directory, runs a task runner per task, derives the
-//! allocation's client status from its tasks' states, registers its native services once it runs
-//! (and again, with their checks, when the servers update it in place to a new job version), and
-//! stops it in Nomad's order: deregister the services, wait `shutdown_delay`, kill the tasks.
+//! One allocation on this node: builds its directory and its network (`client::network`), runs a
+//! task runner per task, derives the allocation's client status from its tasks' states, registers
+//! its native services once it runs (and again, with their checks, when the servers update it in
+//! place to a new job version), stops it in Nomad's order: deregister the services, wait
+//! `shutdown_delay`, kill the tasks; and removes its network once they have all ended.
 
 use crate::core::vec_map::VecMap;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use super::alloc_health::{self, HealthPolicy};
 use super::checks;
 use super::config::ClientConfig;
 use super::control::ClientControl;
+use super::network::{self, AllocNetwork};
 use super::reporter::Reporter;
 use super::services::ServiceRegistrar;
 use super::task_runner::{self, TaskContext};
@@ -116,6 +118,28 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
     // An allocation stopped while this agent was down starts stopped: its tasks are only re-attached
     // to be killed. The sender lives as long as this runner, so the tasks never see it closed.
     let stopped = *kill.borrow_and_update();
+    // The allocation's network namespace exists before its tasks start (a restarted agent finds it).
+    let network = if stopped { Ok(None) } else { setup_network(&cfg, &alloc).await };
+    let network = match network {
+        Ok(n) => n,
+        Err(e) if super::watcher::has_executors(&cfg, &alloc_id) => {
+            // Its tasks outlived the previous agent, in their namespace: follow them (and stop them
+            // when told) all the same; only a task started again would lack its network.
+            warn!(alloc_id = %alloc_id, job_id = %job.id, error = %e, "could not set up a running allocation's network again");
+            None
+        }
+        Err(e) => {
+            warn!(alloc_id = %alloc_id, job_id = %job.id, error = %e, "could not set up the allocation's network");
+            reporter.push(ClientAllocUpdate {
+                id: alloc_id,
+                client_status: ClientStatus::Failed,
+                client_description: format!("failed to set up the allocation's network: {e}"),
+                task_states: VecMap::new(),
+                deployment_status: None,
+            });
+            return;
+        }
+    };
     let (task_kill, task_kill_rx) = watch::channel(stopped);
     let task_kill = Arc::new(task_kill);
     let mut stopping = stopped;
@@ -127,6 +151,7 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
             task: task.clone(),
             node: node.clone(),
             cfg: cfg.clone(),
+            network: network.clone(),
         };
         let previous = alloc.task_states.get(&task.name).cloned();
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
@@ -246,6 +271,31 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
         services.deregister_later(&alloc_id);
     }
     control.unregister(&alloc_id);
+    // Every task has ended: nothing is left in the namespace.
+    teardown_network(cfg, &alloc).await;
+}
+
+/// Sets up the allocation's network for its mode (`ip` and `nft` run off the async threads).
+async fn setup_network(cfg: &Arc<ClientConfig>, alloc: &Allocation) -> Result<Option<AllocNetwork>, String> {
+    let (cfg, alloc) = (cfg.clone(), alloc.clone());
+    match tokio::task::spawn_blocking(move || network::setup(&cfg.bridge, &alloc)).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Removes whatever network the allocation has on this node (a `host` mode one without leftovers:
+/// nothing happens).
+pub async fn teardown_network(cfg: Arc<ClientConfig>, alloc: &Allocation) {
+    let (alloc_id, id) = (alloc.id.clone(), alloc.id.clone());
+    let own = network::has_namespace(&alloc.resources.network_mode);
+    let done = tokio::task::spawn_blocking(move || (own || network::exists(&id)).then(|| network::teardown(&cfg.bridge, &id))).await;
+    match done {
+        Ok(Some(Ok(()))) => info!(alloc_id = %alloc_id, "allocation network removed"),
+        Ok(None) => {}
+        Ok(Some(Err(e))) => warn!(alloc_id = %alloc_id, error = %e, "could not remove the allocation's network"),
+        Err(e) => warn!(alloc_id = %alloc_id, error = %e, "network teardown did not finish"),
+    }
 }
 
 /// Stops an allocation as Nomad does: its services are deregistered first, then the shutdown

@@ -1,10 +1,12 @@
 //! Client configuration: identity, servers, directories, the drivers it offers, and the capacity it
-//! reports (overridden totals, reserved resources).
+//! reports (overridden totals, reserved resources), the bridge of its `bridge` mode allocations.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::core::node::NodeReserved;
+
+use super::network::bridge::Bridge;
 
 /// A host directory offered to jobs as a volume (`client { host_volume "name" { path, read_only } }`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,6 +44,8 @@ pub struct ClientConfig {
     pub memory_total_mb: Option<u64>,
     /// Host volumes by name (not yet registered with the node: the node model has no volumes).
     pub host_volumes: BTreeMap<String, HostVolume>,
+    /// The bridge of `bridge` mode allocations (`bridge_network_name`, `bridge_network_subnet`).
+    pub bridge: Bridge,
     /// The `drover` binary that is started as `drover executor`.
     pub executor_bin: PathBuf,
 }

@@ -6,6 +6,8 @@ use crate::core::alloc::Allocation;
 use crate::core::job::{Job, Task, TaskGroup};
 use crate::core::node::Node;
 
+use super::network::AllocNetwork;
+
 /// Directories as the task sees them (inside the container, or host paths for raw_exec).
 pub struct TaskDirs {
     pub alloc_dir: String,
@@ -19,7 +21,18 @@ fn env_key(s: &str) -> String {
 }
 
 /// The task's environment: Nomad's variables, then the task's own `env` (interpolated by the caller).
-pub fn build(alloc: &Allocation, job: &Job, group: &TaskGroup, task: &Task, node: &Node, dirs: &TaskDirs) -> BTreeMap<String, String> {
+/// With a bridge network, a port's `NOMAD_PORT_`, `NOMAD_ADDR_` and `NOMAD_ALLOC_PORT_` name the
+/// port inside the namespace (`to`), `NOMAD_HOST_*` the node's side, `NOMAD_ALLOC_IP_` and
+/// `NOMAD_ALLOC_ADDR_` the allocation's own address (the host's without a bridge).
+pub fn build(
+    alloc: &Allocation,
+    job: &Job,
+    group: &TaskGroup,
+    task: &Task,
+    node: &Node,
+    dirs: &TaskDirs,
+    network: Option<&AllocNetwork>,
+) -> BTreeMap<String, String> {
     let mut e = BTreeMap::new();
     let mut set = |k: String, v: String| {
         e.insert(k, v);
@@ -56,6 +69,10 @@ pub fn build(alloc: &Allocation, job: &Job, group: &TaskGroup, task: &Task, node
         set(format!("NOMAD_HOST_PORT_{l}"), p.value.to_string());
         set(format!("NOMAD_HOST_ADDR_{l}"), format!("{}:{}", p.host_ip, p.value));
         set(format!("NOMAD_ALLOC_PORT_{l}"), inside.to_string());
+        // the namespace's address, or the host's without one
+        let alloc_ip = network.and_then(|n| n.ip).map_or_else(|| p.host_ip.clone(), |ip| ip.to_string());
+        set(format!("NOMAD_ALLOC_ADDR_{l}"), format!("{alloc_ip}:{inside}"));
+        set(format!("NOMAD_ALLOC_IP_{l}"), alloc_ip);
     }
     let meta = job.meta.iter().chain(&group.meta).chain(&task.meta);
     for (k, v) in meta {
@@ -81,12 +98,22 @@ mod tests {
         let node = Node { datacenter: "dc1".into(), ..Default::default() };
         let dirs =
             TaskDirs { alloc_dir: "/alloc".into(), task_dir: "/local".into(), secrets_dir: "/secrets".into(), tmp_dir: "/tmp".into() };
-        let e = build(&alloc, &job, &group, &task, &node, &dirs);
+        let e = build(&alloc, &job, &group, &task, &node, &dirs, None);
         assert_eq!(e["NOMAD_ALLOC_INDEX"], "1");
         assert_eq!(e["NOMAD_PORT_http"], "23456");
         assert_eq!(e["NOMAD_ADDR_http"], "127.0.0.1:23456");
         assert_eq!(e["NOMAD_MEMORY_LIMIT"], "64");
         assert_eq!(e["NOMAD_TASK_DIR"], "/local");
         assert_eq!(e["NOMAD_DC"], "dc1");
+        assert_eq!(e["NOMAD_ALLOC_IP_http"], "127.0.0.1");
+
+        // bridge mode: the port inside the namespace, the node's port outside
+        alloc.resources.ports[0].to = 8080;
+        let net = AllocNetwork { netns: "/run/netns/x".into(), ip: Some("172.26.64.2".parse().unwrap()) };
+        let e = build(&alloc, &job, &group, &task, &node, &dirs, Some(&net));
+        assert_eq!((e["NOMAD_PORT_http"].as_str(), e["NOMAD_HOST_PORT_http"].as_str()), ("8080", "23456"));
+        assert_eq!((e["NOMAD_ADDR_http"].as_str(), e["NOMAD_HOST_ADDR_http"].as_str()), ("127.0.0.1:8080", "127.0.0.1:23456"));
+        assert_eq!((e["NOMAD_ALLOC_IP_http"].as_str(), e["NOMAD_ALLOC_ADDR_http"].as_str()), ("172.26.64.2", "172.26.64.2:8080"));
+        assert_eq!(e["NOMAD_ALLOC_PORT_http"], "8080");
     }
 }

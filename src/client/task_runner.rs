@@ -22,6 +22,7 @@ use super::control::{signal_task, ControlError, TaskCommand, TaskCommandRx};
 use super::env::{self, TaskDirs};
 use super::image_pull;
 use super::interpolate::Interpolator;
+use super::network::AllocNetwork;
 use super::restart::{Decision, RestartTracker};
 
 /// Everything a task runner needs.
@@ -32,6 +33,8 @@ pub struct TaskContext {
     pub task: Task,
     pub node: Node,
     pub cfg: Arc<ClientConfig>,
+    /// The allocation's own network namespace (`bridge` or `none` mode), set up before its tasks start.
+    pub network: Option<AllocNetwork>,
 }
 
 pub type StateTx = mpsc::UnboundedSender<(String, TaskState)>;
@@ -104,7 +107,7 @@ pub fn build_spec(ctx: &TaskContext) -> Result<(ExecSpec, Option<image_pull::Pul
             tmp_dir: task_dir.join("tmp").display().to_string(),
         },
     };
-    let mut envs = env::build(&ctx.alloc, &ctx.job, &ctx.group, t, &ctx.node, &seen);
+    let mut envs = env::build(&ctx.alloc, &ctx.job, &ctx.group, t, &ctx.node, &seen, ctx.network.as_ref());
     let base = envs.clone();
     let interp = Interpolator { env: &base, node: &ctx.node };
     for (k, v) in &t.env {
@@ -152,6 +155,7 @@ pub fn build_spec(ctx: &TaskContext) -> Result<(ExecSpec, Option<image_pull::Pul
         memory_max_mb: res.memory_max_mb,
         pids_limit: 4096,
         network_mode: ctx.alloc.resources.network_mode.to_string(),
+        network_namespace: ctx.network.as_ref().map(|n| n.netns.clone()),
         hostname: None,
         kill_signal: if t.kill_signal.is_empty() { "SIGTERM".into() } else { t.kill_signal.clone() },
         kill_timeout_ms: (t.kill_timeout.max(0) / 1_000_000) as u64,

@@ -18,6 +18,7 @@ use super::alloc_runner;
 use super::config::ClientConfig;
 use super::control::ClientControl;
 use super::fingerprint;
+use super::network;
 use super::reporter::Reporter;
 use super::services::ServiceRegistrar;
 use super::task_runner;
@@ -88,15 +89,18 @@ pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), Client
                     // runner re-attaches to them only to stop them
                     info!(alloc_id = %alloc.id, "stopping the executors of an allocation stopped while the agent was down");
                     runners.insert(alloc.id.clone(), Running::start(alloc.clone(), job, node.clone(), cfg.clone(), true, outlets.clone()));
-                } else if !alloc.client_status.terminal() && finished_stopped.insert(alloc.id.clone()) {
-                    // stopped before it ever ran here
-                    reporter.push(ClientAllocUpdate {
-                        id: alloc.id.clone(),
-                        client_status: ClientStatus::Complete,
-                        client_description: "stopped before it started".into(),
-                        task_states: alloc.task_states.clone(),
-                        deployment_status: None,
-                    });
+                } else {
+                    forget_network(&cfg, &alloc);
+                    if !alloc.client_status.terminal() && finished_stopped.insert(alloc.id.clone()) {
+                        // stopped before it ever ran here
+                        reporter.push(ClientAllocUpdate {
+                            id: alloc.id.clone(),
+                            client_status: ClientStatus::Complete,
+                            client_description: "stopped before it started".into(),
+                            task_states: alloc.task_states.clone(),
+                            deployment_status: None,
+                        });
+                    }
                 }
                 continue;
             }
@@ -109,7 +113,11 @@ pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), Client
                 }
                 continue;
             }
-            if live || runners.contains_key(&alloc.id) || alloc.client_status.terminal() {
+            if live || runners.contains_key(&alloc.id) {
+                continue;
+            }
+            if alloc.client_status.terminal() {
+                forget_network(&cfg, &alloc);
                 continue;
             }
             let Some(job) = job else {
@@ -128,8 +136,18 @@ pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), Client
     }
 }
 
+/// Removes the network an allocation without a runner left behind (its tasks ended while this agent
+/// was down, or a teardown was interrupted).
+fn forget_network(cfg: &Arc<ClientConfig>, alloc: &crate::core::alloc::Allocation) {
+    if network::exists(&alloc.id) {
+        info!(alloc_id = %alloc.id, "removing the network of an allocation that no longer runs");
+        let (cfg, alloc) = (cfg.clone(), alloc.clone());
+        tokio::spawn(async move { alloc_runner::teardown_network(cfg, &alloc).await });
+    }
+}
+
 /// Whether an executor of the allocation still runs here (one outlived the previous agent).
-fn has_executors(cfg: &ClientConfig, alloc_id: &str) -> bool {
+pub(super) fn has_executors(cfg: &ClientConfig, alloc_id: &str) -> bool {
     let Ok(tasks) = std::fs::read_dir(cfg.executor_root().join(alloc_id)) else { return false };
     tasks.flatten().any(|t| task_runner::read_pid(&t.path().join(EXECUTOR_PID_FILE)).is_some_and(task_runner::alive))
 }

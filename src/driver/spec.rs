@@ -56,8 +56,12 @@ pub struct ExecSpec {
     /// Hard memory limit; 0 = `memory_mb`.
     pub memory_max_mb: u64,
     pub pids_limit: i64,
-    /// `host` shares the node's network namespace; anything else is refused for now.
+    /// `host` shares the node's network namespace; `bridge` and `none` join `network_namespace`.
     pub network_mode: String,
+    /// The allocation's network namespace file (`/run/netns/drover-<alloc id>`), made by the client
+    /// before the task starts; `None` in `host` mode.
+    #[serde(default)]
+    pub network_namespace: Option<PathBuf>,
     pub hostname: Option<String>,
     /// Signal name, e.g. `SIGTERM`, `SIGINT`.
     pub kill_signal: String,

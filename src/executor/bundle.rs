@@ -47,18 +47,43 @@ pub fn bind_mounts(spec: &ExecSpec) -> Vec<(PathBuf, &'static str, bool)> {
         (spec.task_dir.join("secrets"), "/secrets", false),
         (spec.task_dir.join("tmp"), "/tmp", false),
     ];
-    for host_file in ["/etc/resolv.conf", "/etc/hosts"] {
-        if Path::new(host_file).is_file() {
-            binds.push((PathBuf::from(host_file), host_file, true));
-        }
+    if let Some(resolv) = resolv_conf(spec.network_namespace.is_some()) {
+        binds.push((resolv, "/etc/resolv.conf", true));
+    }
+    if Path::new("/etc/hosts").is_file() {
+        binds.push((PathBuf::from("/etc/hosts"), "/etc/hosts", true));
     }
     binds
 }
 
-/// Builds the runtime spec: pid/ipc/uts/mount namespaces (host network), standard /proc, /dev and
-/// read-only /sys mounts, the task's cgroups (read-only), the task binds, resource limits and
-/// cgroup `/drover/<id>`.
-pub fn build_spec(spec: &ExecSpec, process: &ContainerProcess, limits: &Limits) -> Spec {
+/// systemd-resolved's list of the upstream servers (its stub at 127.0.0.53 is not reachable from
+/// another network namespace).
+const RESOLVED_UPSTREAM: &str = "/run/systemd/resolve/resolv.conf";
+
+/// The resolver configuration bound into a container: the host's, unless the container has a
+/// network namespace of its own and the host's names only loopback servers; then resolved's
+/// upstream list when there is one.
+fn resolv_conf(own_network: bool) -> Option<PathBuf> {
+    let host = Path::new("/etc/resolv.conf");
+    if !host.is_file() {
+        return None;
+    }
+    if own_network && only_loopback_servers(&std::fs::read_to_string(host).unwrap_or_default()) && Path::new(RESOLVED_UPSTREAM).is_file() {
+        return Some(PathBuf::from(RESOLVED_UPSTREAM));
+    }
+    Some(host.to_path_buf())
+}
+
+/// Whether a resolv.conf names nameservers and all of them are loopback addresses.
+fn only_loopback_servers(text: &str) -> bool {
+    let servers: Vec<&str> = text.lines().filter_map(|l| l.trim().strip_prefix("nameserver")).map(str::trim).collect();
+    !servers.is_empty() && servers.iter().all(|s| s.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()))
+}
+
+/// Builds the runtime spec: pid/ipc/uts/mount namespaces, the host network or the allocation's
+/// network namespace (`network`, joined by path), standard /proc, /dev and read-only /sys mounts, the
+/// task's cgroups (read-only), the task binds, resource limits and cgroup `/drover/<id>`.
+pub fn build_spec(spec: &ExecSpec, process: &ContainerProcess, limits: &Limits, network: Option<&Path>) -> Spec {
     let mut oci = Spec::default();
 
     let mut root = Root::default();
@@ -102,14 +127,20 @@ pub fn build_spec(spec: &ExecSpec, process: &ContainerProcess, limits: &Limits) 
     }
     oci.set_mounts(Some(mounts));
 
-    let namespaces = [LinuxNamespaceType::Pid, LinuxNamespaceType::Ipc, LinuxNamespaceType::Uts, LinuxNamespaceType::Mount]
-        .into_iter()
-        .map(|typ| {
-            let mut ns = LinuxNamespace::default();
-            ns.set_typ(typ);
-            ns
-        })
-        .collect();
+    let mut namespaces: Vec<LinuxNamespace> =
+        [LinuxNamespaceType::Pid, LinuxNamespaceType::Ipc, LinuxNamespaceType::Uts, LinuxNamespaceType::Mount]
+            .into_iter()
+            .map(|typ| {
+                let mut ns = LinuxNamespace::default();
+                ns.set_typ(typ);
+                ns
+            })
+            .collect();
+    if let Some(path) = network {
+        let mut ns = LinuxNamespace::default();
+        ns.set_typ(LinuxNamespaceType::Network).set_path(Some(path.to_path_buf()));
+        namespaces.push(ns);
+    }
     let mut linux = Linux::default();
     linux.set_namespaces(Some(namespaces)).set_cgroups_path(Some(cgroups_path(&spec.id))).set_resources(Some(resources(limits)));
     oci.set_linux(Some(linux));
@@ -189,4 +220,18 @@ fn resources(limits: &Limits) -> LinuxResources {
 pub fn write_config(bundle: &Path, oci: &Spec) -> Result<(), ExecutorError> {
     let path = bundle.join("config.json");
     oci.save(&path).map_err(|e| ExecutorError::Bundle { path, reason: e.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_only_resolvers() {
+        assert!(only_loopback_servers("# stub\nnameserver 127.0.0.53\noptions edns0\n"));
+        assert!(only_loopback_servers("nameserver ::1\n"));
+        assert!(!only_loopback_servers("nameserver 127.0.0.53\nnameserver 10.0.0.2\n"));
+        assert!(!only_loopback_servers("nameserver 10.255.255.53\n"));
+        assert!(!only_loopback_servers("search example.com\n"));
+    }
 }

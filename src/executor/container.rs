@@ -10,6 +10,7 @@ use super::cgroup::{self, task_cgroup_dir, Limits, MemoryEvents};
 use super::error::ExecutorError;
 use super::logs::open_log;
 use super::mounts::{mount_overlay, unmount_all_under};
+use super::netns;
 use super::process::container_process;
 use super::runtime::{self, ContainerTask};
 use super::signals::{parse_signal, SignalPipe};
@@ -56,9 +57,7 @@ fn start_and_wait(
     signals: &SignalPipe,
     status: &mut ExitStatus,
 ) -> Result<TaskExit, ExecutorError> {
-    if !(spec.network_mode.is_empty() || spec.network_mode == "host") {
-        return Err(ExecutorError::InvalidSpec(format!("network mode {:?} is not supported (only host)", spec.network_mode)));
-    }
+    let network = netns::namespace_path(spec)?;
     let reference =
         spec.image.as_deref().filter(|i| !i.is_empty()).ok_or_else(|| ExecutorError::InvalidSpec("container task has no image".into()))?;
     let (image, lower) = image::prepare(&spec.image_dir, reference)?;
@@ -71,7 +70,7 @@ fn start_and_wait(
     let process = container_process(spec, &image.config, &rootfs)?;
     prepare_task_dirs(spec)?;
     let limits = Limits::from_task(spec.memory_mb, spec.memory_max_mb, spec.cpu_mhz, spec.pids_limit);
-    write_config(state_dir, &build_spec(spec, &process, &limits))?;
+    write_config(state_dir, &build_spec(spec, &process, &limits, network))?;
     let stdout = open_log(&spec.stdout_path)?;
     let stderr = open_log(&spec.stderr_path)?;
 

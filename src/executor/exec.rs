@@ -23,6 +23,7 @@ use nix::unistd::{setgid, setgroups, setuid, Gid, Pid, Uid};
 use super::cgroup::{self, task_cgroup_dir};
 use super::container::RUNTIME_DIR;
 use super::error::ExecutorError;
+use super::netns;
 use super::signals::SignalPipe;
 use super::user::resolve_user;
 use crate::driver::spec::{DriverKind, ExecSpec, EXIT_FILE, TASK_PID_FILE};
@@ -145,7 +146,7 @@ fn wait_forwarding(pid: Pid, group: bool) -> Result<i32, ExecutorError> {
     }
 }
 
-/// Runs the command next to a raw_exec task: its directory, environment, user and cgroups.
+/// Runs the command next to a raw_exec task: its directory, environment, user, cgroups and network namespace.
 fn raw_exec(spec: &ExecSpec, command: &[String], tty: bool) -> Result<i32, ExecutorError> {
     let mut cmd = Command::new(&command[0]);
     cmd.args(&command[1..]).env_clear().envs(&spec.env).current_dir(&spec.task_dir);
@@ -168,11 +169,15 @@ fn raw_exec(spec: &ExecSpec, command: &[String], tty: bool) -> Result<i32, Execu
         .filter_map(|p| std::fs::OpenOptions::new().write(true).open(p).ok())
         .collect();
     let fds = cgroup::raw_fds(&procs);
-    // SAFETY: the hook only makes async-signal-safe syscalls (write, setsid, ioctl, setgroups, setgid,
-    // setuid) on data prepared before fork.
+    let network = netns::open(spec)?;
+    // SAFETY: the hook only makes async-signal-safe syscalls (write, setns, setsid, ioctl, setgroups,
+    // setgid, setuid) on data prepared before fork.
     unsafe {
         cmd.pre_exec(move || {
             cgroup::join_fds(&fds)?;
+            if let Some(ns) = &network {
+                netns::join(ns)?;
+            }
             if tty {
                 nix::unistd::setsid()?;
                 if libc::ioctl(0, libc::TIOCSCTTY, 0) != 0 {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod exec;
 pub mod logs;
 pub mod mounts;
+pub mod netns;
 pub mod process;
 pub mod raw_exec;
 pub mod runtime;

@@ -113,6 +113,7 @@ mod tests {
             memory_max_mb: 0,
             pids_limit: 0,
             network_mode: "host".into(),
+            network_namespace: None,
             hostname: None,
             kill_signal: "SIGTERM".into(),
             kill_timeout_ms: 1000,

@@ -1,4 +1,5 @@
-//! The raw_exec driver: a host process in its own process group and cgroup, with the task's env and logs.
+//! The raw_exec driver: a host process in its own process group and cgroup (and the allocation's
+//! network namespace in `bridge` or `none` mode), with the task's env and logs.
 
 use std::fs::File;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -13,6 +14,7 @@ use nix::unistd::{setgid, setgroups, setuid, Gid, Pid, Uid};
 use super::cgroup::{self, Limits, MemoryEvents, TaskCgroup};
 use super::error::ExecutorError;
 use super::logs::open_log;
+use super::netns;
 use super::signals::{parse_signal, SignalPipe};
 use super::status::{now_ms, write_pid};
 use super::supervise::{supervise, Task, TaskExit};
@@ -57,11 +59,15 @@ impl RawExecTask {
             None => Vec::new(),
         };
         let fds = cgroup::raw_fds(&procs);
-        // SAFETY: the hook only makes async-signal-safe syscalls (write, setgroups, setgid, setuid)
-        // on data prepared before fork.
+        let network = netns::open(spec)?;
+        // SAFETY: the hook only makes async-signal-safe syscalls (write, setns, setgroups, setgid,
+        // setuid) on data prepared before fork.
         unsafe {
             cmd.pre_exec(move || {
                 cgroup::join_fds(&fds)?;
+                if let Some(ns) = &network {
+                    netns::join(ns)?;
+                }
                 if let Some((uid, gid, groups)) = &identity {
                     setgroups(groups)?;
                     setgid(*gid)?;
