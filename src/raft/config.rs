@@ -31,9 +31,12 @@ impl Default for RaftConfig {
             node_id: 1,
             rpc_addr: "127.0.0.1:4647".into(),
             data_dir: PathBuf::from("data"),
-            heartbeat_interval_ms: 50,
-            election_timeout_min_ms: 200,
-            election_timeout_max_ms: 400,
+            // openraft bounds every AppendEntries by the heartbeat interval: 100 ms leaves a follower
+            // time to write a large batch under load; elections after 400-800 ms of silence keep a
+            // new leader within a second.
+            heartbeat_interval_ms: 100,
+            election_timeout_min_ms: 400,
+            election_timeout_max_ms: 800,
             snapshot_logs_since_last: 5000,
             logs_to_keep_after_snapshot: 1000,
         }
@@ -62,12 +65,6 @@ impl RaftConfig {
         Duration::from_millis(self.election_timeout_max_ms.saturating_mul(10))
     }
 
-    /// The least time an AppendEntries carrying entries is given: the longest election timeout, so a
-    /// follower busy writing a large batch is not sent it again meanwhile.
-    pub fn append_entries_timeout(&self) -> Duration {
-        Duration::from_millis(self.election_timeout_max_ms)
-    }
-
     /// How long connecting to a peer may take before it counts as unreachable.
     pub fn connect_timeout(&self) -> Duration {
         Duration::from_millis(self.election_timeout_min_ms)
@@ -87,6 +84,8 @@ impl RaftConfig {
             snapshot_policy: SnapshotPolicy::LogsSinceLast(self.snapshot_logs_since_last),
             max_in_snapshot_log_to_keep: self.logs_to_keep_after_snapshot,
             snapshot_max_chunk_size: 4 << 20,
+            // Smaller batches per AppendEntries, so each fits in the heartbeat interval.
+            max_payload_entries: 64,
             ..Default::default()
         };
         config.validate().map_err(|e| RaftError::Config(e.to_string()))

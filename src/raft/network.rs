@@ -38,18 +38,14 @@ pub struct Network {
     id: NodeId,
     connect_timeout: Duration,
     request_timeout: Duration,
-    append_timeout: Duration,
     channels: Arc<Mutex<HashMap<String, Channel>>>,
 }
 
 impl Network {
     /// `connect_timeout` bounds establishing a connection, `request_timeout` any one request
-    /// (openraft additionally bounds each request by its own TTL). An AppendEntries that carries
-    /// entries may take up to `append_timeout` even when openraft's TTL (its heartbeat interval) is
-    /// shorter: cutting it off only makes the leader send the same entries again to a follower that
-    /// is busy writing them, which under load turns into a storm of retries and elections.
-    pub fn new(id: NodeId, connect_timeout: Duration, request_timeout: Duration, append_timeout: Duration) -> Self {
-        Self { id, connect_timeout, request_timeout, append_timeout, channels: Arc::new(Mutex::new(HashMap::new())) }
+    /// (openraft additionally bounds each request by its own TTL).
+    pub fn new(id: NodeId, connect_timeout: Duration, request_timeout: Duration) -> Self {
+        Self { id, connect_timeout, request_timeout, channels: Arc::new(Mutex::new(HashMap::new())) }
     }
 
     fn client(&self, addr: &str) -> Result<Client, RpcError> {
@@ -82,7 +78,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             tracing::warn!(target, addr = %node.addr, error = %e, "cannot create raft client");
             e.to_string()
         });
-        PeerClient { id: self.id, target, node: node.clone(), client, append_timeout: self.append_timeout }
+        PeerClient { id: self.id, target, node: node.clone(), client }
     }
 }
 
@@ -93,8 +89,6 @@ pub struct PeerClient {
     node: BasicNode,
     /// The error text when the peer's address is unusable.
     client: Result<Client, String>,
-    /// The least time an AppendEntries with entries is given (see `Network::new`).
-    append_timeout: Duration,
 }
 
 impl PeerClient {
@@ -159,8 +153,7 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         }
         let mut client = self.client().map_err(unreachable_peer)?;
         let call = client.append_entries(RaftRequest { payload });
-        let ttl = if entries > 0 { option.hard_ttl().max(self.append_timeout) } else { option.hard_ttl() };
-        self.finish(RPCTypes::AppendEntries, ttl, call).await
+        self.finish(RPCTypes::AppendEntries, option.hard_ttl(), call).await
     }
 
     async fn install_snapshot(

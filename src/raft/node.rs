@@ -73,7 +73,7 @@ impl RaftNode {
         let state = state_machine.state();
         let applied = state_machine.applied_index();
         let db_closed = db.closed();
-        let network = Network::new(cfg.node_id, cfg.connect_timeout(), cfg.install_snapshot_timeout(), cfg.append_entries_timeout());
+        let network = Network::new(cfg.node_id, cfg.connect_timeout(), cfg.install_snapshot_timeout());
         let raft = openraft::Raft::new(cfg.node_id, Arc::new(config), network, LogStore::new(db), state_machine)
             .await
             .map_err(|e| RaftError::Fatal(e.to_string()))?;

@@ -33,11 +33,22 @@ pub struct Server {
     pub peers: PeerClient,
     /// Table indexes and events published after each applied batch (`changes::publish`).
     pub changes: Arc<Changes>,
+    /// The single plan applier: workers plan in parallel on snapshots, but verify a plan against the
+    /// newest state and commit it one at a time, so no plan is verified against a state that lacks
+    /// another plan already on its way into the log (which would over-commit a node).
+    pub plan_applier: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Server {
     pub fn new(raft: Arc<RaftNode>, identity: ServerIdentity) -> Self {
-        Self { raft, heartbeats: Arc::new(Heartbeats::default()), identity, peers: PeerClient::default(), changes: Arc::default() }
+        Self {
+            raft,
+            heartbeats: Arc::new(Heartbeats::default()),
+            identity,
+            peers: PeerClient::default(),
+            changes: Arc::default(),
+            plan_applier: Arc::default(),
+        }
     }
 
     pub fn state(&self) -> Arc<RwLock<ClusterState>> {

@@ -1,5 +1,6 @@
-//! A scheduler worker: runs the pure scheduler on the current state, has the plan verified
-//! against the newest state, commits it through Raft, and retries the rejected remainder.
+//! A scheduler worker: runs the pure scheduler on a snapshot of the state, then, holding the
+//! server's single plan applier, verifies the plan against the newest state and commits it through
+//! Raft; the rejected remainder is planned again on the refreshed state.
 
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
@@ -36,15 +37,19 @@ async fn process(server: &Server, eval: Evaluation) -> Result<(), super::ServerE
     loop {
         attempt += 1;
         let seed: u64 = random_seed();
-        let (plan, result, rejected) = server.read(|s| {
-            let plan = scheduler::schedule_at(s, &eval, seed, now_ns());
-            let (result, rejected) = verify(s, &plan);
-            (plan, result, rejected)
-        });
+        let plan = server.read(|s| scheduler::schedule_at(s, &eval, seed, now_ns()));
+        // The plan applier: every plan committed before this one is in the state it is verified
+        // against (a proposal returns once the leader applied it).
+        let applier = server.plan_applier.lock().await;
+        let (result, rejected) = server.read(|s| verify(s, &plan));
         debug!(eval_id = %eval.id, job_id = %eval.job_id, placements = plan.placements.len(), stops = plan.stops.len(), rejected = rejected.len(), "planned");
         let last = rejected.is_empty() || attempt >= MAX_ATTEMPTS;
         let result = if last { finish(server, &eval, &plan, result, !rejected.is_empty()) } else { result };
-        let index = server.propose(Command::ApplyPlan { result, now: now_ns() }).await?.index;
+        // Here only: a plan verified on this server must not be forwarded to another leader,
+        // whose own plan applier never saw it. The evaluation is then delivered again by the new
+        // leader's broker.
+        let index = server.propose_local(Command::ApplyPlan { result, now: now_ns() }).await?.index;
+        drop(applier);
         if last {
             info!(eval_id = %eval.id, job_id = %eval.job_id, index, placed = plan.placements.len(), failed_groups = plan.failed_tg_allocs.len(), "evaluation complete");
             return Ok(());
