@@ -33,9 +33,14 @@ pub fn resolve(target: &str, node: &Node) -> Option<String> {
 /// Whether `node` satisfies `c`. `distinct_hosts` and `distinct_property` are checked by the
 /// scheduler against placements, so here they always hold.
 pub fn satisfied(c: &Constraint, node: &Node) -> bool {
-    let l = resolve(&c.ltarget, node);
-    let r = resolve(&c.rtarget, node);
-    let op = c.operand.as_str();
+    matches(&c.ltarget, &c.operand, &c.rtarget, node)
+}
+
+/// Whether `ltarget operand rtarget` holds on `node` (constraints and affinities share the operators).
+pub fn matches(ltarget: &str, operand: &str, rtarget: &str, node: &Node) -> bool {
+    let l = resolve(ltarget, node);
+    let r = resolve(rtarget, node);
+    let op = operand;
     match op {
         "distinct_hosts" | "distinct_property" => true,
         "is_set" => l.is_some(),
@@ -60,6 +65,12 @@ pub fn satisfied(c: &Constraint, node: &Node) -> bool {
             }
         }
     }
+}
+
+/// Whether a target names something unique to one node (`${node.unique.id}`, `${attr.unique.…}`,
+/// `${meta.unique.…}`): such a constraint cannot be judged once per computed node class.
+pub fn escapes(target: &str) -> bool {
+    target.contains("${") && target.contains("unique.")
 }
 
 fn split_set(s: &str) -> Vec<&str> {
