@@ -3,7 +3,7 @@
 //! per evaluation; constraints naming a node's unique values are still judged node by node.
 
 use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 
 use crate::core::job::{Constraint, Job, TaskGroup};
 use crate::core::node::Node;
@@ -14,9 +14,24 @@ use super::feasible::describe;
 /// Nomad's reason for a node without a task's driver.
 pub const MISSING_DRIVERS: &str = "missing drivers";
 
+/// FNV-1a: a fast, fixed hash (the class is only compared within one evaluation).
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// A node's computed class: a hash of what feasibility can depend on, unique values excluded.
 pub fn computed_class(node: &Node) -> u64 {
-    let mut h = DefaultHasher::new();
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
     node.datacenter.hash(&mut h);
     node.node_class.hash(&mut h);
     node.node_pool.hash(&mut h);

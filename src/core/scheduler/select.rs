@@ -83,7 +83,7 @@ pub struct Context<'a> {
     job: JobKey,
     /// Allocations the plan stops or replaces: their resources are free for the plan.
     pub freed: BTreeSet<String>,
-    usage: HashMap<String, Usage>,
+    usage: HashMap<&'a str, Usage>,
     /// Per node: allocations of the job being scheduled (existing live ones and planned ones), per group.
     job_allocs: BTreeMap<String, BTreeMap<String, u32>>,
     /// Nodes the next placement should avoid (Nomad's reschedule penalty): where the allocation it
@@ -161,13 +161,13 @@ impl<'a> Context<'a> {
                 })
             })
             .collect();
-        preempt::for_group(node, &self.usage[&node.id], ask, i32::from(job.priority), candidates)
+        preempt::for_group(node, &self.usage[node.id.as_str()], ask, i32::from(job.priority), candidates)
     }
 
     /// Marks an allocation as stopped or replaced by the plan.
     pub fn free(&mut self, a: &Allocation) {
         self.freed.insert(a.id.clone());
-        self.usage.remove(&a.node_id);
+        self.usage.remove(a.node_id.as_str());
         if *a.namespace != *self.job.namespace || a.job_id != self.job.id {
             return;
         }
@@ -183,23 +183,24 @@ impl<'a> Context<'a> {
         }
     }
 
-    fn ensure_usage(&mut self, node_id: &str) {
-        if !self.usage.contains_key(node_id) {
-            let freed = &self.freed;
+    /// What is in use on the node: its allocations less those the plan frees, plus those it places.
+    fn usage_of(&mut self, node_id: &'a str) -> &Usage {
+        let (state, freed) = (self.state, &self.freed);
+        self.usage.entry(node_id).or_insert_with(|| {
             let mut u = Usage::default();
-            for a in self.state.allocs_on_node(node_id) {
+            for a in state.allocs_on_node(node_id) {
                 if a.holds_resources() && !freed.contains(&a.id) {
                     u.add(&a.resources);
                 }
             }
-            self.usage.insert(node_id.to_string(), u);
-        }
+            u
+        })
     }
 
     /// Records a planned allocation's resources on its node.
-    fn claim(&mut self, node: &Node, group: &str, res: &AllocatedResources) {
-        self.ensure_usage(&node.id);
-        if let Some(u) = self.usage.get_mut(&node.id) {
+    fn claim(&mut self, node: &'a Node, group: &str, res: &AllocatedResources) {
+        self.usage_of(&node.id);
+        if let Some(u) = self.usage.get_mut(node.id.as_str()) {
             u.add(res);
         }
         *self.job_allocs.entry(node.id.clone()).or_default().entry(group.to_string()).or_default() += 1;
@@ -266,8 +267,7 @@ pub fn select<'a>(
         ctx.free(a);
         *ctx.preempted.entry(JobKey::new(&a.namespace, &a.job_id)).or_default() += 1;
     }
-    ctx.ensure_usage(&node.id);
-    match fit::allocate(node, &ctx.usage[&node.id], group, rng) {
+    match fit::allocate(node, ctx.usage_of(&node.id), group, rng) {
         Ok(resources) => {
             ctx.claim(node, &group.name, &resources);
             Some(Selected { node_id: node.id.clone(), resources, preempted: evict.iter().map(|a| a.id.clone()).collect() })
@@ -336,13 +336,13 @@ fn pick<'a>(
             }
             continue;
         }
-        ctx.ensure_usage(&node.id);
         let mut evict = Vec::new();
         let mut after_eviction = None;
-        if let Err(dim) = fit::fits(node, &ctx.usage[&node.id], &gs.ask) {
+        let fits = fit::fits(node, ctx.usage_of(&node.id), &gs.ask);
+        if let Err(dim) = fits {
             let preempted = if ctx.preemption && [DIM_CPU, DIM_MEMORY, DIM_DISK].contains(&dim) {
                 ctx.preemption_for(job, node, &gs.ask).and_then(|e| {
-                    let mut u = ctx.usage[&node.id].clone();
+                    let mut u = ctx.usage[node.id.as_str()].clone();
                     for a in &e {
                         u.remove(&a.resources);
                     }
@@ -362,15 +362,25 @@ fn pick<'a>(
             evict = e;
             after_eviction = Some(u);
         }
-        let used = after_eviction.as_ref().unwrap_or(&ctx.usage[&node.id]);
-        let mut scores = vec![ctx.algorithm.fit(node, used, &gs.ask)];
-        scores.extend(rank::anti_affinity(ctx.collisions(&node.id, &group.name), group.count));
-        scores.extend(rank::reschedule_penalty(ctx.penalty_nodes.contains(&node.id)));
-        scores.extend(rank::node_affinity(&gs.affinities, node));
+        let used = after_eviction.as_ref().unwrap_or_else(|| &ctx.usage[node.id.as_str()]);
+        // at most six scores apply; an array spares an allocation per node
+        let mut scores = [0.0; 6];
+        let mut count = 0;
+        let mut push = |v: f64| {
+            scores[count] = v;
+            count += 1;
+        };
+        push(ctx.algorithm.fit(node, used, &gs.ask));
+        let optional = [
+            rank::anti_affinity(ctx.collisions(&node.id, &group.name), group.count),
+            rank::reschedule_penalty(ctx.penalty_nodes.contains(&node.id)),
+            rank::node_affinity(&gs.affinities, node),
+        ];
+        optional.into_iter().flatten().for_each(&mut push);
         if !gs.spreads.is_empty() {
             let spread = property::spread_score(&gs.spreads, node, &mut ctx.lowest_spread_boost);
             if spread != 0.0 {
-                scores.push(spread);
+                push(spread);
             }
         }
         if !evict.is_empty() {
@@ -378,9 +388,9 @@ fn pick<'a>(
                 .iter()
                 .map(|a| ctx.state.jobs.get(&JobKey::new(&a.namespace, &a.job_id)).map_or(0, |j| i32::from(j.priority)))
                 .collect();
-            scores.push(preempt::score(&priorities));
+            push(preempt::score(&priorities));
         }
-        let option = Ranked { score: rank::combine(&scores), node, evict };
+        let option = Ranked { score: rank::combine(&scores[..count]), node, evict };
         if option.score <= 0.0 && skipped.len() < MAX_SKIP {
             skipped.push(option);
             continue;
