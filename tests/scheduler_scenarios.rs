@@ -71,6 +71,10 @@ fn a_malformed_scenario_names_its_file_and_line() {
     let err = parse_scenario("s.txt", unknown).err().expect("an unknown statement fails");
     assert_eq!(err, "s.txt:2: unknown statement \"frobnicate\"");
 
+    let cases = "node n1\ncase a\njob <<\njob \"x\" {}\n>>\nexpect placed n1=1\ncase b\nnode n2 mem=x\n";
+    let err = parse_cases("c.txt", cases).err().expect("a bad line in a case fails");
+    assert!(err.starts_with("c.txt:8: ") && err.ends_with("(case b)"), "{err}");
+
     let unclosed = "node n1\njob <<\njob \"x\" {}\n";
     let err = parse_scenario("u.txt", unclosed).err().expect("an unclosed job fails");
     assert!(err.starts_with("u.txt:2: "), "{err}");

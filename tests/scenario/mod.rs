@@ -380,7 +380,9 @@ pub fn parse_cases(file: &str, text: &str) -> Result<Vec<Scenario>, String> {
         let name = lines[start].trim_start()["case ".len()..].trim();
         // Blank out other cases' lines so line numbers stay the file's.
         let own: Vec<&str> = lines.iter().enumerate().map(|(i, l)| if i < starts[0] || (i > start && i < end) { *l } else { "" }).collect();
-        cases.push(parse_scenario(&format!("{file} case {name}"), &own.join("\n"))?);
+        let mut case = parse_scenario(file, &own.join("\n")).map_err(|e| format!("{e} (case {name})"))?;
+        case.file = format!("{file} (case {name})");
+        cases.push(case);
     }
     Ok(cases)
 }
