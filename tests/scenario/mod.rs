@@ -37,7 +37,7 @@ use drover::core::eval::{EvalStatus, Evaluation};
 use drover::core::job::Job;
 use drover::core::node::{DriverInfo, Node, NodeResources, NodeStatus};
 use drover::core::resources::{AllocatedPort, AllocatedResources, TaskResources};
-use drover::core::scheduler::constraint::resolve;
+use drover::core::scheduler::constraint::resolve_str;
 use drover::core::scheduler::Plan;
 use drover::core::scheduler_config::SchedulerConfig;
 use drover::core::state::ClusterState;
@@ -462,9 +462,9 @@ impl Scenario {
         for (target, want) in &e.placed_by {
             let mut got: BTreeMap<String, usize> = BTreeMap::new();
             for a in &plan.placements {
-                let v = self.state.nodes.get(&a.node_id).and_then(|n| resolve(target, n)).unwrap_or_default();
-                if want.contains_key(&v) {
-                    *got.entry(v).or_default() += 1;
+                let v = self.state.nodes.get(&a.node_id).and_then(|n| resolve_str(target, n)).unwrap_or_default();
+                if want.contains_key(v) {
+                    *got.entry(v.to_string()).or_default() += 1;
                 }
             }
             let want: BTreeMap<String, usize> = want.iter().filter(|(_, n)| **n > 0).map(|(k, v)| (k.clone(), *v)).collect();

@@ -8,7 +8,7 @@ use crate::core::job::{Constraint, Job, Spread, TaskGroup};
 use crate::core::node::Node;
 use crate::core::state::ClusterState;
 
-use super::constraint::resolve;
+use super::constraint::resolve_str;
 
 /// Nomad's implicit spread target: every value no target names.
 const IMPLICIT_TARGET: &str = "*";
@@ -45,9 +45,8 @@ impl PropertySet {
     }
 
     /// The node's value as this set counts it; `None` when the node lacks the property.
-    pub fn value_of(&self, node: &Node) -> Option<String> {
-        let v = resolve(&self.attribute, node)?;
-        Some(if self.targets.is_empty() || self.targets.contains(&v) { v } else { IMPLICIT_TARGET.to_string() })
+    pub fn value_of<'n>(&'n self, node: &'n Node) -> Option<&'n str> {
+        counted_value(&self.attribute, &self.targets, node)
     }
 
     /// Counts `delta` allocations of `group` on `node` (negative: stopped by the plan).
@@ -55,9 +54,14 @@ impl PropertySet {
         if self.group.as_deref().is_some_and(|g| g != group) {
             return;
         }
-        let Some(v) = self.value_of(node) else { return };
-        let c = self.counts.entry(v).or_default();
-        *c = c.saturating_add_signed(delta);
+        let Some(v) = counted_value(&self.attribute, &self.targets, node) else { return };
+        match self.counts.get_mut(v) {
+            Some(c) => *c = c.saturating_add_signed(delta),
+            None => {
+                let c = 0u64.saturating_add_signed(delta);
+                self.counts.insert(v.to_string(), c);
+            }
+        }
     }
 
     pub fn used(&self, value: &str) -> u64 {
@@ -68,6 +72,12 @@ impl PropertySet {
     fn in_use(&self) -> impl Iterator<Item = u64> + '_ {
         self.counts.values().copied().filter(|n| *n > 0)
     }
+}
+
+/// `node`'s value of `attribute`, or the implicit target when `targets` are given and name another.
+fn counted_value<'n>(attribute: &'n str, targets: &'n BTreeSet<String>, node: &'n Node) -> Option<&'n str> {
+    let v = resolve_str(attribute, node)?;
+    Some(if targets.is_empty() || targets.contains(v) { v } else { IMPLICIT_TARGET })
 }
 
 /// A `distinct_property` constraint: at most `allowed` allocations per property value.
@@ -83,7 +93,7 @@ impl DistinctProperty {
         let Some(v) = self.set.value_of(node) else {
             return Err(format!("missing property \"{}\"", self.set.attribute));
         };
-        let used = self.set.used(&v);
+        let used = self.set.used(v);
         if used < self.allowed {
             Ok(())
         } else {
@@ -146,10 +156,10 @@ pub fn spread_score(sets: &[SpreadSet], node: &Node, lowest_boost: &mut f64) -> 
             continue;
         };
         if s.desired.is_empty() {
-            total += even_boost(&s.set, &value);
+            total += even_boost(&s.set, value);
             continue;
         }
-        let Some(desired) = s.desired.get(&value).or_else(|| s.desired.get(IMPLICIT_TARGET)).copied() else {
+        let Some(desired) = s.desired.get(value).or_else(|| s.desired.get(IMPLICIT_TARGET)).copied() else {
             total -= 1.0;
             continue;
         };
@@ -157,7 +167,7 @@ pub fn spread_score(sets: &[SpreadSet], node: &Node, lowest_boost: &mut f64) -> 
             total += *lowest_boost;
             continue;
         }
-        let used = s.set.used(&value) + 1;
+        let used = s.set.used(value) + 1;
         let weight = if sum_weights == 0.0 { 0.0 } else { f64::from(s.weight) / sum_weights };
         let boost = (desired - used as f64) / desired * weight;
         total += boost;
