@@ -106,6 +106,13 @@ pub fn annotate(state: &ClusterState, job: &Job, plan: &Plan) -> BTreeMap<String
             out.entry(a.task_group.clone()).or_default().place += 1;
         }
     }
+    // Nomad counts an eviction against the group whose placement needs it.
+    for p in &plan.preemptions {
+        let by = p.description.strip_prefix(crate::core::scheduler::preempt::description("").as_str()).unwrap_or_default();
+        if let Some(a) = plan.placements.iter().find(|a| a.id == by) {
+            out.entry(a.task_group.clone()).or_default().preemptions += 1;
+        }
+    }
     for (group, queued) in &plan.queued {
         let u = out.entry(group.clone()).or_default();
         // Replacements that found no room are in the queue too, and already counted as destructive.
@@ -274,5 +281,23 @@ mod tests {
         let p = plan_job(s, &renamed, &eval(&j), 10, 1);
         assert_eq!(p.annotations["g"], DesiredUpdates { stop: 1, ..Default::default() });
         assert_eq!(p.annotations["h"], DesiredUpdates { place: 1, ..Default::default() });
+    }
+
+    #[test]
+    fn evictions_count_against_the_group_that_needs_them() {
+        // the node (cpu per `node()`) runs a low-priority job; a service job of priority 90 may preempt
+        let mut low = job(1, 64);
+        low.id = "low".into();
+        low.priority = 20;
+        let mut s = state_with(Some(&low));
+        let mut config = s.scheduler_config.clone();
+        config.preemption.service_scheduler_enabled = true;
+        s.apply(5, &Command::SetSchedulerConfig { config, cas: None });
+        let cpu = s.nodes["n1"].resources.cpu_mhz;
+        let mut high = job(1, 64);
+        high.priority = 90;
+        high.task_groups[0].tasks[0].resources.cpu = cpu - 50;
+        let p = plan_job(s, &high, &eval(&high), 10, 1);
+        assert_eq!(only(&p), DesiredUpdates { place: 1, preemptions: 1, ..Default::default() });
     }
 }

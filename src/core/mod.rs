@@ -30,6 +30,5 @@ pub mod service_reg;
 pub mod shared;
 pub mod state;
 pub mod text;
-pub mod update_kind;
 pub mod var;
 pub mod vec_map;

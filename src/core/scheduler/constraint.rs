@@ -8,21 +8,26 @@ use crate::core::node::Node;
 /// Resolves a constraint target such as `${attr.kernel.name}`, `${node.datacenter}` or `${meta.rack}`;
 /// a string without `${…}` is a literal. `None` means the node does not have it.
 pub fn resolve(target: &str, node: &Node) -> Option<String> {
+    resolve_str(target, node).map(str::to_string)
+}
+
+/// `resolve` without copying: the value borrowed from the node (or the literal target).
+pub fn resolve_str<'n>(target: &'n str, node: &'n Node) -> Option<&'n str> {
     let Some(inner) = target.strip_prefix("${").and_then(|t| t.strip_suffix('}')) else {
-        return Some(target.to_string());
+        return Some(target);
     };
     let inner = inner.trim();
     match inner {
-        "node.unique.id" => Some(node.id.clone()),
-        "node.unique.name" => Some(node.name.clone()),
-        "node.datacenter" => Some(node.datacenter.clone()),
-        "node.class" => Some(node.node_class.clone()),
-        "node.pool" => Some(node.node_pool.clone()),
+        "node.unique.id" => Some(&node.id),
+        "node.unique.name" => Some(&node.name),
+        "node.datacenter" => Some(&node.datacenter),
+        "node.class" => Some(&node.node_class),
+        "node.pool" => Some(&node.node_pool),
         _ => {
             if let Some(a) = inner.strip_prefix("attr.") {
-                node.attributes.get(a).cloned()
+                node.attributes.get(a).map(String::as_str)
             } else if let Some(m) = inner.strip_prefix("meta.").or_else(|| inner.strip_prefix("node.meta.")) {
-                node.meta.get(m).cloned()
+                node.meta.get(m).map(String::as_str)
             } else {
                 None
             }
@@ -33,9 +38,14 @@ pub fn resolve(target: &str, node: &Node) -> Option<String> {
 /// Whether `node` satisfies `c`. `distinct_hosts` and `distinct_property` are checked by the
 /// scheduler against placements, so here they always hold.
 pub fn satisfied(c: &Constraint, node: &Node) -> bool {
-    let l = resolve(&c.ltarget, node);
-    let r = resolve(&c.rtarget, node);
-    let op = c.operand.as_str();
+    matches(&c.ltarget, &c.operand, &c.rtarget, node)
+}
+
+/// Whether `ltarget operand rtarget` holds on `node` (constraints and affinities share the operators).
+pub fn matches(ltarget: &str, operand: &str, rtarget: &str, node: &Node) -> bool {
+    let l = resolve_str(ltarget, node);
+    let r = resolve_str(rtarget, node);
+    let op = operand;
     match op {
         "distinct_hosts" | "distinct_property" => true,
         "is_set" => l.is_some(),
@@ -45,21 +55,27 @@ pub fn satisfied(c: &Constraint, node: &Node) -> bool {
             match op {
                 "" | "=" | "==" | "is" => l == r,
                 "!=" | "not" => l != r,
-                "<" | "<=" | ">" | ">=" => compare(&l, &r, op),
-                "regexp" => Regex::new(&r).map(|re| re.is_match(&l)).unwrap_or(false),
-                "version" | "semver" => version_matches(&l, &r),
+                "<" | "<=" | ">" | ">=" => compare(l, r, op),
+                "regexp" => Regex::new(r).map(|re| re.is_match(l)).unwrap_or(false),
+                "version" | "semver" => version_matches(l, r),
                 "set_contains" | "set_contains_all" => {
-                    let set = split_set(&l);
-                    split_set(&r).iter().all(|x| set.contains(x))
+                    let set = split_set(l);
+                    split_set(r).iter().all(|x| set.contains(x))
                 }
                 "set_contains_any" => {
-                    let set = split_set(&l);
-                    split_set(&r).iter().any(|x| set.contains(x))
+                    let set = split_set(l);
+                    split_set(r).iter().any(|x| set.contains(x))
                 }
                 _ => false,
             }
         }
     }
+}
+
+/// Whether a target names something unique to one node (`${node.unique.id}`, `${attr.unique.…}`,
+/// `${meta.unique.…}`): such a constraint cannot be judged once per computed node class.
+pub fn escapes(target: &str) -> bool {
+    target.contains("${") && target.contains("unique.")
 }
 
 fn split_set(s: &str) -> Vec<&str> {

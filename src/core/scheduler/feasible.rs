@@ -30,11 +30,12 @@ pub fn in_job_scope(job: &Job, node: &Node) -> bool {
         && (job.node_pool == "all" || job.node_pool == node.node_pool || (job.node_pool.is_empty() && node.node_pool == "default"))
 }
 
-/// Checks every constraint (job, group, tasks) and driver; the error is Nomad's filter reason.
+/// Checks every constraint (job, group, tasks) and driver, node by node; the error is Nomad's filter
+/// reason. `class::GroupFeasibility` gives the same verdicts judging once per computed node class.
 pub fn check(job: &Job, group: &TaskGroup, node: &Node) -> Result<(), String> {
     for t in &group.tasks {
         if !node.driver_healthy(&t.driver) {
-            return Err("missing drivers".to_string());
+            return Err(super::class::MISSING_DRIVERS.to_string());
         }
     }
     let all = job.constraints.iter().chain(&group.constraints).chain(group.tasks.iter().flat_map(|t| &t.constraints));
@@ -49,11 +50,6 @@ pub fn check(job: &Job, group: &TaskGroup, node: &Node) -> Result<(), String> {
 /// Nomad's way of naming a constraint in placement metrics.
 pub fn describe(c: &Constraint) -> String {
     format!("{} {} {}", c.ltarget, c.operand, c.rtarget).trim().to_string()
-}
-
-/// The `distinct_hosts` constraints that apply to a group.
-pub fn distinct_hosts(job: &Job, group: &TaskGroup) -> bool {
-    job.constraints.iter().chain(&group.constraints).any(|c| c.operand == "distinct_hosts" && c.rtarget != "false")
 }
 
 #[cfg(test)]

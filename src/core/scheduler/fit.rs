@@ -62,6 +62,16 @@ impl Usage {
         self.ports.extend(r.ports.iter().map(|p| p.value));
     }
 
+    /// Takes an allocation's resources off (it is evicted).
+    pub fn remove(&mut self, r: &AllocatedResources) {
+        self.cpu = self.cpu.saturating_sub(r.cpu());
+        self.memory_mb = self.memory_mb.saturating_sub(r.memory_mb());
+        self.disk_mb = self.disk_mb.saturating_sub(r.disk_mb);
+        for p in &r.ports {
+            self.ports.remove(&p.value);
+        }
+    }
+
     /// Usage on `node_id` by allocations that hold resources, except those in `exclude`.
     pub fn of_node(state: &ClusterState, node_id: &str, exclude: &BTreeSet<&str>) -> Self {
         let mut u = Usage::default();

@@ -13,9 +13,11 @@ use crate::core::state::ClusterState;
 use crate::core::text::intern;
 
 use super::plan::Plan;
+use super::preempt;
 use super::reschedule::{self, Rescheduler};
 use super::rollout;
-use super::select::{self, Context};
+use super::select::{self, Context, Options};
+pub use super::update::needs_replacement;
 
 pub const STOP_JOB: &str = "alloc not needed due to job being stopped";
 pub const STOP_GROUP_REMOVED: &str = "alloc not needed as task group was removed";
@@ -30,7 +32,7 @@ pub fn migrating(state: &ClusterState, a: &Allocation) -> bool {
 }
 
 /// `now` (unix nanoseconds) is when failed allocations are judged against their reschedule policy.
-pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut SeededRng, now: i64) -> Plan {
+pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut SeededRng, now: i64, options: Options) -> Plan {
     let mut plan = Plan { eval_id: eval.id.clone(), priority: eval.priority, ..Default::default() };
     let live: Vec<&Allocation> = state.allocs_of_job(key).filter(|a| !a.terminal()).collect();
     // A periodic or parameterized job only launches children: it runs nothing itself.
@@ -42,7 +44,7 @@ pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut
         return plan;
     };
     plan.deployment_updates = rollout::cancel_stale(state, key, Some(job));
-    let mut ctx = Context::new(state, job);
+    let mut ctx = Context::new(state, job, options);
     let nodes = select::candidate_nodes(state, job, rng);
     let limit = select::limit_for(job, nodes.len());
     // A version rolls out under one deployment: the active one, or a new one if it never had any.
@@ -112,7 +114,7 @@ pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut
         for a in
             keep.values().filter(|a| a.job_version != job.version && a.desired_status == DesiredStatus::Run && !a.client_status.terminal())
         {
-            if !needs_replacement(state, job, group, a) {
+            if state.job_version(key, a.job_version).is_some_and(|old| !needs_replacement(old, job, &group.name)) {
                 let mut updated = (*a).clone();
                 updated.job_version = job.version;
                 in_place.push(updated);
@@ -192,17 +194,19 @@ pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut
         plan.stops.push(stop(a, STOP_GROUP_REMOVED, None));
     }
     rescheduler.finish(&mut plan, job, rng);
+    let preempted = preempt::evals_for_preempted(state, &plan, eval, rng);
+    plan.followup_evals.extend(preempted);
     plan
 }
 
 #[allow(clippy::too_many_arguments)]
-pub(super) fn place_all(
+pub(super) fn place_all<'a>(
     plan: &mut Plan,
-    ctx: &mut Context<'_>,
+    ctx: &mut Context<'a>,
     eval: &Evaluation,
-    job: &Job,
-    group: &TaskGroup,
-    nodes: &[&crate::core::node::Node],
+    job: &'a Job,
+    group: &'a TaskGroup,
+    nodes: &[&'a crate::core::node::Node],
     limit: usize,
     place: &[(u32, Option<&Allocation>)],
     rng: &mut SeededRng,
@@ -217,19 +221,28 @@ pub(super) fn place_all(
         let mut metric = AllocMetric::default();
         ctx.penalty_nodes = reschedule::penalty_nodes(*previous);
         match select::select(ctx, job, group, nodes, limit, &mut metric, rng) {
-            Some((node_id, resources)) => {
-                let node_name = ctx.state.nodes.get(&node_id).map(|n| n.name.clone()).unwrap_or_default();
+            Some(selected) => {
+                let node_name = ctx.state.nodes.get(&selected.node_id).map(|n| n.name.clone()).unwrap_or_default();
+                let id = super::new_id(rng);
+                for evicted in &selected.preempted {
+                    plan.preemptions.push(AllocStop {
+                        alloc_id: evicted.clone(),
+                        desired_status: DesiredStatus::Evict,
+                        description: preempt::description(&id),
+                        client_status: None,
+                    });
+                }
                 plan.placements.push(Allocation {
-                    id: super::new_id(rng),
+                    id,
                     namespace: intern(job.namespace.clone()),
                     eval_id: eval.id.clone(),
                     name: format!("{}.{}[{}]", job.id, group.name, index),
-                    node_id,
+                    node_id: selected.node_id,
                     node_name,
                     job_id: job.id.clone(),
                     job_version: job.version,
                     task_group: group.name.clone(),
-                    resources,
+                    resources: selected.resources,
                     previous_allocation: previous.map(|p| p.id.clone()).unwrap_or_default(),
                     ..Default::default()
                 });
@@ -242,16 +255,6 @@ pub(super) fn place_all(
     }
     if let Some(m) = failed {
         plan.failed_tg_allocs.insert(group.name.clone(), m);
-    }
-}
-
-/// Whether moving `a` to `job`'s version of its group needs a new allocation (Nomad's "destructive
-/// update", see `core::update_kind`); when its own version is gone it is replaced.
-pub fn needs_replacement(state: &ClusterState, job: &Job, group: &TaskGroup, a: &Allocation) -> bool {
-    let old = state.job_version(&job.key(), a.job_version);
-    match old.as_ref().and_then(|j| j.group(&group.name).map(|g| (j, g))) {
-        Some((old_job, old)) => crate::core::update_kind::needs_replacement(old_job, old, job, group),
-        None => true,
     }
 }
 

@@ -3,19 +3,24 @@
 //! `schedule` never mutates state and never performs IO; the plan applier on the leader verifies
 //! the plan against the newest state (`verify`) before committing it through Raft.
 
+pub mod class;
 pub mod constraint;
 pub mod feasible;
 pub mod fit;
 pub mod generic;
 pub mod plan;
+pub mod preempt;
+pub mod property;
 pub mod rank;
 pub mod reschedule;
 pub mod rollout;
 pub mod select;
 pub mod system;
+pub mod update;
 pub mod verify;
 
 pub use plan::Plan;
+pub use select::Options;
 
 use super::eval::Evaluation;
 use super::job::{JobKey, JobType};
@@ -32,12 +37,17 @@ pub fn schedule(state: &ClusterState, eval: &Evaluation, seed: u64) -> Plan {
 /// Computes the plan for `eval` against `state` at `now` (unix nanoseconds: when failed
 /// allocations are judged against their reschedule policy). The same inputs give the same plan.
 pub fn schedule_at(state: &ClusterState, eval: &Evaluation, seed: u64, now: i64) -> Plan {
+    schedule_with(state, eval, seed, now, Options::default())
+}
+
+/// `schedule_at` with explicit options (whether feasibility is judged per computed node class).
+pub fn schedule_with(state: &ClusterState, eval: &Evaluation, seed: u64, now: i64, options: Options) -> Plan {
     let mut rng = SeededRng::new(seed);
     let key = JobKey::new(&eval.namespace, &eval.job_id);
     let job_type = state.jobs.get(&key).map(|j| j.job_type).or_else(|| JobType::parse(&eval.job_type)).unwrap_or_default();
     match job_type {
-        JobType::Service | JobType::Batch => generic::schedule(state, eval, &key, &mut rng, now),
-        JobType::System | JobType::Sysbatch => system::schedule(state, eval, &key, &mut rng),
+        JobType::Service | JobType::Batch => generic::schedule(state, eval, &key, &mut rng, now, options),
+        JobType::System | JobType::Sysbatch => system::schedule(state, eval, &key, &mut rng, options),
     }
 }
 

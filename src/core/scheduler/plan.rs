@@ -16,6 +16,9 @@ pub struct Plan {
     /// Existing allocations updated in place (same node, new job version).
     pub updates: Vec<Allocation>,
     pub stops: Vec<AllocStop>,
+    /// Allocations evicted for placements of this plan (Nomad's `NodePreemptions`): desired status
+    /// `evict`, "Preempted by alloc ID <id>".
+    pub preemptions: Vec<AllocStop>,
     /// Per task group: why some allocations could not be placed.
     pub failed_tg_allocs: BTreeMap<String, AllocMetric>,
     /// Per task group: allocations still waiting for a place.
@@ -35,6 +38,7 @@ impl Plan {
         self.placements.is_empty()
             && self.updates.is_empty()
             && self.stops.is_empty()
+            && self.preemptions.is_empty()
             && self.deployment.is_none()
             && self.deployment_updates.is_empty()
             && self.followups.is_empty()

@@ -142,7 +142,8 @@ impl<'s> Rescheduler<'s> {
                 }
                 Decision::Keep => {
                     // A new job version replaces a failed allocation it changes, as any other.
-                    if a.job_version != job.version && needs_replacement(state, job, group, a) {
+                    let old = state.job_version(&job.key(), a.job_version);
+                    if a.job_version != job.version && old.is_some_and(|old| needs_replacement(old, job, &group.name)) {
                         place.push((index, Some(a)));
                         self.updating.push(a);
                     } else {

@@ -12,9 +12,9 @@ use crate::core::state::ClusterState;
 use super::feasible;
 use super::generic::{migrating, needs_replacement, place_all, stop, STOP_GROUP_REMOVED, STOP_JOB, STOP_LOST, STOP_MIGRATE, STOP_UPDATE};
 use super::plan::Plan;
-use super::select::Context;
+use super::select::{Context, Options};
 
-pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut SeededRng) -> Plan {
+pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut SeededRng, options: Options) -> Plan {
     let mut plan = Plan { eval_id: eval.id.clone(), priority: eval.priority, ..Default::default() };
     // A periodic or parameterized job only launches children: it runs nothing itself.
     let Some(job) = state.jobs.get(key).filter(|j| !j.stop && !j.is_parent()) else {
@@ -23,7 +23,7 @@ pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut
         }
         return plan;
     };
-    let mut ctx = Context::new(state, job);
+    let mut ctx = Context::new(state, job, options);
     let nodes = super::select::candidate_nodes(state, job, rng);
     for group in &job.task_groups {
         // existing allocation of this group per node (live, or complete for sysbatch)
@@ -47,7 +47,7 @@ pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut
                 continue;
             }
             if a.job_version != job.version && !done {
-                if !needs_replacement(state, job, group, a) {
+                if state.job_version(key, a.job_version).is_some_and(|old| !needs_replacement(old, job, &group.name)) {
                     let mut u = a.clone();
                     u.job_version = job.version;
                     plan.updates.push(u);
@@ -63,7 +63,7 @@ pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut
             if on_node.contains_key(node.id.as_str()) {
                 continue;
             }
-            if feasible::check(job, group, node).is_err() {
+            if ctx.feasible(job, group, node).is_err() {
                 continue;
             }
             let one = [*node];
@@ -82,5 +82,7 @@ pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut
     for a in state.allocs_of_job(key).filter(|a| !a.terminal() && !groups.contains(&a.task_group.as_str())) {
         plan.stops.push(stop(a, STOP_GROUP_REMOVED, None));
     }
+    let preempted = super::preempt::evals_for_preempted(state, &plan, eval, rng);
+    plan.followup_evals.extend(preempted);
     plan
 }

@@ -1,8 +1,9 @@
 //! Plan verification on the leader: re-checks every node of a plan against the newest state.
 //!
 //! Nodes whose placements no longer fit (another plan took the room, or the node went away) are
-//! rejected as a whole; the rest of the plan is committed and the worker retries the remainder (a
-//! deployment the plan creates is committed only with one of its allocations).
+//! rejected as a whole (with the evictions planned there); the rest of the plan is committed and the
+//! worker retries the remainder (a deployment the plan creates is committed only with one of its
+//! allocations).
 
 use std::collections::BTreeSet;
 
@@ -23,7 +24,7 @@ pub fn verify(state: &ClusterState, plan: &Plan) -> (PlanResult, Vec<String>) {
         ..Default::default()
     };
     let mut rejected = Vec::new();
-    let stopped: BTreeSet<&str> = plan.stops.iter().map(|s| s.alloc_id.as_str()).collect();
+    let stopped: BTreeSet<&str> = plan.stops.iter().chain(&plan.preemptions).map(|s| s.alloc_id.as_str()).collect();
     for (node_id, allocs) in plan.by_node() {
         let ok = match state.nodes.get(node_id) {
             Some(node) => {
@@ -37,6 +38,9 @@ pub fn verify(state: &ClusterState, plan: &Plan) -> (PlanResult, Vec<String>) {
         };
         if ok {
             result.allocs.extend(allocs.into_iter().cloned());
+            // evictions for this node's placements commit with them
+            let on_node = |id: &str| state.allocs.get(id).is_some_and(|a| a.node_id == node_id);
+            result.stops.extend(plan.preemptions.iter().filter(|p| on_node(&p.alloc_id)).cloned());
         } else {
             rejected.push(node_id.to_string());
         }
