@@ -120,32 +120,6 @@ fn settle(server: &ServerProc, step: &str, want: usize) {
     }
 }
 
-/// Stops (SIGTERM: the executor stops its task and cleans up) any executor left under a test directory.
-struct ReapExecutors(std::path::PathBuf);
-
-impl Drop for ReapExecutors {
-    fn drop(&mut self) {
-        let dir = self.0.display().to_string();
-        for p in processes_mentioning(&format!("executor --state-dir {dir}")) {
-            if let Some(pid) = p.split(':').next().and_then(|p| p.parse::<i32>().ok()) {
-                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
-            }
-        }
-        let _ = wait_for(|| processes_mentioning(&format!("executor --state-dir {dir}")).is_empty());
-    }
-}
-
-fn wait_for(f: impl Fn() -> bool) -> bool {
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    while std::time::Instant::now() < deadline {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
-}
-
 #[test]
 fn registry_follows_scaling_a_dying_client_and_a_drain() {
     if !is_root() {

@@ -170,10 +170,11 @@ fn raw_exec(spec: &ExecSpec, command: &[String], tty: bool) -> Result<i32, Execu
         .collect();
     let fds = cgroup::raw_fds(&procs);
     let network = netns::open(spec)?;
-    // SAFETY: the hook only makes async-signal-safe syscalls (write, setns, setsid, ioctl, setgroups,
+    // SAFETY: the hook only makes async-signal-safe syscalls (signal, sigprocmask, write, setns, setsid, ioctl, setgroups,
     // setgid, setuid) on data prepared before fork.
     unsafe {
         cmd.pre_exec(move || {
+            super::signals::reset_for_exec()?;
             cgroup::join_fds(&fds)?;
             if let Some(ns) = &network {
                 netns::join(ns)?;

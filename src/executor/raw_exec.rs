@@ -60,10 +60,11 @@ impl RawExecTask {
         };
         let fds = cgroup::raw_fds(&procs);
         let network = netns::open(spec)?;
-        // SAFETY: the hook only makes async-signal-safe syscalls (write, setns, setgroups, setgid,
+        // SAFETY: the hook only makes async-signal-safe syscalls (signal, sigprocmask, write, setns, setgroups, setgid,
         // setuid) on data prepared before fork.
         unsafe {
             cmd.pre_exec(move || {
+                super::signals::reset_for_exec()?;
                 cgroup::join_fds(&fds)?;
                 if let Some(ns) = &network {
                     netns::join(ns)?;

@@ -35,6 +35,30 @@ extern "C" fn on_signal(sig: libc::c_int) {
     nix::errno::Errno::set_raw(saved);
 }
 
+/// In a forked child before `execve`: every signal back to its default action and none blocked, so
+/// a task can trap what it likes even when the agent was started with signals ignored (`nohup`
+/// ignores SIGHUP, and a shell cannot trap a signal ignored on entry). Only async-signal-safe calls.
+///
+/// # Safety
+/// Call only in a `pre_exec` hook (between fork and exec).
+pub unsafe fn reset_for_exec() -> std::io::Result<()> {
+    for sig in 1..libc::SIGRTMIN() {
+        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+            // SAFETY: sigaction-backed signal(2) is async-signal-safe; failures (invalid numbers) are ignored.
+            unsafe { libc::signal(sig, libc::SIG_DFL) };
+        }
+    }
+    let mut empty = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: sigemptyset initialises the set before sigprocmask reads it.
+    unsafe {
+        libc::sigemptyset(empty.as_mut_ptr());
+        if libc::sigprocmask(libc::SIG_SETMASK, empty.as_ptr(), std::ptr::null_mut()) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
 /// The installed handlers and the pipe they wake.
 pub struct SignalPipe {
     read: OwnedFd,
