@@ -72,7 +72,7 @@ def swarm(docker_host, n):
     docker = ["/usr/bin/docker", "-H", docker_host]
     t0 = time.monotonic()
     subprocess.run(
-        docker + ["service", "create", "--detach", "--quiet", "--name", "rollout", "--replicas", str(n), "busybox:local", "sleep", "3600"],
+        docker + ["service", "create", "--detach", "--quiet", "--no-resolve-image", "--name", "rollout", "--replicas", str(n), "busybox:local", "sleep", "3600"],
         check=True,
         stdout=subprocess.DEVNULL,
     )
