@@ -1,0 +1,133 @@
+//! Applying allocation changes: the allocations a plan places, updates or stops (with their
+//! replacements linked), and what clients report of the allocations they run.
+
+use super::*;
+
+impl ClusterState {
+    /// Indexes an allocation by node and job under `id`, the allocation table's own key.
+    pub(super) fn index_alloc(&mut self, id: &Arc<str>) {
+        if let Some(a) = self.allocs.get(id) {
+            self.allocs_by_node.entry(a.node_id.clone()).or_default().insert(id.clone());
+            self.allocs_by_job.entry(JobKey::new(&a.namespace, &a.job_id)).or_default().insert(id.clone());
+        }
+    }
+
+    pub(super) fn apply_plan(&mut self, index: u64, result: &PlanResult, now: i64) {
+        self.apply_plan_deployments(index, result, now);
+        for alloc in &result.allocs {
+            let mut alloc = alloc.clone();
+            let previous_deployment = self.allocs.get(alloc.id.as_str()).map(|a| a.deployment_id.clone());
+            self.count_placement(index, &alloc, previous_deployment.as_deref(), now);
+            match self.allocs.get(alloc.id.as_str()) {
+                Some(old) => {
+                    // The client may have reported since the plan's snapshot: keep its side.
+                    alloc.client_status = old.client_status;
+                    alloc.client_description = old.client_description.clone();
+                    alloc.task_states = old.task_states.clone();
+                    if old.deployment_id == alloc.deployment_id {
+                        alloc.deployment_status.clone_from(&old.deployment_status);
+                    }
+                    alloc.create_index = old.create_index;
+                    alloc.create_time = old.create_time;
+                }
+                None => {
+                    alloc.create_index = index;
+                    alloc.create_time = now;
+                    self.link_replacement(index, &alloc, now);
+                }
+            }
+            alloc.modify_index = index;
+            alloc.alloc_modify_index = index;
+            alloc.modify_time = now;
+            let key = match self.allocs.get_key_value(alloc.id.as_str()) {
+                Some((key, _)) => key.clone(),
+                None => Arc::from(alloc.id.as_str()),
+            };
+            self.allocs.insert(key.clone(), Shared::new(alloc));
+            self.index_alloc(&key);
+        }
+        for stop in &result.stops {
+            self.stop_alloc(index, stop, now);
+        }
+        for f in &result.followups {
+            if let Some(a) = self.allocs.get_mut(f.alloc_id.as_str()) {
+                let a = a.make_mut();
+                a.followup_eval_id = f.eval_id.clone();
+                a.modify_index = index;
+                a.modify_time = now;
+            }
+        }
+        let touched: Vec<&str> =
+            result.allocs.iter().map(|a| a.id.as_str()).chain(result.stops.iter().map(|s| s.alloc_id.as_str())).collect();
+        self.remove_services_of_terminal(index, &touched);
+        if !result.allocs.is_empty() || !result.stops.is_empty() || !result.followups.is_empty() {
+            self.touch(table::ALLOCS, index);
+        }
+        self.upsert_evals(index, result.eval.iter().chain(result.blocked_eval.iter()).chain(&result.followup_evals), now);
+    }
+
+    /// A new allocation replacing another: the previous one records its replacement (Nomad's
+    /// `NextAllocation`).
+    pub(super) fn link_replacement(&mut self, index: u64, alloc: &Allocation, now: i64) {
+        if alloc.previous_allocation.is_empty() {
+            return;
+        }
+        if let Some(prev) = self.allocs.get_mut(alloc.previous_allocation.as_str()) {
+            let prev = prev.make_mut();
+            prev.next_allocation = alloc.id.clone();
+            prev.modify_index = index;
+            prev.modify_time = now;
+        }
+    }
+
+    pub(super) fn stop_alloc(&mut self, index: u64, stop: &AllocStop, now: i64) {
+        if let Some(a) = self.allocs.get_mut(stop.alloc_id.as_str()) {
+            let a = a.make_mut();
+            a.desired_status = stop.desired_status;
+            a.desired_description = intern(stop.description.clone());
+            if let Some(cs) = stop.client_status {
+                a.client_status = cs;
+            }
+            a.modify_index = index;
+            a.alloc_modify_index = index;
+            a.modify_time = now;
+        }
+    }
+
+    pub(super) fn update_allocs_from_client(
+        &mut self,
+        index: u64,
+        node_id: &str,
+        updates: &[ClientAllocUpdate],
+        now: i64,
+    ) -> Option<String> {
+        let mut unknown = Vec::new();
+        for u in updates {
+            match self.allocs.get_mut(u.id.as_str()) {
+                Some(a) if a.node_id == node_id => {
+                    let a = a.make_mut();
+                    // A lost allocation stays lost, whatever a late client says.
+                    if a.client_status != ClientStatus::Lost {
+                        a.client_status = u.client_status;
+                    }
+                    a.client_description = intern(u.client_description.clone());
+                    a.task_states = u.task_states.clone();
+                    a.modify_index = index;
+                    a.modify_time = now;
+                    if let Some(healthy) = u.deployment_status.as_ref().and_then(|d| d.healthy) {
+                        self.set_alloc_health(index, &u.id, healthy, now);
+                    }
+                }
+                _ => unknown.push(u.id.clone()),
+            }
+        }
+        self.touch(table::ALLOCS, index);
+        let ids: Vec<&str> = updates.iter().map(|u| u.id.as_str()).collect();
+        self.remove_services_of_terminal(index, &ids);
+        if unknown.is_empty() {
+            None
+        } else {
+            Some(format!("allocations not found on node {node_id}: {}", unknown.join(", ")))
+        }
+    }
+}
