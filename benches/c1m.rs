@@ -49,7 +49,7 @@ struct Counters {
     received: AtomicU64,
     /// Allocations reported running and acknowledged by a server.
     running: AtomicU64,
-    /// An allocation received twice by clients, or by a client without room for it.
+    /// Clients given more allocations than they have room for (an over-committed node).
     errors: AtomicU64,
 }
 

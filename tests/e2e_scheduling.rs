@@ -43,61 +43,30 @@ fn node_id(server: &ServerProc, name_part: &str) -> String {
     n.unwrap_or_else(|| panic!("no node at {name_part}: {nodes}"))["ID"].as_str().unwrap().to_string()
 }
 
-const SYSTEM: &str = r#"job "everywhere" {
-  type = "system"
-  group "g" {
-    task "t" {
+/// A job `id` of raw_exec sleepers asking `memory` MB each; `group` goes first in its group block
+/// (count, update, …) and `job` first in the job block (type, …).
+fn sleeper(id: &str, job: &str, group: &str, memory: u32) -> String {
+    format!(
+        r#"job "{id}" {{
+  {job}
+  group "g" {{
+    {group}
+    task "t" {{
       driver = "raw_exec"
-      config {
+      config {{
         command = "/bin/sleep"
         args    = ["300"]
-      }
-      resources {
+      }}
+      resources {{
         cpu    = 20
-        memory = 16
-      }
-    }
-  }
+        memory = {memory}
+      }}
+    }}
+  }}
+}}
+"#
+    )
 }
-"#;
-
-const BIG: &str = r#"job "big" {
-  group "g" {
-    task "t" {
-      driver = "raw_exec"
-      config {
-        command = "/bin/sleep"
-        args    = ["300"]
-      }
-      resources {
-        cpu    = 20
-        memory = 150000
-      }
-    }
-  }
-}
-"#;
-
-const WEB: &str = r#"job "spreadweb" {
-  group "g" {
-    count = 4
-    update {
-      max_parallel = 0
-    }
-    task "t" {
-      driver = "raw_exec"
-      config {
-        command = "/bin/sleep"
-        args    = ["300"]
-      }
-      resources {
-        cpu    = 20
-        memory = 16
-      }
-    }
-  }
-}
-"#;
 
 #[test]
 fn system_jobs_blocked_jobs_and_lost_clients_with_real_agents() {
@@ -125,7 +94,7 @@ fn system_jobs_blocked_jobs_and_lost_clients_with_real_agents() {
 
     // 1. A system job: one allocation on a, then one on b as soon as b joins.
     let file = c.root.join("system.hcl");
-    std::fs::write(&file, SYSTEM).unwrap();
+    std::fs::write(&file, sleeper("everywhere", "type = \"system\"", "", 16)).unwrap();
     let out = cli(server, &["job", "run", "-detach", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out));
     wait_until("the system job running on a", Duration::from_secs(30), || {
@@ -141,7 +110,7 @@ fn system_jobs_blocked_jobs_and_lost_clients_with_real_agents() {
 
     // 2. A job that fits nowhere (150 GB of memory): blocked, and `job run` says why and exits 2.
     let file = c.root.join("big.hcl");
-    std::fs::write(&file, BIG).unwrap();
+    std::fs::write(&file, sleeper("big", "", "", 150_000)).unwrap();
     let out = cli(server, &["job", "run", file.to_str().unwrap()]);
     let shown = text(&out);
     assert_eq!(out.status.code(), Some(2), "{shown}");
@@ -171,7 +140,7 @@ fn system_jobs_blocked_jobs_and_lost_clients_with_real_agents() {
     // 3. A client that stops heartbeating: marked down within TTL (10 s) + grace (2 s), its
     //    allocations lost and replaced on the live clients.
     let file = c.root.join("web.hcl");
-    std::fs::write(&file, WEB).unwrap();
+    std::fs::write(&file, sleeper("spreadweb", "", "count = 4\n    update {\n      max_parallel = 0\n    }", 16)).unwrap();
     let out = cli(server, &["job", "run", "-detach", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out));
     let a_node = node_id(server, "127.0.141.10");

@@ -69,10 +69,11 @@ pub fn decide(state: &ClusterState, now: i64) -> DrainDecision {
             continue;
         };
         let (max_parallel, min_healthy) = tg.migrate.as_ref().map_or((1, 0), |m| (m.max_parallel.max(1) as usize, m.min_healthy_time));
+        let checks_first = waits_for_checks(tg);
         let healthy = state
             .allocs_of_job(&job_key)
             .filter(|a| a.task_group == group && a.desired_status == DesiredStatus::Run && !a.desired_transition.migrate)
-            .filter(|a| healthy(a, tg, now, min_healthy))
+            .filter(|a| healthy(a, checks_first, now, min_healthy))
             .count();
         let may_go = healthy.saturating_sub((tg.count as usize).saturating_sub(max_parallel));
         allocs.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
@@ -101,20 +102,25 @@ fn must_leave(state: &ClusterState, strategy: &DrainStrategy, a: &Allocation) ->
     !(strategy.ignore_system_jobs && is_system(state, a))
 }
 
+/// Whether the group's migrate block judges health by checks and the group has checks the client runs.
+fn waits_for_checks(tg: &TaskGroup) -> bool {
+    let by_checks = tg.migrate.as_ref().is_none_or(|m| m.health_check != "task_states");
+    by_checks
+        && tg
+            .services
+            .iter()
+            .chain(tg.tasks.iter().flat_map(|t| &t.services))
+            .any(|s| s.provider == "nomad" && s.checks.iter().any(super::service_reg::client_check))
+}
+
 /// Healthy as its client reported it (by the group's `migrate` block: task states, checks,
 /// `min_healthy_time`, `healthy_deadline`). Until it reports, running with every running task up
 /// for at least `min_healthy` nanoseconds — unless the group's checks must pass first.
-fn healthy(a: &Allocation, tg: &TaskGroup, now: i64, min_healthy: i64) -> bool {
+fn healthy(a: &Allocation, checks_first: bool, now: i64, min_healthy: i64) -> bool {
     if let Some(h) = a.healthy() {
         return h;
     }
-    let by_checks = tg.migrate.as_ref().is_none_or(|m| m.health_check != "task_states");
-    let has_checks = tg
-        .services
-        .iter()
-        .chain(tg.tasks.iter().flat_map(|t| &t.services))
-        .any(|s| s.provider == "nomad" && s.checks.iter().any(super::service_reg::client_check));
-    if by_checks && has_checks {
+    if checks_first {
         return false;
     }
     a.client_status == ClientStatus::Running
