@@ -403,7 +403,7 @@ async fn populate(root: &Path, ip: &str, allocs: usize) -> Built {
         assert_eq!(state.allocs.len(), allocs);
         serde_json::to_vec(&*state).expect("serialize")
     };
-    // A long-lived server has a snapshot (one per 5,000 entries); take it so a start loads it.
+    // A long-lived server has a snapshot (one per 8,192 entries, checked every 120 s); take it so a start loads it.
     let applied = *node.applied_index().borrow();
     node.raft().trigger().snapshot().await.expect("trigger snapshot");
     let mut metrics = node.raft().metrics();

@@ -13,7 +13,7 @@ use crate::client::config::HostVolume;
 use crate::client::network::bridge::Bridge;
 use crate::client::ClientConfig;
 use crate::core::node::NodeReserved;
-use crate::http::{self, HttpState};
+use crate::http::{self, HttpShared, HttpState};
 use crate::raft::config::RaftConfig;
 use crate::raft::node::RaftNode;
 use crate::rpc::peer_service::PeerService;
@@ -65,6 +65,8 @@ pub struct AgentConfig {
     pub raft_multiplier: u32,
     /// Server: applied entries between Raft snapshots (`None`: Drover's default).
     pub raft_snapshot_threshold: Option<u64>,
+    /// Server: how often the snapshot threshold is checked (`None`: Drover's default, 120 s as Nomad's).
+    pub raft_snapshot_interval: Option<Duration>,
     /// Server: entries kept behind a snapshot for lagging followers (`None`: Drover's default).
     pub raft_trailing_logs: Option<u64>,
     /// Client only: servers' RPC addresses (`host:port`), from `servers`, `client.server_join.retry_join`
@@ -210,7 +212,7 @@ pub async fn run(cfg: AgentConfig) -> Result<(), AgentError> {
     });
     let alloc_root = cfg.client.then(|| cfg.data_dir.join("client").join("alloc"));
     let control = ccfg.as_ref().map(crate::client::ClientControl::new);
-    let state = HttpState { server: server.clone(), alloc_root, http: reqwest::Client::new(), client: control.clone() };
+    let state = HttpState::new(HttpShared { server: server.clone(), alloc_root, http: reqwest::Client::new(), client: control.clone() });
     let http_listener = tokio::net::TcpListener::bind(http_addr).await.map_err(|e| AgentError::Listen {
         role: "http",
         addr: http_addr,
@@ -256,6 +258,9 @@ fn raft_config(cfg: &AgentConfig) -> RaftConfig {
     }
     if let Some(n) = cfg.raft_trailing_logs {
         r.logs_to_keep_after_snapshot = n;
+    }
+    if let Some(d) = cfg.raft_snapshot_interval {
+        r.snapshot_interval = d;
     }
     r
 }

@@ -4,6 +4,10 @@
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("executor") {
+        if args.get(2).map(String::as_str) == Some("launcher") {
+            // The client's executor launcher: forks executors on request, also before any runtime.
+            std::process::exit(drover::executor::launcher::serve());
+        }
         if args.get(2).map(String::as_str) == Some("exec") {
             // `alloc exec`: a command inside a running task (libcontainer's tenant), also before any runtime.
             std::process::exit(drover::executor::exec::run(&args[3..]));

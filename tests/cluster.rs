@@ -199,7 +199,7 @@ fn a_follower_far_behind_catches_up_through_a_snapshot() {
     }
     let _one = serial();
     // Snapshots every 100 entries and 20 trailing entries: the log a stopped follower needs is gone quickly.
-    let config = "server {\n  raft_snapshot_threshold = 100\n  raft_trailing_logs = 20\n}\n";
+    let config = "server {\n  raft_snapshot_threshold = 100\n  raft_snapshot_interval = \"200ms\"\n  raft_trailing_logs = 20\n}\n";
     let mut c = Cluster::start_with_config("cluster-snap", 74, 3, Some(config));
     let leader = c.wait_leader_everywhere(Duration::from_secs(30));
     let behind = (leader + 1) % 3;

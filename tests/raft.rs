@@ -146,7 +146,12 @@ async fn single_node_survives_restart() {
 async fn snapshot_and_purged_log_survive_restart() {
     init_tracing();
     let dir = TempDir::new("snapshot");
-    let cfg = RaftConfig { snapshot_logs_since_last: 20, logs_to_keep_after_snapshot: 5, ..config(1, "127.0.0.1:4647", dir.path()) };
+    let cfg = RaftConfig {
+        snapshot_logs_since_last: 20,
+        snapshot_interval: Duration::from_millis(100),
+        logs_to_keep_after_snapshot: 5,
+        ..config(1, "127.0.0.1:4647", dir.path())
+    };
     let node = RaftNode::open(cfg.clone()).await.expect("open");
     node.bootstrap(BTreeMap::from([(1, cfg.rpc_addr.clone())])).await.expect("bootstrap");
     let mut leadership = node.leadership();

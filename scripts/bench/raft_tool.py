@@ -17,6 +17,7 @@ import json
 import math
 import os
 import signal
+import statistics
 import sys
 import threading
 import time
@@ -245,14 +246,25 @@ def cmd_report(args):
                 for k, v in kv.items():
                     samples.setdefault(prefix + "." + k, []).append(float(v))
             else:
+                # One line per wrk run; with several rounds each figure is their median.
                 for k, v in kv.items():
-                    r[prefix + "." + k] = v
+                    r.setdefault(prefix + "." + k, []).append(v)
+
+    def values(key):
+        out = []
+        for v in r.get(key, []):
+            try:
+                out.append(float(v))
+            except ValueError:
+                pass
+        return out
 
     def num(key):
-        try:
-            return float(r[key])
-        except (KeyError, ValueError):
-            return float("nan")
+        v = values(key)
+        return statistics.median(v) if v else float("nan")
+
+    def total(key):
+        return sum(values(key))
 
     def fmt(x, unit=""):
         if isinstance(x, float) and math.isnan(x):
@@ -270,8 +282,8 @@ def cmd_report(args):
         return a / b if ok else float("nan")
 
     def errors(system, c):
-        status = num("%s.c%s.non2xx" % (system, c))
-        socket = sum(num("%s.c%s.%s" % (system, c, k)) for k in ("connect_err", "read_err", "write_err", "timeouts"))
+        status = total("%s.c%s.non2xx" % (system, c))
+        socket = sum(total("%s.c%s.%s" % (system, c, k)) for k in ("connect_err", "read_err", "write_err", "timeouts"))
         return "-" if math.isnan(status) or math.isnan(socket) else "%d/%d" % (status, socket)
 
     rows = []

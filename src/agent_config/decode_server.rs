@@ -18,6 +18,7 @@ pub(crate) const SERVER: Keys = Keys {
         "num_schedulers",
         "raft_multiplier",
         "raft_snapshot_threshold",
+        "raft_snapshot_interval",
         "raft_trailing_logs",
     ],
     ignored: &[
@@ -87,6 +88,7 @@ pub(crate) fn server(cx: &mut Cx<'_>, b: &Block<'_>, s: &mut ServerFile) {
     let positive = |n: &u64| if *n > 0 { Ok(()) } else { Err("must be positive".to_string()) };
     s.raft_snapshot_threshold = b.checked(cx, "raft_snapshot_threshold", positive).or(s.raft_snapshot_threshold);
     s.raft_trailing_logs = b.checked(cx, "raft_trailing_logs", positive).or(s.raft_trailing_logs);
+    s.raft_snapshot_interval = b.duration(cx, "raft_snapshot_interval").or(s.raft_snapshot_interval);
 }
 
 pub(crate) fn server_join(cx: &mut Cx<'_>, b: &Block<'_>, j: &mut ServerJoin) {

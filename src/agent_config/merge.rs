@@ -73,6 +73,7 @@ impl ServerFile {
         set(&mut self.num_schedulers, over.num_schedulers);
         set(&mut self.raft_multiplier, over.raft_multiplier);
         set(&mut self.raft_snapshot_threshold, over.raft_snapshot_threshold);
+        set(&mut self.raft_snapshot_interval, over.raft_snapshot_interval);
         set(&mut self.raft_trailing_logs, over.raft_trailing_logs);
     }
 }

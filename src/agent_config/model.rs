@@ -70,6 +70,8 @@ pub struct ServerFile {
     pub raft_multiplier: Option<u32>,
     /// Applied entries between Raft snapshots.
     pub raft_snapshot_threshold: Option<u64>,
+    /// How often a server checks whether `raft_snapshot_threshold` entries were applied since its last snapshot.
+    pub raft_snapshot_interval: Option<Duration>,
     /// Entries kept in the log behind a snapshot for followers that lag a little.
     pub raft_trailing_logs: Option<u64>,
 }

@@ -114,6 +114,7 @@ pub fn resolve(c: FileConfig, cx: &Context) -> Result<AgentConfig, ConfigError> 
         num_schedulers: server.num_schedulers.map_or(crate::server::leader::WORKERS, |n| n as usize),
         raft_multiplier: server.raft_multiplier.unwrap_or(1),
         raft_snapshot_threshold: server.raft_snapshot_threshold,
+        raft_snapshot_interval: server.raft_snapshot_interval,
         raft_trailing_logs: server.raft_trailing_logs,
         servers,
         raw_exec_enabled: raw_exec_plugin.or(raw_exec_option).unwrap_or(false),

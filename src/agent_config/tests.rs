@@ -54,6 +54,7 @@ server {
   heartbeat_grace = "30s"
   num_schedulers  = 4
   raft_multiplier = 2
+  raft_snapshot_interval = "30s"
 }
 client {
   enabled           = true
@@ -112,6 +113,7 @@ fn a_full_hcl_file() {
     assert_eq!(a.rpc_addr().to_string(), "0.0.0.0:5647");
     assert_eq!(a.advertise_rpc.as_deref(), Some("10.1.2.3:5647"));
     assert_eq!((a.bootstrap_expect, a.retry_max, a.num_schedulers, a.raft_multiplier), (3, 5, 4, 2));
+    assert_eq!(a.raft_snapshot_interval, Some(Duration::from_secs(30)));
     assert_eq!((a.node_class.as_str(), a.node_pool.as_str()), ("web", "blue"));
     assert_eq!((a.reserved.cpu_mhz, a.reserved.memory_mb, a.reserved.disk_mb), (500, 256, 1024));
     assert_eq!((a.min_dynamic_port, a.max_dynamic_port, a.cpu_total_compute, a.memory_total_mb), (21000, 22000, Some(8000), Some(4096)));
@@ -130,7 +132,7 @@ fn json_reads_like_hcl() {
   "server": [{
     "enabled": true, "bootstrap_expect": 3,
     "server_join": {"retry_join": ["10.0.0.2", "10.0.0.3:4647"], "retry_max": 5, "retry_interval": "15s"},
-    "heartbeat_grace": "30s", "num_schedulers": 4, "raft_multiplier": 2
+    "heartbeat_grace": "30s", "num_schedulers": 4, "raft_multiplier": 2, "raft_snapshot_interval": "30s"
   }],
   "client": {
     "enabled": true, "servers": ["127.0.0.1:5647"], "node_class": "web", "node_pool": "blue",

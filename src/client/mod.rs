@@ -13,6 +13,7 @@ pub mod host_stats;
 pub mod image_pull;
 pub mod interface;
 pub mod interpolate;
+pub mod launcher;
 pub mod network;
 pub mod reporter;
 pub mod restart;

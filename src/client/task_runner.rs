@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::core::alloc::{Allocation, TaskEvent, TaskState, TaskStateKind};
 use crate::core::job::{Job, Task, TaskGroup};
@@ -22,6 +22,7 @@ use super::control::{signal_task, ControlError, TaskCommand, TaskCommandRx};
 use super::env::{self, TaskDirs};
 use super::image_pull;
 use super::interpolate::Interpolator;
+use super::launcher;
 use super::network::AllocNetwork;
 use super::restart::{Decision, RestartTracker};
 
@@ -178,21 +179,44 @@ pub(crate) fn read_pid(path: &Path) -> Option<i32> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
+/// Whether `pid` runs: it exists and is not a zombie (an executor the agent did not fork is reaped
+/// by whoever inherited it, maybe late).
 pub(crate) fn alive(pid: i32) -> bool {
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+    if nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_err() {
+        return false;
+    }
+    // The state follows the command name, which is in parentheses and may contain anything.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()) != Some("Z"),
+        Err(_) => false,
+    }
 }
 
 fn read_exit(dir: &Path) -> Option<ExitStatus> {
     serde_json::from_slice(&std::fs::read(dir.join(EXIT_FILE)).ok()?).ok()
 }
 
-/// Starts the executor for `spec`, in its own session so it outlives the agent.
-fn spawn_executor(cfg: &ClientConfig, spec: &ExecSpec) -> std::io::Result<tokio::process::Child> {
+/// Starts the executor for `spec`, in its own session so it outlives the agent: forked by the
+/// launcher (`None`: followed by its pid file), or, when the launcher fails, exec'd as a child.
+async fn start_executor(cfg: &ClientConfig, spec: &ExecSpec) -> std::io::Result<Option<tokio::process::Child>> {
     std::fs::create_dir_all(&spec.state_dir)?;
     let _ = std::fs::remove_file(spec.state_dir.join(EXIT_FILE));
     let _ = std::fs::remove_file(spec.state_dir.join(TASK_PID_FILE));
+    let _ = std::fs::remove_file(spec.state_dir.join(EXECUTOR_PID_FILE));
     let json = serde_json::to_vec_pretty(spec).map_err(std::io::Error::other)?;
     std::fs::write(spec.state_dir.join(SPEC_FILE), json)?;
+    match launcher::shared(&cfg.executor_bin).launch(&spec.state_dir).await {
+        Ok(pid) => {
+            debug!(alloc_id = %spec.alloc_id, task = %spec.task_name, pid, "executor forked by the launcher");
+            return Ok(None);
+        }
+        Err(e) => warn!(alloc_id = %spec.alloc_id, task = %spec.task_name, error = %e, "executor launcher failed; exec'ing the executor"),
+    }
+    spawn_executor(cfg, spec).map(Some)
+}
+
+/// Exec's the executor for `spec` as a child of the agent, in its own session.
+fn spawn_executor(cfg: &ClientConfig, spec: &ExecSpec) -> std::io::Result<tokio::process::Child> {
     let log = std::fs::OpenOptions::new().create(true).append(true).open(spec.state_dir.join("executor.log"))?;
     let mut cmd = tokio::process::Command::new(&cfg.executor_bin);
     cmd.arg("executor").arg("--state-dir").arg(&spec.state_dir);
@@ -479,12 +503,12 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
             if pulled.is_some() {
                 None
             } else {
-                match spawn_executor(&r.ctx.cfg, &spec) {
+                match start_executor(&r.ctx.cfg, &spec).await {
                     Ok(c) => {
                         if let Some(reply) = restart_reply.take() {
                             let _ = reply.send(Ok(()));
                         }
-                        Some(c)
+                        c
                     }
                     Err(e) => {
                         r.state.state = TaskStateKind::Dead;

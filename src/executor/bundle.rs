@@ -160,8 +160,14 @@ fn bind(source: PathBuf, destination: PathBuf, read_only: bool) -> Mount {
 const V1_CONTROLLERS: [&str; 12] =
     ["cpu", "cpuacct", "cpuset", "devices", "hugetlb", "memory", "pids", "perf_event", "blkio", "net_prio", "net_cls", "freezer"];
 
-/// A tmpfs at /sys/fs/cgroup with, for each v1 hierarchy on the host, the task's own cgroup bound
-/// read-only at `/sys/fs/cgroup/<hierarchy>` (as Docker shows them). Empty on a v2-only host.
+/// The v1 controllers a task sees its own cgroup of: those runtimes read their limits from (a JVM's
+/// or Go's memory limit, CPU quota and cpuset; pids). Every bind mount costs a container start about
+/// a millisecond, so the others (blkio, devices, freezer, ...) are not shown.
+const TASK_VISIBLE: [&str; 5] = ["cpu", "cpuacct", "cpuset", "memory", "pids"];
+
+/// A tmpfs at /sys/fs/cgroup with, for each v1 hierarchy on the host that has a controller of
+/// [`TASK_VISIBLE`], the task's own cgroup bound read-only at `/sys/fs/cgroup/<hierarchy>` (as Docker
+/// shows them). Empty on a v2-only host.
 pub fn cgroup_mounts(id: &str) -> Vec<Mount> {
     let Ok(entries) = std::fs::read_dir(CGROUP_ROOT) else {
         return Vec::new();
@@ -170,7 +176,7 @@ pub fn cgroup_mounts(id: &str) -> Vec<Mount> {
         .flatten()
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
         .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|name| name.split(',').all(|c| V1_CONTROLLERS.contains(&c)))
+        .filter(|name| name.split(',').all(|c| V1_CONTROLLERS.contains(&c)) && name.split(',').any(|c| TASK_VISIBLE.contains(&c)))
         .collect();
     if hierarchies.is_empty() {
         return Vec::new();

@@ -9,6 +9,7 @@ pub mod cgroup;
 pub mod container;
 pub mod error;
 pub mod exec;
+pub mod launcher;
 pub mod logs;
 pub mod mounts;
 pub mod netns;

@@ -13,14 +13,16 @@ pub fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)).unwrap_or_default()
 }
 
-/// Writes `bytes` to `path` via a temporary file in the same directory, fsync and rename.
+/// Writes `bytes` to `path` via a temporary file in the same directory and a rename, so a reader
+/// sees the old file or the new one, whatever process crashes. Not fsynced: the files describe
+/// processes of this boot, which a power loss ends with them (an fsync here was a millisecond of
+/// every container start).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExecutorError> {
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = path.with_file_name(format!(".{file_name}.tmp.{}", std::process::id()));
     let write = || -> std::io::Result<()> {
         let mut f = fs::File::create(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
         fs::rename(&tmp, path)
     };
     write().map_err(|e| {

@@ -35,6 +35,7 @@ pub mod vars;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, put};
@@ -43,15 +44,34 @@ use tracing::info;
 
 use crate::server::Server;
 
-/// What the HTTP handlers can reach: the server role (if this agent is a server) and the
-/// client's allocation directory (if it is a client), for log reads.
+/// What the HTTP handlers can reach, shared: axum clones the state for every request and every
+/// layer, so a clone is one reference count (a deep copy of the server's identity per request cost
+/// a fifth of a loaded server's CPU).
 #[derive(Clone)]
-pub struct HttpState {
+pub struct HttpState(Arc<HttpShared>);
+
+/// The server role (if this agent is a server) and the client's allocation directory (if it is a
+/// client), for log reads.
+pub struct HttpShared {
     pub server: Server,
     pub alloc_root: Option<PathBuf>,
     pub http: reqwest::Client,
     /// The client's allocation operations (restart, signal, stats, exec), if this agent is a client.
     pub client: Option<crate::client::ClientControl>,
+}
+
+impl HttpState {
+    pub fn new(shared: HttpShared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for HttpState {
+    type Target = HttpShared;
+
+    fn deref(&self) -> &HttpShared {
+        &self.0
+    }
 }
 
 pub fn router(state: HttpState) -> Router {

@@ -2,12 +2,12 @@
 //! proposed together as one `Command::Batch` log entry, so many writes share one log append, one
 //! fsync on each server and one replication round.
 //!
-//! A proposal waits only while the pipeline is busy: with nothing in flight it is proposed at once,
+//! A proposal waits only while the pipeline is busy: with a slot free it is proposed at once,
 //! alone. At most [`IN_FLIGHT`] batches are in flight, each of at most [`MAX_BATCH`] commands.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::oneshot;
 
 use super::error::ProposeError;
 use super::types::Raft;
@@ -20,45 +20,67 @@ const MAX_BATCH: usize = 512;
 
 type Reply = oneshot::Sender<Result<CommandResponse, ProposeError>>;
 
+/// Proposals waiting for a free slot, and how many batches are being replicated.
+#[derive(Default)]
+struct Queue {
+    waiting: Vec<(Command, Reply)>,
+    in_flight: usize,
+}
+
+impl Queue {
+    /// The next batch: the oldest waiting proposals, at most [`MAX_BATCH`].
+    fn take(&mut self) -> Vec<(Command, Reply)> {
+        let n = self.waiting.len().min(MAX_BATCH);
+        self.waiting.drain(..n).collect()
+    }
+}
+
 /// Queues proposals for one Raft node; clones share the queue.
 #[derive(Clone)]
 pub struct Batcher {
-    queue: mpsc::UnboundedSender<(Command, Reply)>,
+    raft: Raft,
+    queue: Arc<Mutex<Queue>>,
 }
 
 impl Batcher {
-    /// Starts the batching task; it ends when every `Batcher` clone is dropped.
     pub fn start(raft: Raft) -> Self {
-        let (queue, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(raft, rx));
-        Self { queue }
+        Self { raft, queue: Arc::default() }
     }
 
     /// Proposes `cmd` in the next batch; returns its own response once the batch is applied here.
+    ///
+    /// With a slot free the batch is launched from here (a task spawned on this thread, so an idle
+    /// server adds no hop to another thread); otherwise the proposal waits for the batch that a
+    /// finishing one launches next. Batches run in their own tasks, so a caller that goes away (a
+    /// closed HTTP connection) never cancels other callers' writes.
     pub async fn propose(&self, cmd: Command) -> Result<CommandResponse, ProposeError> {
         let (tx, rx) = oneshot::channel();
-        self.queue.send((cmd, tx)).map_err(|_| ProposeError::Stopped)?;
+        let launch = {
+            let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            q.waiting.push((cmd, tx));
+            (q.in_flight < IN_FLIGHT).then(|| {
+                q.in_flight += 1;
+                q.take()
+            })
+        };
+        if let Some(batch) = launch {
+            let this = self.clone();
+            tokio::spawn(async move { this.run(batch).await });
+        }
         rx.await.map_err(|_| ProposeError::Stopped)?
     }
-}
 
-async fn run(raft: Raft, mut rx: mpsc::UnboundedReceiver<(Command, Reply)>) {
-    let permits = Arc::new(Semaphore::new(IN_FLIGHT));
-    while let Some(first) = rx.recv().await {
-        let Ok(permit) = permits.clone().acquire_owned().await else { break };
-        // Everything that queued up while waiting for a free slot goes into this batch.
-        let mut items = vec![first];
-        while items.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(item) => items.push(item),
-                Err(_) => break,
+    /// Proposes `batch`, then whatever queued up meanwhile, until nothing waits; then frees the slot.
+    async fn run(&self, mut batch: Vec<(Command, Reply)>) {
+        loop {
+            propose_batch(&self.raft, batch).await;
+            let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            if q.waiting.is_empty() {
+                q.in_flight -= 1;
+                return;
             }
+            batch = q.take();
         }
-        let raft = raft.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            propose_batch(&raft, items).await;
-        });
     }
 }
 

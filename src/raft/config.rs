@@ -19,8 +19,11 @@ pub struct RaftConfig {
     pub heartbeat_interval_ms: u64,
     pub election_timeout_min_ms: u64,
     pub election_timeout_max_ms: u64,
-    /// A snapshot is built once this many entries were applied since the last one.
+    /// A snapshot is built once this many entries were applied since the last one (checked every
+    /// `snapshot_interval`).
     pub snapshot_logs_since_last: u64,
+    /// How often the snapshot threshold is checked (Nomad's `raft_snapshot_interval`).
+    pub snapshot_interval: Duration,
     /// Entries kept in the log below the latest snapshot, so lagging followers catch up without a snapshot.
     pub logs_to_keep_after_snapshot: u64,
 }
@@ -32,12 +35,16 @@ impl Default for RaftConfig {
             rpc_addr: "127.0.0.1:4647".into(),
             data_dir: PathBuf::from("data"),
             // openraft bounds every AppendEntries by the heartbeat interval: 100 ms leaves a follower
-            // time to write a large batch under load; elections after 400-800 ms of silence keep a
-            // new leader within a second.
+            // time to write a large batch under load. A follower that knew a leader stands only after
+            // openraft's leader lease (the longest election timeout) plus its own election timeout:
+            // 200-400 ms puts that at 600-800 ms of silence (6-8 missed heartbeats), so a new leader
+            // is elected within a second. Loaded clusters slow it all down with `raft_multiplier`.
             heartbeat_interval_ms: 100,
-            election_timeout_min_ms: 400,
-            election_timeout_max_ms: 800,
-            snapshot_logs_since_last: 5000,
+            election_timeout_min_ms: 200,
+            election_timeout_max_ms: 400,
+            // Nomad's defaults: 8192 entries, checked every 120 s.
+            snapshot_logs_since_last: 8192,
+            snapshot_interval: Duration::from_secs(120),
             logs_to_keep_after_snapshot: 1000,
         }
     }
@@ -81,7 +88,8 @@ impl RaftConfig {
             election_timeout_min: self.election_timeout_min_ms,
             election_timeout_max: self.election_timeout_max_ms,
             install_snapshot_timeout: self.install_snapshot_timeout().as_millis() as u64,
-            snapshot_policy: SnapshotPolicy::LogsSinceLast(self.snapshot_logs_since_last),
+            // Snapshots are built by `snapshot_timer`.
+            snapshot_policy: SnapshotPolicy::Never,
             max_in_snapshot_log_to_keep: self.logs_to_keep_after_snapshot,
             snapshot_max_chunk_size: 4 << 20,
             // Smaller batches per AppendEntries, so each fits in the heartbeat interval.

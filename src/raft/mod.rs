@@ -16,6 +16,7 @@ pub mod node;
 pub mod pb;
 pub mod service;
 pub mod snapshot;
+pub mod snapshot_timer;
 pub mod state_machine;
 pub mod types;
 

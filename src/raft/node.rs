@@ -16,6 +16,7 @@ use super::log_store::LogStore;
 use super::network::Network;
 use super::pb::raft_rpc_server::RaftRpcServer;
 use super::service::RaftRpcService;
+use super::snapshot_timer::{self, SnapshotTimer};
 use super::state_machine::StateMachine;
 use super::types::{NodeId, Raft, TypeConfig};
 use crate::core::command::{Command, CommandResponse};
@@ -52,6 +53,8 @@ pub struct RaftNode {
     db_closed: watch::Receiver<()>,
     /// Bundles small client writes proposed at the same time into one log entry.
     batcher: Batcher,
+    /// Builds snapshots (openraft's own policy is off).
+    _snapshot_timer: Arc<SnapshotTimer>,
 }
 
 impl RaftNode {
@@ -80,7 +83,8 @@ impl RaftNode {
         let leadership = watch_leadership(&raft);
         tracing::info!(node_id = cfg.node_id, rpc_addr = %cfg.rpc_addr, applied = *applied.borrow(), "raft node started");
         let batcher = Batcher::start(raft.clone());
-        Ok(RaftNode { id: cfg.node_id, raft, state, applied, leadership, db_closed, batcher })
+        let _snapshot_timer = snapshot_timer::start(raft.clone(), cfg.snapshot_interval, cfg.snapshot_logs_since_last);
+        Ok(RaftNode { id: cfg.node_id, raft, state, applied, leadership, db_closed, batcher, _snapshot_timer })
     }
 
     /// Initializes the cluster with `members` (id → gRPC address) unless this node already has

@@ -28,7 +28,8 @@ pub const HEARTBEAT_TTL: Duration = Duration::from_secs(10);
 pub struct Server {
     pub raft: Arc<RaftNode>,
     pub heartbeats: Arc<Heartbeats>,
-    pub identity: ServerIdentity,
+    /// Shared: a server handle is cloned for every request and task.
+    pub identity: Arc<ServerIdentity>,
     /// Calls to other servers (forwarded writes, read indexes, joins).
     pub peers: PeerClient,
     /// Table indexes and events published after each applied batch (`changes::publish`).
@@ -44,7 +45,7 @@ impl Server {
         Self {
             raft,
             heartbeats: Arc::new(Heartbeats::default()),
-            identity,
+            identity: Arc::new(identity),
             peers: PeerClient::default(),
             changes: Arc::default(),
             plan_applier: Arc::default(),
