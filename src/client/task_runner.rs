@@ -298,15 +298,18 @@ fn stop_executor(dir: &Path) -> bool {
     }
 }
 
-/// Follows a running executor until the task ends; `kill` asks it to stop, `cmds` to restart or signal it.
+/// Follows a running executor until the task ends; `kill` asks it to stop, `cmds` to restart or signal
+/// it. A `reattached` executor's task counts as started if its pid file is there; a new one's is
+/// reported started (the "Started" event) when the file appears.
 async fn follow(
     r: &mut Runner,
     dir: &Path,
     mut child: Option<tokio::process::Child>,
+    reattached: bool,
     kill: &mut watch::Receiver<bool>,
     cmds: &mut Option<TaskCommandRx>,
 ) -> Ended {
-    let mut started = read_pid(&dir.join(TASK_PID_FILE)).is_some();
+    let mut started = reattached && read_pid(&dir.join(TASK_PID_FILE)).is_some();
     let mut killing: Option<Instant> = None;
     let mut stop_sent = false;
     let following_since = Instant::now();
@@ -469,6 +472,9 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
     // A failed image pull: the run ends before an executor starts.
     let mut pulled: Option<Ended> = None;
     loop {
+        // A re-attached task may be running already; a started one is not until its pid file appears
+        // (a forked executor can start its task before it is followed).
+        let reattached = attach;
         let child = if attach {
             attach = false;
             None
@@ -527,7 +533,7 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
         };
         let ended = match pulled.take() {
             Some(e) => e,
-            None => follow(&mut r, &dir, child, &mut kill, &mut cmds).await,
+            None => follow(&mut r, &dir, child, reattached, &mut kill, &mut cmds).await,
         };
         let _ = std::fs::remove_dir_all(&dir);
         let mut unhealthy = false;

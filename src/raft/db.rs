@@ -95,14 +95,11 @@ pub fn get_json<T: DeserializeOwned>(db: &DB, cf_name: &'static str, key: &str) 
     }
 }
 
-/// Writes a batch; with `sync` the write-ahead log is fsynced before returning, which also makes
-/// every earlier write durable. A synced write runs on a blocking thread; an unsynced one (a memtable
-/// insert and a `write` to the log file) on the calling thread, since a hop to another thread and
-/// back would cost more than the write (the committed index is saved so on every commit).
+/// Writes a batch on a blocking thread; with `sync` the write-ahead log is fsynced before returning,
+/// which also makes every earlier write durable. Unsynced writes too: a write waits for the group
+/// fsync it joins, and for RocksDB's write stalls under load, neither of which may hold up an async
+/// worker (Raft's heartbeats run on them).
 pub async fn write(db: Arc<RaftDb>, batch: WriteBatch, sync: bool) -> Result<(), StoreError> {
-    if !sync {
-        return db.write(batch).map_err(StoreError::from);
-    }
     tokio::task::spawn_blocking(move || {
         let mut opts = WriteOptions::default();
         opts.set_sync(sync);
