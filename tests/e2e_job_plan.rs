@@ -15,25 +15,7 @@ use serde_json::{json, Value};
 const JOB_ID: &str = "planjob";
 
 fn job_hcl(count: u32, memory: u64) -> String {
-    format!(
-        r#"job "planjob" {{
-  group "g" {{
-    count = {count}
-    task "t" {{
-      driver = "raw_exec"
-      config {{
-        command = "/bin/sleep"
-        args    = ["300"]
-      }}
-      resources {{
-        cpu    = 20
-        memory = {memory}
-      }}
-    }}
-  }}
-}}
-"#
-    )
+    sleeper(JOB_ID, "", &format!("count = {count}"), memory)
 }
 
 fn stdout(o: &Output) -> String {

@@ -43,31 +43,6 @@ fn node_id(server: &ServerProc, name_part: &str) -> String {
     n.unwrap_or_else(|| panic!("no node at {name_part}: {nodes}"))["ID"].as_str().unwrap().to_string()
 }
 
-/// A job `id` of raw_exec sleepers asking `memory` MB each; `group` goes first in its group block
-/// (count, update, …) and `job` first in the job block (type, …).
-fn sleeper(id: &str, job: &str, group: &str, memory: u32) -> String {
-    format!(
-        r#"job "{id}" {{
-  {job}
-  group "g" {{
-    {group}
-    task "t" {{
-      driver = "raw_exec"
-      config {{
-        command = "/bin/sleep"
-        args    = ["300"]
-      }}
-      resources {{
-        cpu    = 20
-        memory = {memory}
-      }}
-    }}
-  }}
-}}
-"#
-    )
-}
-
 #[test]
 fn system_jobs_blocked_jobs_and_lost_clients_with_real_agents() {
     if !is_root() {

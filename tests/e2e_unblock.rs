@@ -7,27 +7,6 @@ use std::time::{Duration, Instant};
 
 use common::agent::*;
 
-fn job(id: &str, memory_mb: u64) -> String {
-    format!(
-        r#"job "{id}" {{
-  group "g" {{
-    task "t" {{
-      driver = "raw_exec"
-      config {{
-        command = "/bin/sleep"
-        args    = ["300"]
-      }}
-      resources {{
-        cpu    = 20
-        memory = {memory_mb}
-      }}
-    }}
-  }}
-}}
-"#
-    )
-}
-
 fn running(agent: &DevAgent, job: &str) -> usize {
     let allocs = get_json(&agent.url(&format!("/v1/job/{job}/allocations")));
     allocs.as_array().map_or(0, |a| a.iter().filter(|x| x["ClientStatus"] == "running" && x["DesiredStatus"] == "run").count())
@@ -44,7 +23,7 @@ fn a_blocked_job_is_placed_when_an_allocation_ends() {
     let each = total * 6 / 10;
     for id in ["big1", "big2"] {
         let file = dir.join(format!("{id}.hcl"));
-        std::fs::write(&file, job(id, each)).unwrap();
+        std::fs::write(&file, sleeper(id, "", "", each)).unwrap();
         let out = agent.cli(&["job", "run", "-detach", file.to_str().unwrap()]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }

@@ -42,10 +42,10 @@ impl Launcher {
         let mut proc = self.proc.lock().await;
         let mut last = io::Error::other("launcher not started");
         for _ in 0..2 {
-            if proc.is_none() {
-                *proc = Some(self.start()?);
-            }
-            let Some(running) = proc.as_mut() else { continue };
+            let running = match proc.as_mut() {
+                Some(running) => running,
+                None => proc.insert(self.start()?),
+            };
             match ask(running, dir).await {
                 Ok(Ok(pid)) => return Ok(pid),
                 // The launcher works; this task's executor could not be started.

@@ -474,9 +474,8 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
     loop {
         // A re-attached task may be running already; a started one is not until its pid file appears
         // (a forked executor can start its task before it is followed).
-        let reattached = attach;
-        let child = if attach {
-            attach = false;
+        let reattached = std::mem::take(&mut attach);
+        let child = if reattached {
             None
         } else {
             if *kill.borrow() {

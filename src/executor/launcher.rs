@@ -54,9 +54,9 @@ pub fn serve() -> i32 {
     }
 }
 
-/// Forks the executor for `state_dir`; returns its pid once its pid file is written.
+/// Forks the executor for `state_dir` (the client created it and wrote its spec there); returns its
+/// pid once its pid file is written.
 fn launch(state_dir: &Path) -> Result<u32, String> {
-    std::fs::create_dir_all(state_dir).map_err(|e| format!("{}: {e}", state_dir.display()))?;
     let log_path = state_dir.join("executor.log");
     let log = OpenOptions::new().create(true).append(true).open(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
     let null = File::open("/dev/null").map_err(|e| format!("/dev/null: {e}"))?;

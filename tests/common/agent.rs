@@ -369,3 +369,28 @@ fn wait_for(f: impl Fn() -> bool) -> bool {
     }
     false
 }
+
+/// A job `id` of raw_exec sleepers asking `memory` MB each; `group` goes first in its group block
+/// (count, update, …) and `job` first in the job block (type, …).
+pub fn sleeper(id: &str, job: &str, group: &str, memory: u64) -> String {
+    format!(
+        r#"job "{id}" {{
+  {job}
+  group "g" {{
+    {group}
+    task "t" {{
+      driver = "raw_exec"
+      config {{
+        command = "/bin/sleep"
+        args    = ["300"]
+      }}
+      resources {{
+        cpu    = 20
+        memory = {memory}
+      }}
+    }}
+  }}
+}}
+"#
+    )
+}
