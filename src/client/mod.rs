@@ -3,6 +3,7 @@
 pub mod alloc_dir;
 pub mod alloc_health;
 pub mod alloc_runner;
+pub mod cgroup_warm;
 pub mod checks;
 pub mod config;
 pub mod control;

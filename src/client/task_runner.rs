@@ -17,6 +17,7 @@ use crate::driver::spec::{DriverKind, ExecSpec, ExitStatus, EXECUTOR_PID_FILE, E
 use crate::server::clock::now_ns;
 
 use super::alloc_dir::AllocDir;
+use super::cgroup_warm;
 use super::config::ClientConfig;
 use super::control::{signal_task, ControlError, TaskCommand, TaskCommandRx};
 use super::env::{self, TaskDirs};
@@ -485,6 +486,7 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
                 break;
             }
             r.event("Task Setup", "Building Task Directory");
+            cgroup_warm::warm();
             if let Err(e) = write_payload(&r.ctx) {
                 r.fail("Setup Failure", format!("failed to write the dispatch payload: {e}"));
                 return;
