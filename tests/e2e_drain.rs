@@ -240,6 +240,10 @@ fn node_drain_migrates_max_parallel_at_a_time_then_force_stops_at_once() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let deadline_time = started.elapsed();
+    // The drain can finish within one poll of the stops at its deadline: then they happened by now.
+    if first_stop.is_none() && allocs_of(&agent, SLOW).iter().any(|a| a["DesiredStatus"] != "run") {
+        first_stop = Some(deadline_time);
+    }
     let out = cli.join().unwrap();
     assert!(out.status.success(), "{}", text(&out));
     let first_stop = first_stop.expect("the slow job's allocations were stopped");
