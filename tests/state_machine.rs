@@ -423,3 +423,54 @@ fn services_of_terminal_allocations_are_removed() {
     apply_all(&mut again, &cmds);
     assert_eq!(again, s);
 }
+
+/// The state's memoised per-node usage follows every change of what a node's allocations hold:
+/// placements, a client's terminal report, a plan's stop, a node going down (each read before the
+/// next change, so a change that kept a stale count fails here, in release builds too).
+#[test]
+fn node_usage_follows_placements_reports_stops_and_lost_nodes() {
+    use drover::core::alloc::{ClientAllocUpdate, ClientStatus, DesiredStatus};
+    use drover::core::command::{AllocStop, PlanResult};
+    use drover::core::node::NodeStatus;
+
+    let recount = |s: &ClusterState, node: &str| -> (u64, u64) {
+        let held = s.allocs.values().filter(|a| a.node_id == node && a.holds_resources());
+        held.fold((0, 0), |(c, m), a| (c + a.resources.cpu(), m + a.resources.memory_mb()))
+    };
+    let check = |s: &ClusterState, node: &str, what: &str| {
+        let u = s.node_usage(node);
+        assert_eq!((u.cpu, u.memory_mb), recount(s, node), "usage of {node} after {what}");
+    };
+    let mut s = ClusterState::default();
+    apply_all(&mut s, &[Command::RegisterNode { node: node("n0", 4000, 8192), evals: vec![], now: 1 }]);
+    check(&s, "n0", "registration");
+    let eval = Evaluation { id: "e".into(), namespace: "default".into(), priority: 50, job_id: "web".into(), ..Default::default() };
+    apply_all(&mut s, &[Command::RegisterJob { job: job("web", 3, 100, 64), eval: Some(eval.clone()), now: 2 }]);
+    let (result, _) = verify(&s, &schedule(&s, &eval, 7));
+    apply_all(&mut s, &[Command::ApplyPlan { result, now: 3 }]);
+    check(&s, "n0", "placements");
+    assert_eq!(s.node_usage("n0").cpu, 300);
+    let ids: Vec<String> = s.allocs.keys().map(|k| k.to_string()).collect();
+
+    let done = ClientAllocUpdate { id: ids[0].clone(), client_status: ClientStatus::Complete, ..Default::default() };
+    apply_all(&mut s, &[Command::UpdateAllocsFromClient { node_id: "n0".into(), updates: vec![done], evals: vec![], now: 4 }]);
+    check(&s, "n0", "a client's terminal report");
+    assert_eq!(s.node_usage("n0").cpu, 200);
+
+    let lost = AllocStop {
+        alloc_id: ids[1].clone(),
+        desired_status: DesiredStatus::Stop,
+        description: "lost".into(),
+        client_status: Some(ClientStatus::Lost),
+    };
+    apply_all(&mut s, &[Command::ApplyPlan { result: PlanResult { stops: vec![lost], ..Default::default() }, now: 5 }]);
+    check(&s, "n0", "a stop marking it lost");
+    assert_eq!(s.node_usage("n0").cpu, 100);
+
+    let down =
+        Command::UpdateNodeStatus { node_id: "n0".into(), status: NodeStatus::Down, description: "missed".into(), evals: vec![], now: 6 };
+    apply_all(&mut s, &[down]);
+    check(&s, "n0", "the node going down");
+    let copy = s.clone();
+    check(&copy, "n0", "a copy of the state");
+}

@@ -27,6 +27,7 @@ mod allocs;
 mod deployments;
 mod garbage;
 mod queries;
+mod usage;
 mod wire;
 
 use wire::{allocs_by_id, jobs_as_list, vars_as_list, versions_as_list};
@@ -74,6 +75,8 @@ pub struct ClusterState {
     allocs_by_job: BTreeMap<JobKey, BTreeSet<Arc<str>>>,
     #[serde(skip)]
     pending_evals: BTreeSet<String>,
+    #[serde(skip)]
+    usage_cache: usage::UsageCache,
 }
 
 impl ClusterState {
@@ -353,6 +356,7 @@ impl ClusterState {
         self.allocs_by_node.clear();
         self.allocs_by_job.clear();
         self.pending_evals.clear();
+        self.usage_cache.clear();
         let ids: Vec<Arc<str>> = self.allocs.keys().cloned().collect();
         for id in ids {
             self.index_alloc(&id);

@@ -187,6 +187,10 @@ impl<'a> Context<'a> {
     fn usage_of(&mut self, node_id: &'a str) -> &Usage {
         let (state, freed) = (self.state, &self.freed);
         self.usage.entry(node_id).or_insert_with(|| {
+            // Usually nothing the plan frees is on this node: its memoised usage.
+            if !freed.iter().any(|id| state.allocs.get(id.as_str()).is_some_and(|a| a.node_id == node_id)) {
+                return state.node_usage(node_id);
+            }
             let mut u = Usage::default();
             for a in state.allocs_on_node(node_id) {
                 if a.holds_resources() && !freed.contains(&a.id) {

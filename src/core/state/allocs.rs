@@ -40,9 +40,13 @@ impl ClusterState {
             alloc.alloc_modify_index = index;
             alloc.modify_time = now;
             let key = match self.allocs.get_key_value(alloc.id.as_str()) {
-                Some((key, _)) => key.clone(),
+                Some((key, old)) => {
+                    self.usage_cache.forget(&old.node_id);
+                    key.clone()
+                }
                 None => Arc::from(alloc.id.as_str()),
             };
+            self.usage_cache.forget(&alloc.node_id);
             self.allocs.insert(key.clone(), Shared::new(alloc));
             self.index_alloc(&key);
         }
@@ -83,6 +87,7 @@ impl ClusterState {
     pub(super) fn stop_alloc(&mut self, index: u64, stop: &AllocStop, now: i64) {
         if let Some(a) = self.allocs.get_mut(stop.alloc_id.as_str()) {
             let a = a.make_mut();
+            self.usage_cache.forget(&a.node_id);
             a.desired_status = stop.desired_status;
             a.desired_description = intern(stop.description.clone());
             if let Some(cs) = stop.client_status {
@@ -106,6 +111,7 @@ impl ClusterState {
             match self.allocs.get_mut(u.id.as_str()) {
                 Some(a) if a.node_id == node_id => {
                     let a = a.make_mut();
+                    self.usage_cache.forget(&a.node_id);
                     // A lost allocation stays lost, whatever a late client says.
                     if a.client_status != ClientStatus::Lost {
                         a.client_status = u.client_status;

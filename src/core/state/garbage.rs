@@ -42,6 +42,7 @@ impl ClusterState {
 
         for id in &allocs {
             if let Some(a) = self.allocs.remove(id.as_str()) {
+                self.usage_cache.forget(&a.node_id);
                 unindex(&mut self.allocs_by_node, &a.node_id, id);
                 unindex(&mut self.allocs_by_job, &JobKey::new(&a.namespace, &a.job_id), id);
             }
