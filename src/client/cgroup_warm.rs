@@ -14,12 +14,14 @@
 //! runtime's own writes then find the lock warm. Best effort: where the write is refused (a cgroup
 //! v2 inner node, no permission) the warmer stops and starts cost what they did before.
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
+
+use crate::executor::cgroup::CGROUP_ROOT;
 
 /// How often the warmer migrates: well inside one grace period, so the lock never goes cold.
 const INTERVAL: Duration = Duration::from_millis(3);
@@ -51,12 +53,14 @@ pub fn warm() {
 }
 
 fn run() {
-    let pid = std::process::id().to_string();
-    let file = own_procs_file().and_then(|path| OpenOptions::new().write(true).open(path).ok());
-    let Some(mut file) = file else {
+    // Found and opened once for the agent's life; every run writes to it.
+    static PROCS: OnceLock<Option<File>> = OnceLock::new();
+    let procs = PROCS.get_or_init(|| own_procs_file().and_then(|path| OpenOptions::new().write(true).open(path).ok()));
+    let Some(mut file) = procs.as_ref() else {
         stop();
         return;
     };
+    let pid = std::process::id().to_string();
     loop {
         if file.write_all(pid.as_bytes()).is_err() {
             tracing::debug!("cgroup warmer: moving the agent into its own cgroup was refused; stopping");
@@ -91,10 +95,10 @@ fn procs_file_from(proc_self_cgroup: &str) -> Option<PathBuf> {
         let (Some(_), Some(controllers), Some(path)) = (parts.next(), parts.next(), parts.next()) else { continue };
         let rel = path.trim_start_matches('/');
         if controllers.split(',').any(|c| c == "pids") {
-            return Some(PathBuf::from("/sys/fs/cgroup/pids").join(rel).join("cgroup.procs"));
+            return Some(Path::new(CGROUP_ROOT).join("pids").join(rel).join("cgroup.procs"));
         }
         if controllers.is_empty() {
-            unified = Some(PathBuf::from("/sys/fs/cgroup").join(rel).join("cgroup.procs"));
+            unified = Some(Path::new(CGROUP_ROOT).join(rel).join("cgroup.procs"));
         }
     }
     unified.filter(|p| p.is_file())

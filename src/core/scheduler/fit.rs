@@ -74,10 +74,6 @@ impl Usage {
 
     /// Usage on `node_id` by allocations that hold resources, except those in `exclude`.
     pub fn of_node(state: &ClusterState, node_id: &str, exclude: &BTreeSet<&str>) -> Self {
-        // Usually nothing excluded is on the node yet (new placements): its memoised usage.
-        if !exclude.iter().any(|id| state.allocs.get(*id).is_some_and(|a| a.node_id == node_id)) {
-            return state.node_usage(node_id);
-        }
         let mut u = Usage::default();
         for a in state.allocs_on_node(node_id) {
             if a.holds_resources() && !exclude.contains(a.id.as_str()) {

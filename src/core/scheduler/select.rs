@@ -83,6 +83,8 @@ pub struct Context<'a> {
     job: JobKey,
     /// Allocations the plan stops or replaces: their resources are free for the plan.
     pub freed: BTreeSet<String>,
+    /// The nodes of those allocations: the others' usage is the state's memoised one.
+    freed_on: BTreeSet<String>,
     usage: HashMap<&'a str, Usage>,
     /// Per node: allocations of the job being scheduled (existing live ones and planned ones), per group.
     job_allocs: BTreeMap<String, BTreeMap<String, u32>>,
@@ -129,6 +131,7 @@ impl<'a> Context<'a> {
             state,
             job: job.key(),
             freed: BTreeSet::new(),
+            freed_on: BTreeSet::new(),
             usage: HashMap::new(),
             job_allocs,
             penalty_nodes: BTreeSet::new(),
@@ -167,6 +170,7 @@ impl<'a> Context<'a> {
     /// Marks an allocation as stopped or replaced by the plan.
     pub fn free(&mut self, a: &Allocation) {
         self.freed.insert(a.id.clone());
+        self.freed_on.insert(a.node_id.clone());
         self.usage.remove(a.node_id.as_str());
         if *a.namespace != *self.job.namespace || a.job_id != self.job.id {
             return;
@@ -185,10 +189,9 @@ impl<'a> Context<'a> {
 
     /// What is in use on the node: its allocations less those the plan frees, plus those it places.
     fn usage_of(&mut self, node_id: &'a str) -> &Usage {
-        let (state, freed) = (self.state, &self.freed);
+        let (state, freed, freed_on) = (self.state, &self.freed, &self.freed_on);
         self.usage.entry(node_id).or_insert_with(|| {
-            // Usually nothing the plan frees is on this node: its memoised usage.
-            if !freed.iter().any(|id| state.allocs.get(id.as_str()).is_some_and(|a| a.node_id == node_id)) {
+            if !freed_on.contains(node_id) {
                 return state.node_usage(node_id);
             }
             let mut u = Usage::default();

@@ -25,13 +25,20 @@ pub fn verify(state: &ClusterState, plan: &Plan) -> (PlanResult, Vec<String>) {
     };
     let mut rejected = Vec::new();
     let stopped: BTreeSet<&str> = plan.stops.iter().chain(&plan.preemptions).map(|s| s.alloc_id.as_str()).collect();
+    // Nodes the plan stops something on: their usage is counted without it, the others' is memoised.
+    let stopping_on: BTreeSet<&str> = stopped.iter().filter_map(|id| state.allocs.get(*id)).map(|a| a.node_id.as_str()).collect();
     for (node_id, allocs) in plan.by_node() {
+        let on_node = |id: &str| state.allocs.get(id).is_some_and(|a| a.node_id == node_id);
         let ok = match state.nodes.get(node_id) {
             Some(node) => {
                 let placing_new = allocs.iter().any(|a| !state.allocs.contains_key(a.id.as_str()));
-                let mut exclude = stopped.clone();
-                exclude.extend(allocs.iter().map(|a| a.id.as_str()));
-                let used = Usage::of_node(state, node_id, &exclude);
+                let used = if stopping_on.contains(node_id) || allocs.iter().any(|a| on_node(&a.id)) {
+                    let mut exclude = stopped.clone();
+                    exclude.extend(allocs.iter().map(|a| a.id.as_str()));
+                    Usage::of_node(state, node_id, &exclude)
+                } else {
+                    state.node_usage(node_id)
+                };
                 (!placing_new || (node.ready() && node.eligible)) && fit::still_fits(node, &used, &allocs)
             }
             None => false,
@@ -39,7 +46,6 @@ pub fn verify(state: &ClusterState, plan: &Plan) -> (PlanResult, Vec<String>) {
         if ok {
             result.allocs.extend(allocs.into_iter().cloned());
             // evictions for this node's placements commit with them
-            let on_node = |id: &str| state.allocs.get(id).is_some_and(|a| a.node_id == node_id);
             result.stops.extend(plan.preemptions.iter().filter(|p| on_node(&p.alloc_id)).cloned());
         } else {
             rejected.push(node_id.to_string());

@@ -8,7 +8,7 @@
 //! which drops that node's entry. It is derived and local: not serialized, not compared, empty in
 //! a copy of the state. Debug builds recount on every hit and check the two agree.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use super::ClusterState;
@@ -53,13 +53,7 @@ impl ClusterState {
     }
 
     fn count_usage(&self, node_id: &str) -> Usage {
-        let mut u = Usage::default();
-        for a in self.allocs_on_node(node_id) {
-            if a.holds_resources() {
-                u.add(&a.resources);
-            }
-        }
-        u
+        Usage::of_node(self, node_id, &BTreeSet::new())
     }
 }
 
