@@ -134,7 +134,9 @@ fn restart_signal_stats_and_exec_on_a_dev_agent() {
     let out = cli(&base, &["alloc", "restart", &short, "box"]);
     assert!(out.status.success(), "{}\n{}", text(&out), agent.log());
     wait_until("the box task to run again", Duration::from_secs(30), || {
-        task_pid(&exec_root, &id, "box").is_some_and(|p| p != before) && task_state(&base, &id, "box")["State"] == "running"
+        // The new pid file appears before the client's report of the restart reaches the server.
+        let st = task_state(&base, &id, "box");
+        task_pid(&exec_root, &id, "box").is_some_and(|p| p != before) && st["State"] == "running" && st["Restarts"] == 1
     });
     let st = task_state(&base, &id, "box");
     let ev = events(&st);
@@ -156,7 +158,10 @@ fn restart_signal_stats_and_exec_on_a_dev_agent() {
     wait_until("both tasks to run again", Duration::from_secs(30), || {
         task_pid(&exec_root, &id, "raw").is_some_and(|p| p != raw_now)
             && task_pid(&exec_root, &id, "box").is_some_and(|p| p != box_now)
-            && ["box", "raw"].iter().all(|t| task_state(&base, &id, t)["State"] == "running")
+            && [("box", 2), ("raw", 1)].iter().all(|(t, n)| {
+                let st = task_state(&base, &id, t);
+                st["State"] == "running" && st["Restarts"] == *n
+            })
     });
     assert_eq!(task_state(&base, &id, "raw")["Restarts"], 1);
 
@@ -288,7 +293,9 @@ fn a_server_forwards_allocation_operations_to_the_client() {
     let (code, body) = post(&server.url(&format!("/v1/client/allocation/{id}/restart")), r#"{"TaskName":"box"}"#);
     assert_eq!(code, 200, "{body}\n{}", client_log());
     wait_until("the task to run again", Duration::from_secs(30), || {
-        task_pid(&exec_root, &id, "box").is_some_and(|p| p != before) && task_state(&base, &id, "box")["State"] == "running"
+        // The new pid file appears before the client's report of the restart reaches the server.
+        let st = task_state(&base, &id, "box");
+        task_pid(&exec_root, &id, "box").is_some_and(|p| p != before) && st["State"] == "running" && st["Restarts"] == 1
     });
 
     // signal through the server
