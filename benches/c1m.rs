@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use bench_args::BenchArgs;
 use drover::core::alloc::{ClientAllocUpdate, ClientStatus, DesiredStatus, TaskEvent, TaskState, TaskStateKind};
 use drover::core::node::{DriverInfo, Node, NodeResources, NodeStatus};
+use drover::core::text::Text;
 use drover::core::vec_map::VecMap;
 use drover::rpc::client::ServerClient;
 
@@ -122,11 +123,10 @@ fn sim_node(i: usize, share: usize) -> Node {
     n
 }
 
-fn running_state(now: i64) -> VecMap<String, TaskState> {
+fn running_state(now: i64) -> VecMap<Text, TaskState> {
     let mut states = VecMap::new();
     let started = TaskEvent { kind: "Started".into(), time: now, message: "Task started by client".into(), ..Default::default() };
-    states
-        .insert("t".to_string(), TaskState { state: TaskStateKind::Running, started_at: now, events: vec![started], ..Default::default() });
+    states.insert("t".into(), TaskState { state: TaskStateKind::Running, started_at: now, events: vec![started], ..Default::default() });
     states
 }
 
@@ -159,21 +159,22 @@ async fn sim_client(mut rpc: ServerClient, node: Node, counters: Arc<Counters>) 
     let mut seen: HashSet<String> = HashSet::new();
     let mut index = 0;
     loop {
-        let (idx, allocs) = match rpc.watch_allocations(&node.id, index, Duration::from_secs(30)).await {
+        let reply = match rpc.watch_allocations(&node.id, index, Duration::from_secs(30)).await {
             Ok(r) => r,
             Err(_) => {
                 tokio::time::sleep(Duration::from_millis(250)).await;
                 continue;
             }
         };
-        index = idx;
+        index = reply.index;
         let now = now_ns();
-        let updates: Vec<ClientAllocUpdate> = allocs
+        let updates: Vec<ClientAllocUpdate> = reply
+            .changed
             .into_iter()
             .filter(|(a, _)| a.desired_status == DesiredStatus::Run && a.client_status == ClientStatus::Pending)
-            .filter(|(a, _)| seen.insert(a.id.clone()))
+            .filter(|(a, _)| seen.insert(a.id.to_string()))
             .map(|(a, _)| ClientAllocUpdate {
-                id: a.id,
+                id: a.id.to_string(),
                 client_status: ClientStatus::Running,
                 client_description: "Tasks are running".into(),
                 task_states: running_state(now),

@@ -26,6 +26,7 @@ use drover::core::job::{Job, JobType, Task, TaskGroup};
 use drover::core::node::{DriverInfo, Node, NodeResources, NodeStatus};
 use drover::core::resources::{AllocatedPort, AllocatedResources, NetworkResource, Port, Resources, TaskResources};
 use drover::core::state::ClusterState;
+use drover::core::text::Text;
 use drover::core::vec_map::VecMap;
 use drover::raft::{RaftConfig, RaftNode};
 
@@ -270,15 +271,15 @@ fn bench_job(j: usize, count: u32) -> Job {
 
 /// What the scheduler places for one allocation (ids, name, node, reserved resources, a dynamic port).
 fn bench_alloc(job: &Job, eval_id: &str, index: usize, node: &Node) -> Allocation {
-    let tasks = VecMap::from([("srv".to_string(), TaskResources { cpu: 100, memory_mb: 64, ..Default::default() })]);
+    let tasks = VecMap::from([("srv".into(), TaskResources { cpu: 100, memory_mb: 64, ..Default::default() })]);
     Allocation {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: Text::unique(&uuid::Uuid::new_v4().to_string()),
         namespace: job.namespace.clone().into(),
-        eval_id: eval_id.to_string(),
-        name: format!("{}.web[{index}]", job.id),
-        node_id: node.id.clone(),
-        node_name: node.name.clone(),
-        job_id: job.id.clone(),
+        eval_id: eval_id.into(),
+        name: Text::unique(&format!("{}.web[{index}]", job.id)),
+        node_id: node.id.as_str().into(),
+        node_name: node.name.as_str().into(),
+        job_id: job.id.as_str().into(),
         job_version: job.version,
         task_group: "web".into(),
         resources: AllocatedResources {
@@ -288,7 +289,7 @@ fn bench_alloc(job: &Job, eval_id: &str, index: usize, node: &Node) -> Allocatio
                 label: "http".into(),
                 value: 20_000 + (index % 12_000) as u16,
                 to: 0,
-                host_ip: node.resources.ip.clone(),
+                host_ip: node.resources.ip.as_str().into(),
             }],
             network_mode: "host".into(),
         },
@@ -297,7 +298,7 @@ fn bench_alloc(job: &Job, eval_id: &str, index: usize, node: &Node) -> Allocatio
 }
 
 /// A running task as a client reports it: Received, Task Setup, Started.
-fn running_task(t: i64) -> VecMap<String, TaskState> {
+fn running_task(t: i64) -> VecMap<Text, TaskState> {
     let event = |kind: &'static str, message: &'static str, dt: i64| TaskEvent {
         kind: kind.into(),
         time: t + dt,
@@ -314,7 +315,7 @@ fn running_task(t: i64) -> VecMap<String, TaskState> {
         ],
         ..Default::default()
     };
-    VecMap::from([("srv".to_string(), state)])
+    VecMap::from([("srv".into(), state)])
 }
 
 fn eval_for(job: &Job, status: EvalStatus) -> Evaluation {
@@ -373,7 +374,7 @@ async fn populate(root: &Path, ip: &str, allocs: usize) -> Built {
         propose(&node, Command::RegisterJob { job: job.clone(), eval: Some(eval.clone()), now: NOW + 1_000 + j as i64 }).await;
         let placements: Vec<Allocation> = (0..count).map(|k| bench_alloc(&job, &eval.id, k, &nodes[(placed + k) % nodes.len()])).collect();
         for a in &placements {
-            by_node.entry(a.node_id.clone()).or_default().push(a.id.clone());
+            by_node.entry(a.node_id.to_string()).or_default().push(a.id.to_string());
         }
         let result =
             PlanResult { allocs: placements, eval: Some(Evaluation { status: EvalStatus::Complete, ..eval }), ..Default::default() };

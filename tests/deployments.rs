@@ -47,7 +47,7 @@ fn report(s: &mut ClusterState, healthy: Option<bool>, now: i64) {
         .values()
         .filter(|a| !a.terminal())
         .map(|a| ClientAllocUpdate {
-            id: a.id.clone(),
+            id: a.id.to_string(),
             client_status: ClientStatus::Running,
             deployment_status: (!a.deployment_id.is_empty()).then(|| AllocDeploymentStatus { healthy, ..Default::default() }),
             ..Default::default()

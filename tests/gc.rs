@@ -29,7 +29,7 @@ fn job(id: &str, count: u32) -> drover::core::job::Job {
 fn evaluate(s: &mut ClusterState, e: &Evaluation, now: i64) -> Vec<String> {
     // A seed per evaluation (the state's index), as the workers use: allocation ids differ.
     let (result, _) = verify(s, &schedule(s, e, s.index));
-    let placed: Vec<String> = result.allocs.iter().map(|a| a.id.clone()).collect();
+    let placed: Vec<String> = result.allocs.iter().map(|a| a.id.to_string()).collect();
     let done = Evaluation { status: EvalStatus::Complete, ..e.clone() };
     apply_all(s, &[Command::ApplyPlan { result, now }, Command::UpsertEvals { evals: vec![done], now }]);
     placed
@@ -43,7 +43,7 @@ fn run(s: &mut ClusterState, j: drover::core::job::Job, eval_id: &str, now: i64)
 }
 
 fn report(s: &mut ClusterState, ids: &[String], status: ClientStatus, now: i64) {
-    let node_id = s.allocs[ids[0].as_str()].node_id.clone();
+    let node_id = s.allocs[ids[0].as_str()].node_id.to_string();
     let updates = ids.iter().map(|id| ClientAllocUpdate { id: id.clone(), client_status: status, ..Default::default() }).collect();
     apply_all(s, &[Command::UpdateAllocsFromClient { node_id, updates, evals: vec![], now }]);
 }

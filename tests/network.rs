@@ -19,7 +19,7 @@ use drover::core::alloc::Allocation;
 use drover::core::resources::AllocatedPort;
 
 fn alloc(mode: &'static str, ports: Vec<AllocatedPort>) -> Allocation {
-    let mut a = Allocation { id: uuid::Uuid::new_v4().to_string(), ..Default::default() };
+    let mut a = Allocation { id: uuid::Uuid::new_v4().to_string().into(), ..Default::default() };
     a.resources.network_mode = mode.into();
     a.resources.ports = ports;
     a
@@ -103,8 +103,12 @@ fn setup_is_repeatable_and_teardown_idempotent() {
     let bridged = alloc("bridge", vec![AllocatedPort { label: "http".into(), value: host_port, to: 8080, host_ip: "127.0.0.1".into() }]);
     let none = alloc("none", Vec::new());
     let outside = format!("drvo{tag}");
-    let mut cleanup =
-        Cleanup { bridge: bridge.clone(), allocs: vec![bridged.id.clone(), none.id.clone()], server: None, outside: outside.clone() };
+    let mut cleanup = Cleanup {
+        bridge: bridge.clone(),
+        allocs: vec![bridged.id.to_string(), none.id.to_string()],
+        server: None,
+        outside: outside.clone(),
+    };
 
     // bridge: twice, the same namespace (same inode) and address
     let first = network::setup(&bridge, &bridged).unwrap().expect("a bridge allocation has a namespace");
@@ -117,7 +121,7 @@ fn setup_is_repeatable_and_teardown_idempotent() {
     assert_eq!(interfaces_in(&bridged.id), ["eth0", "lo"]);
     // another allocation gets the next address, and gives it back
     let other = alloc("bridge", Vec::new());
-    cleanup.allocs.push(other.id.clone());
+    cleanup.allocs.push(other.id.to_string());
     assert_eq!(network::setup(&bridge, &other).unwrap().unwrap().ip.map(|i| i.to_string()), Some(format!("10.214.{octet}.3")));
     network::teardown(&bridge, &other.id).unwrap();
 

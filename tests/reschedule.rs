@@ -200,7 +200,7 @@ fn commit(s: &mut ClusterState, e: &Evaluation, now: i64) -> Plan {
 
 /// The client reports `id` ended with `status` at `at`.
 fn report(s: &mut ClusterState, id: &str, status: ClientStatus, at: i64) {
-    let node_id = s.allocs.get(id).unwrap().node_id.clone();
+    let node_id = s.allocs.get(id).unwrap().node_id.to_string();
     let mut task = TaskState { state: TaskStateKind::Dead, failed: status == ClientStatus::Failed, finished_at: at, ..Default::default() };
     task.started_at = at - SECOND;
     let mut update = ClientAllocUpdate { id: id.into(), client_status: status, ..Default::default() };

@@ -139,9 +139,9 @@ mod drain {
         let mut by_node: std::collections::BTreeMap<String, Vec<ClientAllocUpdate>> = Default::default();
         for a in s.allocs.values().filter(|a| a.desired_status == DesiredStatus::Run && a.client_status == ClientStatus::Pending) {
             let mut task_states = drover::core::vec_map::VecMap::new();
-            task_states.insert("srv".to_string(), TaskState { state: TaskStateKind::Running, started_at, ..Default::default() });
-            by_node.entry(a.node_id.clone()).or_default().push(ClientAllocUpdate {
-                id: a.id.clone(),
+            task_states.insert("srv".into(), TaskState { state: TaskStateKind::Running, started_at, ..Default::default() });
+            by_node.entry(a.node_id.to_string()).or_default().push(ClientAllocUpdate {
+                id: a.id.to_string(),
                 client_status: ClientStatus::Running,
                 task_states,
                 ..Default::default()
@@ -149,8 +149,8 @@ mod drain {
         }
         // stopped allocations end on their clients
         for a in s.allocs.values().filter(|a| a.desired_status == DesiredStatus::Stop && !a.client_status.terminal()) {
-            by_node.entry(a.node_id.clone()).or_default().push(ClientAllocUpdate {
-                id: a.id.clone(),
+            by_node.entry(a.node_id.to_string()).or_default().push(ClientAllocUpdate {
+                id: a.id.to_string(),
                 client_status: ClientStatus::Complete,
                 ..Default::default()
             });
@@ -274,7 +274,7 @@ mod drain {
             .collect();
         apply_all(
             s,
-            &[Command::UpdateAllocsFromClient { node_id: s.allocs[ids[0].as_str()].node_id.clone(), updates, evals: vec![], now: 12 }],
+            &[Command::UpdateAllocsFromClient { node_id: s.allocs[ids[0].as_str()].node_id.to_string(), updates, evals: vec![], now: 12 }],
         );
     }
 
@@ -293,7 +293,7 @@ mod drain {
         run_all_at(&mut s, 100);
         apply_all(&mut s, &[Command::RegisterNode { node: node("b", 4000, 4096), evals: vec![], now: 12 }, drain("a", 0, false)]);
         assert!(decide(&s, 1_000_000_000).migrate.is_empty(), "running for long, but no check has passed yet");
-        let first: Vec<String> = live_on(&s, "a").iter().map(|a| a.id.clone()).collect();
+        let first: Vec<String> = live_on(&s, "a").iter().map(|a| a.id.to_string()).collect();
         report_health(&mut s, &first, true);
         let d = decide(&s, 1_000_000_000);
         assert_eq!(d.migrate.len(), 1);
@@ -301,7 +301,7 @@ mod drain {
         commit(&mut s, "web", 2);
         run_all_at(&mut s, 100);
         assert!(decide(&s, 1_000_000_000).migrate.is_empty(), "the replacement's checks have not passed");
-        let replacement: Vec<String> = live_on(&s, "b").iter().map(|a| a.id.clone()).collect();
+        let replacement: Vec<String> = live_on(&s, "b").iter().map(|a| a.id.to_string()).collect();
         report_health(&mut s, &replacement, false);
         assert!(decide(&s, 1_000_000_000).migrate.is_empty(), "an unhealthy replacement holds the drain until its deadline");
         assert_eq!(s.allocs[replacement[0].as_str()].healthy(), Some(false), "the verdict is kept on the allocation");
@@ -317,7 +317,7 @@ mod drain {
         run_all_at(&mut s, 100);
         apply_all(&mut s, &[Command::RegisterNode { node: node("b", 4000, 4096), evals: vec![], now: 12 }, drain("a", 0, false)]);
         assert!(decide(&s, 1_000).migrate.is_empty(), "not up for min_healthy_time and not reported healthy");
-        let first: Vec<String> = live_on(&s, "a").iter().map(|a| a.id.clone()).collect();
+        let first: Vec<String> = live_on(&s, "a").iter().map(|a| a.id.to_string()).collect();
         report_health(&mut s, &first, true);
         assert_eq!(decide(&s, 1_000).migrate.len(), 1, "the client's verdict decides");
     }
@@ -371,7 +371,7 @@ mod drain {
         commit(&mut s, "sys", 2);
         run_all(&mut s);
         apply_all(&mut s, &[Command::RegisterNode { node: node("b", 4000, 4096), evals: vec![], now: 12 }, drain("a", 0, false)]);
-        let sys_on_a = || -> String { s.allocs_on_node("a").find(|a| a.job_id == "sys").unwrap().id.clone() };
+        let sys_on_a = || -> String { s.allocs_on_node("a").find(|a| a.job_id == "sys").unwrap().id.to_string() };
         let sys_id = sys_on_a();
         let d = decide(&s, 30);
         assert_eq!(d.migrate.len(), 1);
@@ -420,7 +420,7 @@ mod drain {
         assert!(d.migrate.is_empty() && d.done.is_empty(), "a running batch allocation is left to finish: {d:?}");
         assert_eq!(decide(&s, 1_020).migrate.len(), 1, "at the deadline it is stopped");
         // or it ends by itself first
-        let id = s.allocs_on_node("a").next().unwrap().id.clone();
+        let id = s.allocs_on_node("a").next().unwrap().id.to_string();
         let done = ClientAllocUpdate { id, client_status: ClientStatus::Complete, ..Default::default() };
         apply_all(&mut s, &[Command::UpdateAllocsFromClient { node_id: "a".into(), updates: vec![done], evals: vec![], now: 30 }]);
         assert_eq!(decide(&s, 40).done, vec!["a".to_string()]);

@@ -70,12 +70,12 @@ fn history() -> Vec<Command> {
         .values()
         .take(5)
         .map(|a| drover::core::alloc::ClientAllocUpdate {
-            id: a.id.clone(),
+            id: a.id.to_string(),
             client_status: drover::core::alloc::ClientStatus::Running,
             ..Default::default()
         })
         .collect::<Vec<_>>();
-    let node_id = s.allocs.values().next().map(|a| a.node_id.clone()).unwrap_or_default();
+    let node_id = s.allocs.values().next().map(|a| a.node_id.to_string()).unwrap_or_default();
     let mine: Vec<_> = updates.into_iter().filter(|u| s.allocs[u.id.as_str()].node_id == node_id).collect();
     push(&mut s, Command::UpdateAllocsFromClient { node_id, updates: mine, evals: vec![], now: 300 });
     push(&mut s, Command::DeregisterJob { namespace: "default".into(), job_id: "job1".into(), purge: false, eval: None, now: 400 });
@@ -95,7 +95,7 @@ fn history() -> Vec<Command> {
         Deployment { id: "d1".into(), namespace: "default".into(), job_id: "job0".into(), status: "running".into(), ..Default::default() };
     push(&mut s, Command::UpsertDeployments { deployments: vec![deployment.clone()], now: 800 });
     push(&mut s, Command::UpsertDeployments { deployments: vec![Deployment { status: "successful".into(), ..deployment }], now: 810 });
-    let allocs: Vec<(String, String)> = s.allocs.values().take(3).map(|a| (a.id.clone(), a.node_id.clone())).collect();
+    let allocs: Vec<(String, String)> = s.allocs.values().take(3).map(|a| (a.id.to_string(), a.node_id.to_string())).collect();
     let services = allocs.iter().map(|(a, n)| service(a, n)).collect();
     push(&mut s, Command::UpsertServiceRegistrations { services });
     push(&mut s, Command::DeleteServiceRegistrations { ids: vec![], alloc_ids: vec![allocs[0].0.clone()] });
@@ -115,7 +115,7 @@ fn history() -> Vec<Command> {
         now,
     };
     push(&mut s, drain("n0", Some(strategy.clone()), 900));
-    let on_n0: Vec<String> = s.allocs_on_node("n0").map(|a| a.id.clone()).collect();
+    let on_n0: Vec<String> = s.allocs_on_node("n0").map(|a| a.id.to_string()).collect();
     let transition = drover::core::alloc::DesiredTransition { migrate: true };
     push(&mut s, Command::UpdateAllocDesiredTransition { alloc_ids: on_n0, transition, evals: vec![], now: 910 });
     push(&mut s, Command::CompleteNodeDrains { node_ids: vec!["n0".into()], now: 920 });
@@ -382,7 +382,7 @@ fn services_of_terminal_allocations_are_removed() {
     push(&mut s, Command::RegisterJob { job: job("web", 3, 100, 64), eval: Some(eval.clone()), now: 2 });
     let (result, _) = verify(&s, &schedule(&s, &eval, 7));
     push(&mut s, Command::ApplyPlan { result, now: 3 });
-    let allocs: Vec<(String, String)> = s.allocs.values().map(|a| (a.id.clone(), a.node_id.clone())).collect();
+    let allocs: Vec<(String, String)> = s.allocs.values().map(|a| (a.id.to_string(), a.node_id.to_string())).collect();
     assert_eq!(allocs.len(), 3);
     let all: Vec<ServiceRegistration> = allocs.iter().map(|(a, n)| service(a, n)).collect();
     let unknown = service("no-such-alloc", "n0");
@@ -473,4 +473,60 @@ fn node_usage_follows_placements_reports_stops_and_lost_nodes() {
     check(&s, "n0", "the node going down");
     let copy = s.clone();
     check(&copy, "n0", "a copy of the state");
+}
+
+/// What a node's allocation watch waits on moves with the servers' changes to the allocations on
+/// that node (placements, stops, collection) and not with its client's reports; the change log the
+/// event stream reads names every changed allocation once, and a restored state starts over.
+#[test]
+fn node_allocation_index_and_change_log_follow_the_servers_changes() {
+    use drover::core::alloc::{ClientAllocUpdate, ClientStatus, DesiredStatus};
+    use drover::core::command::{AllocStop, PlanResult};
+
+    let mut s = ClusterState::default();
+    apply_all(&mut s, &[Command::RegisterNode { node: node("n0", 4000, 8192), evals: vec![], now: 1 }]);
+    apply_all(&mut s, &[Command::RegisterNode { node: node("n1", 4000, 8192), evals: vec![], now: 1 }]);
+    assert_eq!((s.node_allocs_index("n0"), s.node_allocs_index("n1")), (0, 0));
+    let eval = Evaluation { id: "e".into(), namespace: "default".into(), priority: 50, job_id: "web".into(), ..Default::default() };
+    apply_all(&mut s, &[Command::RegisterJob { job: job("web", 4, 100, 64), eval: Some(eval.clone()), now: 2 }]);
+    let (result, _) = verify(&s, &schedule(&s, &eval, 7));
+    apply_all(&mut s, &[Command::ApplyPlan { result, now: 3 }]);
+    let placed = s.index;
+    let on = |s: &ClusterState, n: &str| -> Vec<String> { s.allocs_on_node(n).map(|a| a.id.to_string()).collect() };
+    let used: Vec<&str> = ["n0", "n1"].into_iter().filter(|n| !on(&s, n).is_empty()).collect();
+    for n in &used {
+        assert_eq!(s.node_allocs_index(n), placed, "{n} got allocations at {placed}");
+    }
+    let mut all: Vec<String> = s.allocs.keys().map(|k| k.to_string()).collect();
+    all.sort();
+    let logged = |s: &ClusterState, after: u64| -> Vec<String> {
+        s.allocs_changed_since(after).expect("the log reaches back").iter().map(|t| t.to_string()).collect()
+    };
+    assert_eq!(logged(&s, placed - 1), all);
+
+    // A client's report: logged, but the node's watch index stays.
+    let n = used[0];
+    let mine = on(&s, n);
+    let report = ClientAllocUpdate { id: mine[0].clone(), client_status: ClientStatus::Running, ..Default::default() };
+    apply_all(&mut s, &[Command::UpdateAllocsFromClient { node_id: n.into(), updates: vec![report], evals: vec![], now: 4 }]);
+    assert_eq!(s.node_allocs_index(n), placed, "a client's own report does not wake its watch");
+    assert_eq!(logged(&s, placed), vec![mine[0].clone()]);
+
+    // A stop by the servers moves it, for that node only.
+    let stop =
+        AllocStop { alloc_id: mine[0].clone(), desired_status: DesiredStatus::Stop, description: "stop".into(), client_status: None };
+    apply_all(&mut s, &[Command::ApplyPlan { result: PlanResult { stops: vec![stop], ..Default::default() }, now: 5 }]);
+    assert_eq!(s.node_allocs_index(n), s.index);
+    for other in used.iter().filter(|o| **o != n) {
+        assert_eq!(s.node_allocs_index(other), placed, "{other} was not touched");
+    }
+    assert_eq!(logged(&s, s.index - 1), vec![mine[0].clone()]);
+
+    // A copy's log does not reach back (readers scan); a restored state starts at its index.
+    assert!(s.clone().allocs_changed_since(placed).is_none());
+    let mut restored: ClusterState = serde_json::from_slice(&serde_json::to_vec(&s).unwrap()).unwrap();
+    restored.after_restore();
+    assert_eq!(restored.node_allocs_index("n1"), s.index);
+    assert!(restored.allocs_changed_since(s.index - 1).is_none());
+    assert_eq!(restored.allocs_changed_since(s.index), Some(vec![]));
 }

@@ -31,7 +31,7 @@ fn cluster() -> (ClusterState, Vec<Command>) {
     let plan = Command::ApplyPlan { result, now: 4 };
     apply_all(&mut s, std::slice::from_ref(&plan));
     cmds.push(plan);
-    let done = s.allocs_on_node("n1").next().unwrap().id.clone();
+    let done = s.allocs_on_node("n1").next().unwrap().id.to_string();
     let update = Command::UpdateAllocsFromClient {
         node_id: "n1".into(),
         updates: vec![ClientAllocUpdate { id: done, client_status: ClientStatus::Complete, ..Default::default() }],
@@ -43,7 +43,7 @@ fn cluster() -> (ClusterState, Vec<Command>) {
         service_name: "web".into(),
         namespace: "default".into(),
         node_id: "n1".into(),
-        alloc_id: s.allocs_on_node("n1").last().unwrap().id.clone(),
+        alloc_id: s.allocs_on_node("n1").last().unwrap().id.to_string(),
         ..Default::default()
     };
     let services = Command::UpsertServiceRegistrations { services: vec![service] };
@@ -55,9 +55,9 @@ fn cluster() -> (ClusterState, Vec<Command>) {
 #[test]
 fn purging_a_node_loses_its_live_allocations() {
     let (mut s, _) = cluster();
-    let on_n1: Vec<(String, ClientStatus)> = s.allocs_on_node("n1").map(|a| (a.id.clone(), a.client_status)).collect();
+    let on_n1: Vec<(String, ClientStatus)> = s.allocs_on_node("n1").map(|a| (a.id.to_string(), a.client_status)).collect();
     assert_eq!(on_n1.len(), 2, "binpacking puts two allocations on each node");
-    let on_n2: Vec<String> = s.allocs_on_node("n2").map(|a| a.id.clone()).collect();
+    let on_n2: Vec<String> = s.allocs_on_node("n2").map(|a| a.id.to_string()).collect();
     let index = s.index + 1;
     let evals = vec![Evaluation { node_id: "n1".into(), triggered_by: "node-update".into(), ..eval("e2", "web") }];
     let r = s.apply(index, &Command::PurgeNode { node_id: "n1".into(), evals, now: 99 });

@@ -241,17 +241,17 @@ pub struct ApiAllocation {
 
 pub fn alloc_out(a: &Allocation, job: Option<super::job::ApiJob>) -> ApiAllocation {
     ApiAllocation {
-        id: a.id.clone(),
+        id: a.id.to_string(),
         namespace: a.namespace.to_string(),
-        eval_id: a.eval_id.clone(),
-        name: a.name.clone(),
-        node_id: a.node_id.clone(),
-        node_name: a.node_name.clone(),
-        job_id: a.job_id.clone(),
+        eval_id: a.eval_id.to_string(),
+        name: a.name.to_string(),
+        node_id: a.node_id.to_string(),
+        node_name: a.node_name.to_string(),
+        job_id: a.job_id.to_string(),
         job_type: job.as_ref().and_then(|j| j.job_type.clone()).unwrap_or_default(),
         job,
         job_version: a.job_version,
-        task_group: a.task_group.clone(),
+        task_group: a.task_group.to_string(),
         allocated_resources: ApiAllocatedResources {
             tasks: a
                 .resources
@@ -259,7 +259,7 @@ pub fn alloc_out(a: &Allocation, job: Option<super::job::ApiJob>) -> ApiAllocati
                 .iter()
                 .map(|(n, t)| {
                     (
-                        n.clone(),
+                        n.to_string(),
                         ApiAllocatedTaskResources {
                             cpu: serde_json::json!({ "CpuShares": t.cpu, "ReservedCores": null }),
                             memory: serde_json::json!({ "MemoryMB": t.memory_mb, "MemoryMaxMB": t.memory_max_mb }),
@@ -273,7 +273,7 @@ pub fn alloc_out(a: &Allocation, job: Option<super::job::ApiJob>) -> ApiAllocati
                     .resources
                     .ports
                     .iter()
-                    .map(|p| ApiAllocatedPort { label: p.label.clone(), value: p.value, to: p.to, host_ip: p.host_ip.clone() })
+                    .map(|p| ApiAllocatedPort { label: p.label.to_string(), value: p.value, to: p.to, host_ip: p.host_ip.to_string() })
                     .collect(),
                 networks: Some(&a.resources.network_mode)
                     .filter(|m| !m.is_empty())
@@ -287,17 +287,17 @@ pub fn alloc_out(a: &Allocation, job: Option<super::job::ApiJob>) -> ApiAllocati
         desired_transition: ApiDesiredTransition { migrate: a.desired_transition.migrate.then_some(true), ..Default::default() },
         client_status: a.client_status.as_str().into(),
         client_description: a.client_description.to_string(),
-        task_states: a.task_states.iter().map(|(k, v)| (k.clone(), task_state_out(v))).collect(),
-        previous_allocation: a.previous_allocation.clone(),
-        deployment_id: a.deployment_id.clone(),
+        task_states: a.task_states.iter().map(|(k, v)| (k.to_string(), task_state_out(v))).collect(),
+        previous_allocation: a.previous_allocation.to_string(),
+        deployment_id: a.deployment_id.to_string(),
         deployment_status: a.deployment_status.as_ref().map(|d| ApiAllocDeploymentStatus {
             healthy: d.healthy,
             timestamp: rfc3339(d.timestamp).unwrap_or_default(),
             canary: d.canary,
             modify_index: d.modify_index,
         }),
-        next_allocation: a.next_allocation.clone(),
-        followup_eval_id: a.followup_eval_id.clone(),
+        next_allocation: a.next_allocation.to_string(),
+        followup_eval_id: a.followup_eval_id.to_string(),
         reschedule_tracker: a.reschedule_tracker.as_deref().map(tracker_out),
         create_index: a.create_index,
         modify_index: a.modify_index,

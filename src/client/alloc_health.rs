@@ -11,6 +11,7 @@ use tracing::info;
 
 use crate::core::alloc::{TaskState, TaskStateKind};
 use crate::core::job::{TaskGroup, UpdateStrategy};
+use crate::core::text::Text;
 use crate::core::vec_map::VecMap;
 
 use super::checks::{CheckResult, STATUS_SUCCESS};
@@ -67,7 +68,7 @@ impl Tracker {
     pub fn observe(
         &mut self,
         now: Instant,
-        states: &VecMap<String, TaskState>,
+        states: &VecMap<Text, TaskState>,
         main_tasks: &[String],
         checks: &BTreeMap<String, CheckResult>,
         expected_checks: usize,
@@ -76,7 +77,7 @@ impl Tracker {
             return Some(false);
         }
         let restarts: u64 = states.values().map(|s| s.restarts).sum();
-        let running = main_tasks.iter().all(|t| states.get(t).is_some_and(|s| s.state == TaskStateKind::Running));
+        let running = main_tasks.iter().all(|t| states.get(t.as_str()).is_some_and(|s| s.state == TaskStateKind::Running));
         let checks_ok = !self.policy.checks || (checks.len() >= expected_checks && checks.values().all(|c| c.status == STATUS_SUCCESS));
         if running && checks_ok && restarts == self.restarts {
             let since = *self.fine_since.get_or_insert(now);
@@ -103,7 +104,7 @@ pub async fn track(
     policy: HealthPolicy,
     main_tasks: Vec<String>,
     expected_checks: usize,
-    mut states: watch::Receiver<VecMap<String, TaskState>>,
+    mut states: watch::Receiver<VecMap<Text, TaskState>>,
     control: ClientControl,
     out: oneshot::Sender<bool>,
 ) {
@@ -144,7 +145,7 @@ mod tests {
         let t0 = Instant::now();
         let mut t = Tracker::new(policy(false), t0);
         let mut states = VecMap::new();
-        states.insert("web".to_string(), running(0));
+        states.insert("web".into(), running(0));
         let main = vec!["web".to_string()];
         assert_eq!(t.observe(t0, &states, &main, &BTreeMap::new(), 0), None);
         assert_eq!(t.observe(t0 + Duration::from_secs(9), &states, &main, &BTreeMap::new(), 0), None);
@@ -157,9 +158,9 @@ mod tests {
         let mut t = Tracker::new(policy(false), t0);
         let main = vec!["web".to_string()];
         let mut states = VecMap::new();
-        states.insert("web".to_string(), running(0));
+        states.insert("web".into(), running(0));
         assert_eq!(t.observe(t0, &states, &main, &BTreeMap::new(), 0), None);
-        states.insert("web".to_string(), running(1));
+        states.insert("web".into(), running(1));
         assert_eq!(t.observe(t0 + Duration::from_secs(8), &states, &main, &BTreeMap::new(), 0), None);
         assert_eq!(t.observe(t0 + Duration::from_secs(12), &states, &main, &BTreeMap::new(), 0), None);
         assert_eq!(t.observe(t0 + Duration::from_secs(21), &states, &main, &BTreeMap::new(), 0), None);
@@ -172,7 +173,7 @@ mod tests {
         let mut t = Tracker::new(policy(true), t0);
         let main = vec!["web".to_string()];
         let mut states = VecMap::new();
-        states.insert("web".to_string(), running(0));
+        states.insert("web".into(), running(0));
         assert_eq!(t.observe(t0 + Duration::from_secs(30), &states, &main, &check("failure"), 1), None);
         assert_eq!(t.observe(t0 + Duration::from_secs(59), &states, &main, &BTreeMap::new(), 1), None);
         assert_eq!(t.observe(t0 + Duration::from_secs(60), &states, &main, &check("failure"), 1), Some(false));
@@ -189,7 +190,7 @@ mod tests {
         let t0 = Instant::now();
         let mut t = Tracker::new(policy(false), t0);
         let mut states = VecMap::new();
-        states.insert("web".to_string(), TaskState { state: TaskStateKind::Dead, failed: true, ..Default::default() });
+        states.insert("web".into(), TaskState { state: TaskStateKind::Dead, failed: true, ..Default::default() });
         assert_eq!(t.observe(t0, &states, &["web".to_string()], &BTreeMap::new(), 0), Some(false));
     }
 }

@@ -4,6 +4,7 @@
 //! place to a new job version), stops it in Nomad's order: deregister the services, wait
 //! `shutdown_delay`, kill the tasks; and removes its network once they have all ended.
 
+use crate::core::text::Text;
 use crate::core::vec_map::VecMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,7 +28,7 @@ use super::services::ServiceRegistrar;
 use super::task_runner::{self, TaskContext};
 
 /// The client status Nomad derives from task states.
-pub fn client_status(states: &VecMap<String, TaskState>, tasks: usize) -> (ClientStatus, &'static str) {
+pub fn client_status(states: &VecMap<Text, TaskState>, tasks: usize) -> (ClientStatus, &'static str) {
     let dead = states.values().filter(|s| s.state == TaskStateKind::Dead).count();
     let failed = states.values().any(|s| s.state == TaskStateKind::Dead && s.failed);
     let running = states.values().filter(|s| s.state == TaskStateKind::Running).count();
@@ -77,14 +78,14 @@ fn start_services(
     let (stop_tx, stop_rx) = watch::channel(false);
     services.register(registrations.to_vec());
     checks::spawn(alloc, job, node, control, &stop_rx);
-    tokio::spawn(checks::publish_health(alloc.id.clone(), registrations.to_vec(), control.clone(), services.clone(), stop_rx));
+    tokio::spawn(checks::publish_health(alloc.id.to_string(), registrations.to_vec(), control.clone(), services.clone(), stop_rx));
     stop_tx
 }
 
 pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>, signals: Signals, out: Outlets) {
     let Outlets { reporter, control, services } = out;
     let Signals { mut kill, mut update } = signals;
-    let alloc_id = alloc.id.clone();
+    let alloc_id = alloc.id.to_string();
     let Some(group) = job.group(&alloc.task_group).cloned() else {
         warn!(alloc_id = %alloc_id, group = %alloc.task_group, "allocation's group is missing from its job");
         reporter.push(ClientAllocUpdate {
@@ -112,7 +113,7 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
     info!(alloc_id = %alloc_id, job_id = %job.id, tasks = names.len(), "running allocation");
     let (tx, mut rx) = mpsc::unbounded_channel();
     let tasks = group.tasks.len();
-    let mut states: VecMap<String, TaskState> = VecMap::new();
+    let mut states: VecMap<Text, TaskState> = VecMap::new();
     let mut handles = Vec::with_capacity(tasks);
     // The tasks are killed only after the services are gone and the shutdown delay passed.
     // An allocation stopped while this agent was down starts stopped: its tasks are only re-attached
@@ -153,7 +154,7 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
             cfg: cfg.clone(),
             network: network.clone(),
         };
-        let previous = alloc.task_states.get(&task.name).cloned();
+        let previous = alloc.task_states.get(task.name.as_str()).cloned();
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         handles.push((task.name.clone(), cmd_tx));
         tokio::spawn(task_runner::run(ctx, task_kill_rx.clone(), tx.clone(), previous, cmd_rx));
@@ -183,7 +184,7 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
         if let Some(policy) = policy {
             let expected = checks::expected(&alloc, &job, &node);
             let main = alloc_health::main_tasks(&group);
-            tokio::spawn(alloc_health::track(alloc_id.clone(), policy, main, expected, states_rx, control.clone(), health_tx));
+            tokio::spawn(alloc_health::track(alloc_id.to_string(), policy, main, expected, states_rx, control.clone(), health_tx));
             health_pending = true;
         }
     }
@@ -235,14 +236,14 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
                         if let Some(s) = checks_stop.take() {
                             s.send_replace(true);
                         }
-                        tokio::spawn(stop(alloc_id.clone(), services.clone(), registered, delay, task_kill.clone()));
+                        tokio::spawn(stop(alloc_id.to_string(), services.clone(), registered, delay, task_kill.clone()));
                     }
                 }
                 continue;
             }
         };
         if let Some((task, state)) = next {
-            states.insert(task, state);
+            states.insert(Text::from(task), state);
             states_tx.send_replace(states.clone());
         }
         let (status, description) = client_status(&states, tasks);
@@ -259,7 +260,7 @@ pub async fn run(alloc: Allocation, job: Job, node: Node, cfg: Arc<ClientConfig>
             registered = true;
         }
         reporter.push(ClientAllocUpdate {
-            id: alloc_id.clone(),
+            id: alloc_id.to_string(),
             client_status: status,
             client_description: description.into(),
             task_states: states.clone(),

@@ -91,7 +91,7 @@ pub fn spawn(alloc: &Allocation, job: &Job, node: &Node, control: &ClientControl
             let result = CheckResult {
                 id: check_id(&n.registration.id, i, &name),
                 check: name,
-                group: alloc.name.clone(),
+                group: alloc.name.to_string(),
                 task: n.task.clone().unwrap_or_default(),
                 service: n.registration.service_name.clone(),
                 service_id: n.registration.id.clone(),
@@ -101,7 +101,7 @@ pub fn spawn(alloc: &Allocation, job: &Job, node: &Node, control: &ClientControl
             };
             let restart = restart_on_failure(&n.service, n.task.as_deref(), check);
             let probe = Probe { result, check: check.clone(), address, port, restart };
-            tokio::spawn(run(alloc.id.clone(), probe, control.clone(), stop.clone()));
+            tokio::spawn(run(alloc.id.to_string(), probe, control.clone(), stop.clone()));
             started += 1;
         }
     }

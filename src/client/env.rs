@@ -37,9 +37,9 @@ pub fn build(
     let mut set = |k: String, v: String| {
         e.insert(k, v);
     };
-    set("NOMAD_ALLOC_ID".into(), alloc.id.clone());
+    set("NOMAD_ALLOC_ID".into(), alloc.id.to_string());
     set("NOMAD_SHORT_ALLOC_ID".into(), alloc.id.chars().take(8).collect());
-    set("NOMAD_ALLOC_NAME".into(), alloc.name.clone());
+    set("NOMAD_ALLOC_NAME".into(), alloc.name.to_string());
     set("NOMAD_ALLOC_INDEX".into(), alloc.index().to_string());
     set("NOMAD_JOB_ID".into(), job.id.clone());
     set("NOMAD_JOB_NAME".into(), job.name.clone());
@@ -52,7 +52,7 @@ pub fn build(
     set("NOMAD_TASK_DIR".into(), dirs.task_dir.clone());
     set("NOMAD_SECRETS_DIR".into(), dirs.secrets_dir.clone());
     set("TMPDIR".into(), dirs.tmp_dir.clone());
-    if let Some(r) = alloc.resources.tasks.get(&task.name) {
+    if let Some(r) = alloc.resources.tasks.get(task.name.as_str()) {
         set("NOMAD_CPU_LIMIT".into(), r.cpu.to_string());
         set("NOMAD_MEMORY_LIMIT".into(), r.memory_mb.to_string());
         if r.memory_max_mb > 0 {
@@ -62,15 +62,15 @@ pub fn build(
     for p in &alloc.resources.ports {
         let l = env_key(&p.label);
         let inside = if p.to > 0 { p.to as u16 } else { p.value };
-        set(format!("NOMAD_IP_{l}"), p.host_ip.clone());
+        set(format!("NOMAD_IP_{l}"), p.host_ip.to_string());
         set(format!("NOMAD_PORT_{l}"), inside.to_string());
         set(format!("NOMAD_ADDR_{l}"), format!("{}:{}", p.host_ip, inside));
-        set(format!("NOMAD_HOST_IP_{l}"), p.host_ip.clone());
+        set(format!("NOMAD_HOST_IP_{l}"), p.host_ip.to_string());
         set(format!("NOMAD_HOST_PORT_{l}"), p.value.to_string());
         set(format!("NOMAD_HOST_ADDR_{l}"), format!("{}:{}", p.host_ip, p.value));
         set(format!("NOMAD_ALLOC_PORT_{l}"), inside.to_string());
         // the namespace's address, or the host's without one
-        let alloc_ip = network.and_then(|n| n.ip).map_or_else(|| p.host_ip.clone(), |ip| ip.to_string());
+        let alloc_ip = network.and_then(|n| n.ip).map_or_else(|| p.host_ip.to_string(), |ip| ip.to_string());
         set(format!("NOMAD_ALLOC_ADDR_{l}"), format!("{alloc_ip}:{inside}"));
         set(format!("NOMAD_ALLOC_IP_{l}"), alloc_ip);
     }

@@ -12,7 +12,7 @@ use tracing::{debug, info, warn};
 use crate::core::alloc::{Allocation, TaskEvent, TaskState, TaskStateKind};
 use crate::core::job::{Job, Task, TaskGroup};
 use crate::core::node::Node;
-use crate::core::text::intern;
+use crate::core::text::Text;
 use crate::driver::spec::{DriverKind, ExecSpec, ExitStatus, EXECUTOR_PID_FILE, EXIT_FILE, SPEC_FILE, TASK_PID_FILE};
 use crate::server::clock::now_ns;
 
@@ -49,7 +49,12 @@ struct Runner {
 
 impl Runner {
     fn event(&mut self, kind: &str, message: impl Into<String>) {
-        self.push(TaskEvent { kind: intern(kind.to_string()), time: now_ns(), message: intern(message.into()), ..Default::default() });
+        self.push(TaskEvent {
+            kind: Text::from(kind.to_string()),
+            time: now_ns(),
+            message: Text::from(message.into()),
+            ..Default::default()
+        });
     }
 
     /// The task cannot start: it is dead and failed, with an event saying why.
@@ -58,7 +63,7 @@ impl Runner {
         self.state.failed = true;
         self.state.finished_at = now_ns();
         self.push(TaskEvent {
-            kind: intern(kind.to_string()),
+            kind: Text::from(kind.to_string()),
             time: now_ns(),
             message: message.into(),
             failed: true,
@@ -118,7 +123,7 @@ pub fn build_spec(ctx: &TaskContext) -> Result<(ExecSpec, Option<image_pull::Pul
     let interp = Interpolator { env: &envs, node: &ctx.node };
     let config: serde_json::Value = interp.apply_json(&serde_json::to_value(&t.config).map_err(|e| e.to_string())?);
     let get = |k: &str| config.get(k).and_then(|v| v.as_str()).map(str::to_string).filter(|s| !s.is_empty());
-    let res = ctx.alloc.resources.tasks.get(&t.name).cloned().unwrap_or_default();
+    let res = ctx.alloc.resources.tasks.get(t.name.as_str()).cloned().unwrap_or_default();
     let state_dir = state_dir(&ctx.cfg, &ctx.alloc.id, &t.name);
     let image = get("image");
     if driver == DriverKind::Container && image.is_none() {
@@ -136,7 +141,7 @@ pub fn build_spec(ctx: &TaskContext) -> Result<(ExecSpec, Option<image_pull::Pul
     let entrypoint = config.get("entrypoint").map(|v| str_list(Some(v))).filter(|v| !v.is_empty());
     let spec = ExecSpec {
         id: format!("{}-{}", ctx.alloc.id, t.name.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', "_")),
-        alloc_id: ctx.alloc.id.clone(),
+        alloc_id: ctx.alloc.id.to_string(),
         task_name: t.name.clone(),
         driver,
         image,
@@ -413,7 +418,7 @@ impl Runner {
                 self.push(TaskEvent {
                     kind: "Signaling".into(),
                     time: now_ns(),
-                    message: intern(format!("Task being sent signal {signal}")),
+                    message: Text::from(format!("Task being sent signal {signal}")),
                     details: Some(Box::new(details)),
                     ..Default::default()
                 });
@@ -437,7 +442,7 @@ fn restart_signaled(reason: &str) -> TaskEvent {
     TaskEvent {
         kind: "Restart Signaled".into(),
         time: now_ns(),
-        message: intern(reason.to_string()),
+        message: Text::from(reason.to_string()),
         details: Some(Box::new(details)),
         ..Default::default()
     }
@@ -598,7 +603,7 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
             r.push(TaskEvent {
                 kind: "Restarting".into(),
                 time: now_ns(),
-                message: intern(format!("{USER_RESTART} - Task restarting in 0ms")),
+                message: Text::from(format!("{USER_RESTART} - Task restarting in 0ms")),
                 details: Some(Box::new(details)),
                 ..Default::default()
             });
@@ -631,7 +636,7 @@ pub async fn run(ctx: TaskContext, mut kill: watch::Receiver<bool>, tx: StateTx,
                 r.push(TaskEvent {
                     kind: "Not Restarting".into(),
                     time: now_ns(),
-                    message: intern(message),
+                    message: Text::from(message),
                     failed: true,
                     ..Default::default()
                 });

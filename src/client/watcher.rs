@@ -12,7 +12,7 @@ use crate::core::alloc::{Allocation, ClientAllocUpdate, ClientStatus, DesiredSta
 use crate::core::job::Job;
 use crate::core::node::Node;
 use crate::driver::spec::EXECUTOR_PID_FILE;
-use crate::rpc::client::ServerClient;
+use crate::rpc::client::{ServerClient, Unchanged};
 
 use super::alloc_runner;
 use super::config::ClientConfig;
@@ -68,7 +68,7 @@ pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), Client
     let mut finished_stopped: BTreeSet<String> = BTreeSet::new();
     let mut index = 0;
     loop {
-        let (idx, allocs) = match rpc.watch_allocations(&node_id, index, Duration::from_secs(30)).await {
+        let reply = match rpc.watch_allocations(&node_id, index, Duration::from_secs(30)).await {
             Ok(r) => r,
             Err(e) => {
                 warn!(node_id = %node_id, error = %e, "watching allocations failed; retrying");
@@ -76,25 +76,30 @@ pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), Client
                 continue;
             }
         };
-        index = idx;
-        let mut seen = BTreeSet::new();
-        for (alloc, job) in allocs {
-            seen.insert(alloc.id.clone());
-            let live = runners.get(&alloc.id).is_some_and(|r| !r.join.is_finished());
+        index = reply.index;
+        // Unchanged since the last reply: handled then.
+        let mut seen: BTreeSet<String> = match reply.unchanged {
+            Unchanged::Only(ids) => ids.into_iter().collect(),
+            Unchanged::All => runners.keys().cloned().collect(),
+        };
+        for (alloc, job) in reply.changed {
+            seen.insert(alloc.id.to_string());
+            let live = runners.get(alloc.id.as_str()).is_some_and(|r| !r.join.is_finished());
             if alloc.desired_status != DesiredStatus::Run {
-                if let Some(r) = runners.get(&alloc.id) {
+                if let Some(r) = runners.get(alloc.id.as_str()) {
                     let _ = r.kill.send(true);
                 } else if let Some(job) = job.filter(|_| has_executors(&cfg, &alloc.id)) {
                     // stopped (or lost) while this agent was down, with executors still running: a
                     // runner re-attaches to them only to stop them
                     info!(alloc_id = %alloc.id, "stopping the executors of an allocation stopped while the agent was down");
-                    runners.insert(alloc.id.clone(), Running::start(alloc.clone(), job, node.clone(), cfg.clone(), true, outlets.clone()));
+                    runners
+                        .insert(alloc.id.to_string(), Running::start(alloc.clone(), job, node.clone(), cfg.clone(), true, outlets.clone()));
                 } else {
                     forget_network(&cfg, &alloc);
-                    if !alloc.client_status.terminal() && finished_stopped.insert(alloc.id.clone()) {
+                    if !alloc.client_status.terminal() && finished_stopped.insert(alloc.id.to_string()) {
                         // stopped before it ever ran here
                         reporter.push(ClientAllocUpdate {
-                            id: alloc.id.clone(),
+                            id: alloc.id.to_string(),
                             client_status: ClientStatus::Complete,
                             client_description: "stopped before it started".into(),
                             task_states: alloc.task_states.clone(),
@@ -104,7 +109,7 @@ pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), Client
                 }
                 continue;
             }
-            if let Some(r) = runners.get_mut(&alloc.id).filter(|r| live && r.version != alloc.job_version) {
+            if let Some(r) = runners.get_mut(alloc.id.as_str()).filter(|r| live && r.version != alloc.job_version) {
                 if let Some(job) = job {
                     // updated in place: the runner keeps its tasks and takes the new version
                     info!(alloc_id = %alloc.id, job_version = alloc.job_version, "allocation updated in place");
@@ -113,7 +118,7 @@ pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), Client
                 }
                 continue;
             }
-            if live || runners.contains_key(&alloc.id) {
+            if live || runners.contains_key(alloc.id.as_str()) {
                 continue;
             }
             if alloc.client_status.terminal() {
@@ -124,7 +129,7 @@ pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), Client
                 warn!(alloc_id = %alloc.id, "allocation arrived without its job");
                 continue;
             };
-            runners.insert(alloc.id.clone(), Running::start(alloc.clone(), job, node.clone(), cfg.clone(), false, outlets.clone()));
+            runners.insert(alloc.id.to_string(), Running::start(alloc.clone(), job, node.clone(), cfg.clone(), false, outlets.clone()));
         }
         // allocations the servers forgot: stop them
         for (id, r) in &runners {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::reschedule::RescheduleTracker;
 use super::resources::AllocatedResources;
-use super::text::{serde_text, Text};
+use super::text::{unique, Text};
 use super::vec_map::VecMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -89,10 +89,8 @@ impl TaskStateKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct TaskEvent {
-    #[serde(with = "serde_text")]
     pub kind: Text,
     pub time: i64,
-    #[serde(with = "serde_text")]
     pub message: Text,
     pub exit_code: i32,
     pub signal: i32,
@@ -138,41 +136,41 @@ pub struct TaskState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct Allocation {
-    pub id: String,
-    #[serde(with = "serde_text")]
+    /// Its own copy: no other object repeats it (the state's tables key on the same copy).
+    #[serde(with = "unique")]
+    pub id: Text,
     pub namespace: Text,
-    pub eval_id: String,
+    pub eval_id: Text,
     /// `<job>.<group>[<index>]`
-    pub name: String,
-    pub node_id: String,
-    pub node_name: String,
-    pub job_id: String,
+    #[serde(with = "unique")]
+    pub name: Text,
+    pub node_id: Text,
+    pub node_name: Text,
+    pub job_id: Text,
     pub job_version: u64,
-    pub task_group: String,
+    pub task_group: Text,
     pub resources: AllocatedResources,
     pub desired_status: DesiredStatus,
-    #[serde(with = "serde_text")]
     pub desired_description: Text,
     /// What the servers want to happen to it next (a drain marks it for migration).
     pub desired_transition: DesiredTransition,
     pub client_status: ClientStatus,
-    #[serde(with = "serde_text")]
     pub client_description: Text,
-    pub task_states: VecMap<String, TaskState>,
-    pub previous_allocation: String,
+    pub task_states: VecMap<Text, TaskState>,
+    pub previous_allocation: Text,
     /// The deployment that placed it (or took it over in place); empty outside deployments.
-    pub deployment_id: String,
+    pub deployment_id: Text,
     /// Its health within that deployment, as its client judged it (or a canary mark).
     pub deployment_status: Option<AllocDeploymentStatus>,
     /// The allocation that replaced this one (set when its replacement is placed).
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub next_allocation: String,
+    #[serde(skip_serializing_if = "Text::is_empty")]
+    pub next_allocation: Text,
     /// The reschedule attempts that led to this allocation (none for a first placement).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reschedule_tracker: Option<Box<RescheduleTracker>>,
     /// The delayed evaluation that will reschedule this failed allocation.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub followup_eval_id: String,
+    #[serde(skip_serializing_if = "Text::is_empty")]
+    pub followup_eval_id: Text,
     pub create_index: u64,
     pub modify_index: u64,
     pub alloc_modify_index: u64,
@@ -237,7 +235,7 @@ pub struct ClientAllocUpdate {
     pub id: String,
     pub client_status: ClientStatus,
     pub client_description: String,
-    pub task_states: VecMap<String, TaskState>,
+    pub task_states: VecMap<Text, TaskState>,
     /// Its health within its deployment, once the client decided (sent with every later update).
     pub deployment_status: Option<AllocDeploymentStatus>,
 }

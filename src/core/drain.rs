@@ -47,25 +47,25 @@ pub fn decide(state: &ClusterState, now: i64) -> DrainDecision {
         }
         let unmarked = must_leave.iter().copied().filter(|a| !a.desired_transition.migrate);
         if strategy.deadline_reached(now) {
-            d.migrate.extend(unmarked.map(|a| a.id.clone()));
+            d.migrate.extend(unmarked.map(|a| a.id.to_string()));
             continue;
         }
         if must_leave.iter().all(|a| is_system(state, a)) {
             // everything else has left: now the system allocations
-            d.migrate.extend(unmarked.map(|a| a.id.clone()));
+            d.migrate.extend(unmarked.map(|a| a.id.to_string()));
             continue;
         }
         for a in unmarked {
             match job_type(state, a) {
-                Some(JobType::Service) => waiting.entry((key(a), a.task_group.clone())).or_default().push(a),
+                Some(JobType::Service) => waiting.entry((key(a), a.task_group.to_string())).or_default().push(a),
                 Some(_) => {} // batch and sysbatch: until they end or the deadline; system: last
-                None => d.migrate.push(a.id.clone()),
+                None => d.migrate.push(a.id.to_string()),
             }
         }
     }
     for ((job_key, group), mut allocs) in waiting {
         let Some(tg) = state.jobs.get(&job_key).and_then(|j| j.group(&group)) else {
-            d.migrate.extend(allocs.iter().map(|a| a.id.clone()));
+            d.migrate.extend(allocs.iter().map(|a| a.id.to_string()));
             continue;
         };
         let (max_parallel, min_healthy) = tg.migrate.as_ref().map_or((1, 0), |m| (m.max_parallel.max(1) as usize, m.min_healthy_time));
@@ -77,7 +77,7 @@ pub fn decide(state: &ClusterState, now: i64) -> DrainDecision {
             .count();
         let may_go = healthy.saturating_sub((tg.count as usize).saturating_sub(max_parallel));
         allocs.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
-        d.migrate.extend(allocs.iter().take(may_go).map(|a| a.id.clone()));
+        d.migrate.extend(allocs.iter().take(may_go).map(|a| a.id.to_string()));
     }
     let marked: BTreeSet<&str> = d.migrate.iter().map(String::as_str).collect();
     d.jobs = marked.iter().filter_map(|id| state.allocs.get(*id)).map(|a| key(a)).collect();

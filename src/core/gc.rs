@@ -130,7 +130,7 @@ pub fn candidates(s: &ClusterState, now: i64, t: &GcThresholds) -> GcRequest {
     for key in s.jobs.keys() {
         if job_collectable(s, key, now, t) {
             req.jobs.push(key.clone());
-            allocs.extend(s.allocs_of_job(key).map(|a| a.id.clone()));
+            allocs.extend(s.allocs_of_job(key).map(|a| a.id.to_string()));
             evals.extend(s.evals_of_job(key).map(|e| e.id.clone()));
         }
     }
@@ -138,12 +138,15 @@ pub fn candidates(s: &ClusterState, now: i64, t: &GcThresholds) -> GcRequest {
         if !evals.contains(id) && eval_collectable(s, id, now, t) {
             evals.insert(id.clone());
             let e = &s.evals[id];
-            allocs.extend(s.allocs_of_job(&JobKey::new(&e.namespace, &e.job_id)).filter(|a| &a.eval_id == id).map(|a| a.id.clone()));
+            allocs.extend(s.allocs_of_job(&JobKey::new(&e.namespace, &e.job_id)).filter(|a| &a.eval_id == id).map(|a| a.id.to_string()));
         }
     }
     for a in s.allocs.values() {
-        if !allocs.contains(&a.id) && alloc_collectable(s, a, now, t) && s.evals.get(&a.eval_id).is_none_or(|e| evals.contains(&e.id)) {
-            allocs.insert(a.id.clone());
+        if !allocs.contains(a.id.as_str())
+            && alloc_collectable(s, a, now, t)
+            && s.evals.get(a.eval_id.as_str()).is_none_or(|e| evals.contains(e.id.as_str()))
+        {
+            allocs.insert(a.id.to_string());
         }
     }
     req.evals = evals.into_iter().collect();

@@ -81,7 +81,7 @@ pub fn next_periodic_launch(job: &Job, after_secs: i64) -> Option<i64> {
 /// destructive update; placements that failed still count as placements (as the reconciler's).
 pub fn annotate(state: &ClusterState, job: &Job, plan: &Plan) -> BTreeMap<String, DesiredUpdates> {
     let mut out: BTreeMap<String, DesiredUpdates> = job.task_groups.iter().map(|g| (g.name.clone(), DesiredUpdates::default())).collect();
-    let group_of = |id: &str| state.allocs.get(id).map(|a| a.task_group.clone()).unwrap_or_default();
+    let group_of = |id: &str| state.allocs.get(id).map(|a| a.task_group.to_string()).unwrap_or_default();
     let mut touched: BTreeSet<&str> = BTreeSet::new();
     let mut replaced: BTreeSet<&str> = BTreeSet::new();
     for s in &plan.stops {
@@ -96,21 +96,21 @@ pub fn annotate(state: &ClusterState, job: &Job, plan: &Plan) -> BTreeMap<String
     }
     for a in &plan.updates {
         touched.insert(&a.id);
-        out.entry(a.task_group.clone()).or_default().in_place_update += 1;
+        out.entry(a.task_group.to_string()).or_default().in_place_update += 1;
     }
     let mut replacements_placed: BTreeMap<&str, u64> = BTreeMap::new();
     for a in &plan.placements {
         if replaced.contains(a.previous_allocation.as_str()) {
             *replacements_placed.entry(&a.task_group).or_default() += 1;
         } else {
-            out.entry(a.task_group.clone()).or_default().place += 1;
+            out.entry(a.task_group.to_string()).or_default().place += 1;
         }
     }
     // Nomad counts an eviction against the group whose placement needs it.
     for p in &plan.preemptions {
         let by = p.description.strip_prefix(crate::core::scheduler::preempt::description("").as_str()).unwrap_or_default();
         if let Some(a) = plan.placements.iter().find(|a| a.id == by) {
-            out.entry(a.task_group.clone()).or_default().preemptions += 1;
+            out.entry(a.task_group.to_string()).or_default().preemptions += 1;
         }
     }
     for (group, queued) in &plan.queued {
@@ -123,7 +123,7 @@ pub fn annotate(state: &ClusterState, job: &Job, plan: &Plan) -> BTreeMap<String
         let done_batch =
             job.job_type == JobType::Batch && a.client_status == ClientStatus::Complete && a.desired_status == DesiredStatus::Run;
         if (!a.terminal() || done_batch) && !touched.contains(a.id.as_str()) {
-            out.entry(a.task_group.clone()).or_default().ignore += 1;
+            out.entry(a.task_group.to_string()).or_default().ignore += 1;
         }
     }
     out
@@ -197,7 +197,7 @@ mod tests {
             let updates = ids
                 .iter()
                 .map(|a| crate::core::alloc::ClientAllocUpdate {
-                    id: a.id.clone(),
+                    id: a.id.to_string(),
                     client_status: ClientStatus::Running,
                     ..Default::default()
                 })

@@ -30,7 +30,7 @@ pub fn job_summary(state: &ClusterState, key: &JobKey) -> BTreeMap<String, Group
         }
     }
     for a in state.allocs_of_job(key) {
-        let s = out.entry(a.task_group.clone()).or_default();
+        let s = out.entry(a.task_group.to_string()).or_default();
         match a.client_status {
             ClientStatus::Pending => s.starting += 1,
             ClientStatus::Running => s.running += 1,

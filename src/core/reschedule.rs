@@ -130,8 +130,8 @@ pub fn tracker_for_replacement(prev: &Allocation, p: &ReschedulePolicy, now: i64
     };
     kept.push(RescheduleEvent {
         reschedule_time: now,
-        prev_alloc_id: prev.id.clone(),
-        prev_node_id: prev.node_id.clone(),
+        prev_alloc_id: prev.id.to_string(),
+        prev_node_id: prev.node_id.to_string(),
         delay: next_delay(prev, p),
     });
     RescheduleTracker { events: kept, last_reschedule: LAST_RESCHEDULE_OK.into() }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::job::{Affinity, Constraint};
+use super::text::Text;
 
 /// What a task asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,10 +117,10 @@ pub struct DnsConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct AllocatedPort {
-    pub label: String,
+    pub label: Text,
     pub value: u16,
     pub to: i32,
-    pub host_ip: String,
+    pub host_ip: Text,
 }
 
 /// Resources the scheduler reserved for one task of an allocation.
@@ -136,11 +137,10 @@ pub struct TaskResources {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct AllocatedResources {
-    pub tasks: super::vec_map::VecMap<String, TaskResources>,
+    pub tasks: super::vec_map::VecMap<Text, TaskResources>,
     pub disk_mb: u64,
     pub ports: Vec<AllocatedPort>,
-    #[serde(with = "super::text::serde_text")]
-    pub network_mode: super::text::Text,
+    pub network_mode: Text,
 }
 
 impl AllocatedResources {

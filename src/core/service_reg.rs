@@ -97,10 +97,10 @@ pub fn native_services(alloc: &Allocation, job: &Job, node: &Node) -> Vec<Native
             id: format!("{ID_PREFIX}{}-{owner}-{name}-{}", alloc.id, s.port_label),
             service_name: name,
             namespace: alloc.namespace.to_string(),
-            node_id: alloc.node_id.clone(),
+            node_id: alloc.node_id.to_string(),
             datacenter: node.datacenter.clone(),
-            job_id: alloc.job_id.clone(),
-            alloc_id: alloc.id.clone(),
+            job_id: alloc.job_id.to_string(),
+            alloc_id: alloc.id.to_string(),
             tags: s.tags.clone(),
             address,
             port,
@@ -156,7 +156,7 @@ fn address_and_port(s: &Service, label: &str, alloc: &Allocation, node: &Node) -
     let address = if !s.address.is_empty() {
         s.address.clone()
     } else {
-        allocated.map(|p| p.host_ip.clone()).filter(|ip| !ip.is_empty()).unwrap_or_else(|| node.resources.ip.clone())
+        allocated.map(|p| p.host_ip.to_string()).filter(|ip| !ip.is_empty()).unwrap_or_else(|| node.resources.ip.clone())
     };
     (address, port)
 }

@@ -17,12 +17,13 @@ use super::node::{DrainMetadata, DrainStatus, DrainStrategy, Node, NodeStatus};
 use super::scheduler_config::SchedulerConfig;
 use super::service_reg::ServiceRegistration;
 use super::shared::Shared;
-use super::text::intern;
+use super::text::Text;
 use super::var::{VarKey, Variable};
 
 /// Why a purged node's allocations are lost (their desired description).
 pub const ALLOC_LOST_PURGED: &str = "alloc is lost since its node was purged";
 
+mod alloc_changes;
 mod allocs;
 mod deployments;
 mod garbage;
@@ -70,13 +71,17 @@ pub struct ClusterState {
     pub services: BTreeMap<String, ServiceRegistration>,
     pub scheduler_config: SchedulerConfig,
     #[serde(skip)]
-    allocs_by_node: BTreeMap<String, BTreeSet<Arc<str>>>,
+    /// Node id → its allocations' ids, each with its `AllocModifyIndex` (what a client's watch
+    /// compares, read without looking the allocation up).
+    allocs_by_node: BTreeMap<Text, BTreeMap<Arc<str>, u64>>,
     #[serde(skip)]
     allocs_by_job: BTreeMap<JobKey, BTreeSet<Arc<str>>>,
     #[serde(skip)]
     pending_evals: BTreeSet<String>,
     #[serde(skip)]
     usage_cache: usage::UsageCache,
+    #[serde(skip)]
+    alloc_changes: alloc_changes::AllocChanges,
 }
 
 impl ClusterState {
@@ -274,6 +279,8 @@ impl ClusterState {
                         a.desired_transition = *transition;
                         a.modify_index = index;
                         a.modify_time = *now;
+                        self.alloc_changes.changed(&a.id, index);
+                        self.alloc_changes.node_changed(&a.node_id, index);
                     }
                 }
                 if !alloc_ids.is_empty() {
@@ -357,6 +364,7 @@ impl ClusterState {
         self.allocs_by_job.clear();
         self.pending_evals.clear();
         self.usage_cache.clear();
+        self.alloc_changes.restored(self.index);
         let ids: Vec<Arc<str>> = self.allocs.keys().cloned().collect();
         for id in ids {
             self.index_alloc(&id);
@@ -369,6 +377,23 @@ impl ClusterState {
 
     fn touch(&mut self, table: &str, index: u64) {
         self.table_index.insert(table.to_string(), index);
+    }
+
+    /// The index of the servers' last change to an allocation on `node` — placed, updated, stopped,
+    /// marked for migration, collected; its client's own reports do not move it.
+    pub fn node_allocs_index(&self, node: &str) -> u64 {
+        self.alloc_changes.node_index(node)
+    }
+
+    /// The index of the last removal (collection) of an allocation on `node`.
+    pub fn node_alloc_removal_index(&self, node: &str) -> u64 {
+        self.alloc_changes.node_removal_index(node)
+    }
+
+    /// The allocations changed after index `after`, each once; `None` when that is too far back to
+    /// know without scanning the table.
+    pub fn allocs_changed_since(&self, after: u64) -> Option<Vec<Text>> {
+        self.alloc_changes.since(after)
     }
 
     /// The modify index of a table (0 if never written).
@@ -433,7 +458,7 @@ impl ClusterState {
             return Some(format!("node {node_id} not found"));
         }
         self.touch(table::NODES, index);
-        let ids: Vec<String> = self.allocs_on_node(node_id).filter(|a| !a.terminal()).map(|a| a.id.clone()).collect();
+        let ids: Vec<String> = self.allocs_on_node(node_id).filter(|a| !a.terminal()).map(|a| a.id.to_string()).collect();
         for id in &ids {
             let lost = AllocStop {
                 alloc_id: id.clone(),

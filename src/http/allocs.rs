@@ -18,7 +18,7 @@ pub async fn list(State(st): State<HttpState>, Query(q): Query<QueryOptions>) ->
     let ids: Vec<String> = st.server.read(|s| s.allocs.keys().filter(|id| q.matches_prefix(id)).map(|id| id.to_string()).collect());
     let server = st.server.clone();
     let render = move |ids: &[String]| {
-        server.read(|s| ids.iter().filter_map(|id| s.allocs.get(id.as_str())).map(|a| (a.id.clone(), alloc_stub(s, a))).collect())
+        server.read(|s| ids.iter().filter_map(|id| s.allocs.get(id.as_str())).map(|a| (a.id.to_string(), alloc_stub(s, a))).collect())
     };
     streamed_list_response(index, st.server.raft.leader().is_some(), &q, ids, render)
 }

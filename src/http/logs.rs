@@ -87,7 +87,7 @@ pub async fn logs(
 pub(super) fn locate_alloc(st: &HttpState, alloc: &str) -> Result<(String, String), ApiError> {
     st.server.read(|s| {
         let id = find_alloc_id(s, alloc)?;
-        let node = s.allocs.get(id.as_str()).and_then(|a| s.nodes.get(&a.node_id)).map(|n| n.http_addr.clone()).unwrap_or_default();
+        let node = s.allocs.get(id.as_str()).and_then(|a| s.nodes.get(a.node_id.as_str())).map(|n| n.http_addr.clone()).unwrap_or_default();
         Ok::<_, ApiError>((id, node))
     })
 }

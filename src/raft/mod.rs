@@ -6,6 +6,7 @@
 //! - [`network`], [`service`], [`pb`]: peer RPC over tonic (`proto/raft.proto`);
 //! - [`node`]: [`RaftNode`], the facade the rest of Drover uses; [`config`] and [`error`].
 
+pub mod background;
 pub mod batcher;
 pub mod config;
 pub mod db;

@@ -162,7 +162,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot, StorageError> {
         let payload = self.payload.take().ok_or_else(|| StorageIOError::read_state_machine(&StoreError::Poisoned("cluster state")))?;
         let snapshots = self.snapshots.clone();
-        let (meta, data) = tokio::task::spawn_blocking(move || -> Result<(SnapshotMeta, Vec<u8>), StoreError> {
+        let (meta, data) = super::background::run("raft-snapshot", move || -> Result<(SnapshotMeta, Vec<u8>), StoreError> {
             let data = payload.encode()?;
             let meta = SnapshotMeta {
                 snapshot_id: snapshot_id(payload.last_applied.as_ref()),
@@ -173,8 +173,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             Ok((meta, data))
         })
         .await
-        .map_err(|e| StoreError::Task(e.to_string()))
-        .and_then(|r| r)
+        .unwrap_or_else(|| Err(StoreError::Task("the snapshot thread ended without a result".into())))
         .map_err(|e| StorageIOError::write_snapshot(None, &e))?;
         tracing::info!(snapshot = %meta.snapshot_id, bytes = data.len(), "built raft snapshot");
         Ok(Snapshot { meta, snapshot: Box::new(Cursor::new(data)) })

@@ -12,6 +12,32 @@ use crate::core::service_reg::ServiceRegistration;
 use super::convert;
 use super::pb::{self, client_rpc_client::ClientRpcClient};
 
+/// A node's allocations as a watch returns them.
+#[derive(Debug, Default)]
+pub struct AssignedAllocs {
+    pub index: u64,
+    /// The allocations the servers changed since the watch's `min_index` (all of them when it was
+    /// 0), each with the job version it runs.
+    pub changed: Vec<(Allocation, Option<Job>)>,
+    /// The node's other allocations, unchanged since `min_index`.
+    pub unchanged: Unchanged,
+}
+
+/// What a watch says of the allocations it did not resend.
+#[derive(Debug, PartialEq)]
+pub enum Unchanged {
+    /// These ids are still assigned, unchanged; any other the client holds was removed.
+    Only(Vec<String>),
+    /// Nothing was removed: every allocation the client holds is still assigned.
+    All,
+}
+
+impl Default for Unchanged {
+    fn default() -> Self {
+        Self::Only(Vec::new())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RpcError {
     #[error("no servers known")]
@@ -87,21 +113,20 @@ impl ServerClient {
         }
     }
 
-    /// Blocks until the node's allocations change past `min_index` (or `wait` elapses).
-    pub async fn watch_allocations(
-        &mut self,
-        node_id: &str,
-        min_index: u64,
-        wait: Duration,
-    ) -> Result<(u64, Vec<(Allocation, Option<Job>)>), RpcError> {
+    /// Blocks until the servers change the node's allocations past `min_index` (or `wait`
+    /// elapses). With `min_index` above 0 only the allocations changed since are sent; the client
+    /// holds the others as of `min_index`.
+    pub async fn watch_allocations(&mut self, node_id: &str, min_index: u64, wait: Duration) -> Result<AssignedAllocs, RpcError> {
         let (addr, mut c) = self.conn()?;
-        let req = pb::WatchAllocationsRequest { node_id: node_id.into(), min_index, max_wait_ms: wait.as_millis() as u64 };
+        let req =
+            pb::WatchAllocationsRequest { node_id: node_id.into(), min_index, max_wait_ms: wait.as_millis() as u64, changes_only: true };
         let reply = match c.watch_allocations(req).await {
             Ok(r) => r.into_inner(),
             Err(s) => return Err(self.fail(addr, s)),
         };
-        let allocs = reply.allocations.iter().map(convert::assigned_from_pb).collect::<Result<Vec<_>, _>>()?;
-        Ok((reply.index, allocs))
+        let changed = reply.allocations.iter().map(convert::assigned_from_pb).collect::<Result<Vec<_>, _>>()?;
+        let unchanged = if reply.others_unchanged { Unchanged::All } else { Unchanged::Only(reply.unchanged_ids) };
+        Ok(AssignedAllocs { index: reply.index, changed, unchanged })
     }
 
     pub async fn update_allocations(&mut self, node_id: &str, updates: &[ClientAllocUpdate]) -> Result<u64, RpcError> {

@@ -1,5 +1,6 @@
 //! Conversions between protobuf messages and the domain model, at the RPC edge only.
 
+use crate::core::text::Text;
 use crate::core::vec_map::VecMap;
 
 use crate::core::alloc::{Allocation, ClientAllocUpdate, ClientStatus, TaskState};
@@ -101,17 +102,21 @@ pub fn node_from_pb(r: pb::NodeRegistration) -> Result<Node, ConvertError> {
     })
 }
 
-pub fn assigned_to_pb(a: &Allocation, job: Option<&Job>) -> Result<pb::AssignedAllocation, ConvertError> {
+/// An assigned allocation with the job version it runs, already encoded by `job_json` (empty when
+/// the state no longer has that version).
+pub fn assigned_to_pb(a: &Allocation, job_json: Vec<u8>) -> Result<pb::AssignedAllocation, ConvertError> {
     Ok(pb::AssignedAllocation {
-        id: a.id.clone(),
+        id: a.id.to_string(),
         alloc_modify_index: a.alloc_modify_index,
         desired_status: a.desired_status.as_str().into(),
         allocation_json: serde_json::to_vec(a).map_err(|e| field("allocation_json", e))?,
-        job_json: match job {
-            Some(j) => serde_json::to_vec(j).map_err(|e| field("job_json", e))?,
-            None => Vec::new(),
-        },
+        job_json,
     })
+}
+
+/// A job version as `AssignedAllocation.job_json` carries it.
+pub fn job_json(job: &Job) -> Result<Vec<u8>, ConvertError> {
+    serde_json::to_vec(job).map_err(|e| field("job_json", e))
 }
 
 /// An assigned allocation and the job version it runs.
@@ -137,7 +142,7 @@ pub fn update_to_pb(u: &ClientAllocUpdate) -> Result<pb::AllocStatus, ConvertErr
 pub fn update_from_pb(s: pb::AllocStatus) -> Result<ClientAllocUpdate, ConvertError> {
     let client_status =
         ClientStatus::parse(&s.client_status).ok_or_else(|| field("client_status", format!("unknown status \"{}\"", s.client_status)))?;
-    let task_states: VecMap<String, TaskState> = if s.task_states_json.is_empty() {
+    let task_states: VecMap<Text, TaskState> = if s.task_states_json.is_empty() {
         VecMap::new()
     } else {
         serde_json::from_slice(&s.task_states_json).map_err(|e| field("task_states_json", e))?

@@ -1,5 +1,8 @@
 //! The server side of client RPC: node registration, heartbeats, allocation watch and updates.
 
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tonic::{Request, Response, Status};
@@ -57,17 +60,48 @@ impl ClientRpc for ClientRpcService {
     async fn watch_allocations(&self, req: Request<pb::WatchAllocationsRequest>) -> Result<Response<pb::WatchAllocationsReply>, Status> {
         let req = req.into_inner();
         let wait = Duration::from_millis(req.max_wait_ms.clamp(1, 300_000));
-        let index = self.server.block_on(table::ALLOCS, req.min_index, wait).await;
-        let allocations = self.server.read(|s| {
-            s.allocs_on_node(&req.node_id)
-                .map(|a| {
-                    let job = s.job_version(&JobKey::new(&a.namespace, &a.job_id), a.job_version);
-                    convert::assigned_to_pb(a, job)
-                })
-                .collect::<Result<Vec<_>, _>>()
+        let node_id = req.node_id.as_str();
+        let index = self.server.block_on_index(&[table::ALLOCS], req.min_index, wait, |s| s.node_allocs_index(node_id)).await;
+        let changes_only = req.changes_only && req.min_index > 0;
+        let mut others_unchanged = false;
+        // Under the state's lock: the allocations to send (shared, not copied), each job version
+        // they run encoded once, the ids of the others.
+        let picked = self.server.read(|s| {
+            let mut jobs: HashMap<(&str, &str, u64), Arc<Vec<u8>>> = HashMap::new();
+            let mut send = Vec::new();
+            let mut unchanged_ids = Vec::new();
+            // Nothing removed since the client's index: it keeps what it has without a list.
+            others_unchanged = changes_only && s.node_alloc_removal_index(node_id) <= req.min_index;
+            for (id, alloc_modify_index) in s.alloc_ids_on_node(node_id) {
+                if changes_only && alloc_modify_index <= req.min_index {
+                    if !others_unchanged {
+                        unchanged_ids.push(String::from(&**id));
+                    }
+                    continue;
+                }
+                let Some(a) = s.allocs.get(id) else { continue };
+                let job = match jobs.entry((a.namespace.as_str(), a.job_id.as_str(), a.job_version)) {
+                    Entry::Occupied(e) => e.get().clone(),
+                    Entry::Vacant(e) => {
+                        let json = match s.job_version(&JobKey::new(&a.namespace, &a.job_id), a.job_version) {
+                            Some(j) => convert::job_json(j)?,
+                            None => Vec::new(),
+                        };
+                        e.insert(Arc::new(json)).clone()
+                    }
+                };
+                send.push((a.clone(), job));
+            }
+            Ok::<_, convert::ConvertError>((send, unchanged_ids))
         });
-        let allocations = allocations.map_err(|e| Status::internal(e.to_string()))?;
-        Ok(Response::new(pb::WatchAllocationsReply { index, allocations }))
+        let (send, unchanged_ids) = picked.map_err(|e| Status::internal(e.to_string()))?;
+        // Outside it: the allocations encoded.
+        let allocations = send
+            .iter()
+            .map(|(a, job)| convert::assigned_to_pb(a, job.as_ref().clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Response::new(pb::WatchAllocationsReply { index, allocations, unchanged_ids, others_unchanged }))
     }
 
     async fn update_allocations(&self, req: Request<pb::UpdateAllocationsRequest>) -> Result<Response<pb::UpdateAllocationsReply>, Status> {

@@ -57,6 +57,12 @@ impl Server {
     /// applied entry.
     pub async fn block_on_any(&self, tables: &[&str], min_index: u64, wait: Duration) -> u64 {
         let index = |s: &ClusterState| tables.iter().map(|t| s.table_index(t)).max().unwrap_or(0);
+        self.block_on_index(tables, min_index, wait, index).await
+    }
+
+    /// `block_on_any` for an index narrower than the tables' (one node's allocations): woken when
+    /// one of `tables` moves, returns once `index` of the state passes `min_index`.
+    pub async fn block_on_index(&self, tables: &[&str], min_index: u64, wait: Duration, index: impl Fn(&ClusterState) -> u64) -> u64 {
         if min_index == 0 {
             return self.read(index).max(1);
         }
@@ -65,7 +71,7 @@ impl Server {
         let mut applied = (watches.is_empty() || watches.len() < tables.len()).then(|| self.raft.applied_index());
         let deadline = tokio::time::Instant::now() + wait + jitter(wait);
         loop {
-            let idx = self.read(index);
+            let idx = self.read(&index);
             if idx > min_index {
                 return idx;
             }

@@ -215,16 +215,26 @@ impl Deriver {
             }
         }
         if self.changed(state, table::ALLOCS) {
-            for a in state.allocs.values().filter(|a| a.modify_index > last) {
+            // The allocations the state's change log names, or (when it does not reach back to
+            // `last`) a scan of all of them.
+            let logged: Vec<&Shared<Allocation>>;
+            let changed: Box<dyn Iterator<Item = &Shared<Allocation>>> = match state.allocs_changed_since(last) {
+                Some(ids) => {
+                    logged = ids.iter().filter_map(|id| state.allocs.get(id.as_str())).collect();
+                    Box::new(logged.into_iter())
+                }
+                None => Box::new(state.allocs.values()),
+            };
+            for a in changed.filter(|a| a.modify_index > last) {
                 // A change by the scheduler moves AllocModifyIndex too; a client's report does not.
                 let kind = if a.alloc_modify_index == a.modify_index { "PlanResult" } else { "AllocationUpdated" };
                 events.push(Event {
                     topic: Topic::Allocation,
                     kind,
-                    key: a.id.clone(),
+                    key: a.id.to_string(),
                     namespace: a.namespace.to_string(),
                     index: a.modify_index,
-                    filter_keys: vec![a.job_id.clone(), a.eval_id.clone()],
+                    filter_keys: vec![a.job_id.to_string(), a.eval_id.to_string()],
                     payload: Payload::Allocation(a.clone()),
                 });
             }

@@ -235,7 +235,7 @@ impl Builder {
         for t in &group.tasks {
             let r = &t.resources;
             res.tasks.insert(
-                t.name.clone(),
+                t.name.as_str().into(),
                 TaskResources { cpu: r.cpu, cores: r.cores, memory_mb: r.memory_mb, memory_max_mb: r.memory_max_mb },
             );
         }
@@ -251,7 +251,12 @@ impl Builder {
         if let Some(ports) = kv.get("ports") {
             for p in ports.split(',') {
                 let value = num(p, "ports")?;
-                res.ports.push(AllocatedPort { label: format!("p{value}"), value, to: 0, host_ip: node.resources.ip.clone() });
+                res.ports.push(AllocatedPort {
+                    label: format!("p{value}").into(),
+                    value,
+                    to: 0,
+                    host_ip: node.resources.ip.as_str().into(),
+                });
             }
         }
         let client_status = match kv.get("status").copied().unwrap_or("running") {
@@ -269,14 +274,14 @@ impl Builder {
             s => return Err(format!("alloc: unknown desired status {s:?}")),
         };
         let mut a = Allocation {
-            id: id.clone(),
+            id: id.as_str().into(),
             namespace: job.namespace.clone().into(),
-            name: format!("{}.{}[{}]", job.id, group.name, index),
-            node_id: node.id.clone(),
-            node_name: node.name.clone(),
-            job_id: job.id.clone(),
+            name: format!("{}.{}[{}]", job.id, group.name, index).into(),
+            node_id: node.id.as_str().into(),
+            node_name: node.name.as_str().into(),
+            job_id: job.id.as_str().into(),
             job_version: job.version,
-            task_group: group.name.clone(),
+            task_group: group.name.as_str().into(),
             resources: res,
             desired_status,
             client_status,
@@ -285,8 +290,10 @@ impl Builder {
         if client_status.terminal() {
             for t in &group.tasks {
                 let failed = client_status == ClientStatus::Failed;
-                a.task_states
-                    .insert(t.name.clone(), TaskState { state: TaskStateKind::Dead, failed, finished_at: SECOND, ..Default::default() });
+                a.task_states.insert(
+                    t.name.as_str().into(),
+                    TaskState { state: TaskStateKind::Dead, failed, finished_at: SECOND, ..Default::default() },
+                );
             }
         }
         let result = PlanResult { allocs: vec![a], ..Default::default() };
@@ -450,7 +457,7 @@ impl Scenario {
         let mut errs = Vec::new();
         let mut placed: BTreeMap<String, usize> = BTreeMap::new();
         for a in &plan.placements {
-            *placed.entry(a.node_id.clone()).or_default() += 1;
+            *placed.entry(a.node_id.to_string()).or_default() += 1;
         }
         if let Some(n) = e.placements {
             if plan.placements.len() != n || !e.placed.is_empty() && placed != e.placed {
@@ -462,7 +469,7 @@ impl Scenario {
         for (target, want) in &e.placed_by {
             let mut got: BTreeMap<String, usize> = BTreeMap::new();
             for a in &plan.placements {
-                let v = self.state.nodes.get(&a.node_id).and_then(|n| resolve_str(target, n)).unwrap_or_default();
+                let v = self.state.nodes.get(a.node_id.as_str()).and_then(|n| resolve_str(target, n)).unwrap_or_default();
                 if want.contains_key(v) {
                     *got.entry(v.to_string()).or_default() += 1;
                 }
@@ -494,7 +501,7 @@ impl Scenario {
                 }
             }
         }
-        let updated: BTreeSet<String> = plan.updates.iter().map(|a| a.id.clone()).collect();
+        let updated: BTreeSet<String> = plan.updates.iter().map(|a| a.id.to_string()).collect();
         if updated != e.updated {
             errs.push(format!("in-place updates: got {updated:?}, want {:?}", e.updated));
         }

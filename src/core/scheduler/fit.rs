@@ -8,7 +8,7 @@ use crate::core::node::Node;
 use crate::core::resources::{AllocatedPort, AllocatedResources, TaskResources};
 use crate::core::rng::SeededRng;
 use crate::core::state::ClusterState;
-use crate::core::text::intern;
+use crate::core::text::Text;
 
 /// Dimensions named in placement metrics, as Nomad names them.
 pub const DIM_CPU: &str = "cpu";
@@ -116,13 +116,15 @@ pub fn fits(node: &Node, used: &Usage, ask: &Ask) -> Result<(), &'static str> {
 pub fn allocate(node: &Node, used: &Usage, group: &TaskGroup, rng: &mut SeededRng) -> Result<AllocatedResources, &'static str> {
     let mut res = AllocatedResources {
         disk_mb: group.ephemeral_disk.size_mb,
-        network_mode: intern(group.networks.first().map(|n| n.mode.clone()).unwrap_or_else(|| "host".into())),
+        network_mode: Text::from(group.networks.first().map(|n| n.mode.clone()).unwrap_or_else(|| "host".into())),
         ..Default::default()
     };
     for t in &group.tasks {
         let r = &t.resources;
-        res.tasks
-            .insert(t.name.clone(), TaskResources { cpu: r.cpu, cores: r.cores, memory_mb: r.memory_mb, memory_max_mb: r.memory_max_mb });
+        res.tasks.insert(
+            Text::from(&t.name),
+            TaskResources { cpu: r.cpu, cores: r.cores, memory_mb: r.memory_mb, memory_max_mb: r.memory_max_mb },
+        );
     }
     let mut taken: BTreeSet<u16> = used.ports.iter().chain(&node.reserved.ports).copied().collect();
     let (lo, hi) = (node.resources.min_dynamic_port, node.resources.max_dynamic_port);
@@ -130,14 +132,19 @@ pub fn allocate(node: &Node, used: &Usage, group: &TaskGroup, rng: &mut SeededRn
     for n in networks {
         for p in &n.reserved_ports {
             taken.insert(p.value);
-            res.ports.push(AllocatedPort { label: p.label.clone(), value: p.value, to: p.to, host_ip: node.resources.ip.clone() });
+            res.ports.push(AllocatedPort {
+                label: Text::from(&p.label),
+                value: p.value,
+                to: p.to,
+                host_ip: Text::from(&node.resources.ip),
+            });
         }
         for p in &n.dynamic_ports {
             let span = u64::from(hi.saturating_sub(lo)) + 1;
             let start = rng.below(span);
             let value = (0..span).map(|i| lo + ((start + i) % span) as u16).find(|v| !taken.contains(v)).ok_or(DIM_PORT_EXHAUSTED)?;
             taken.insert(value);
-            res.ports.push(AllocatedPort { label: p.label.clone(), value, to: p.to, host_ip: node.resources.ip.clone() });
+            res.ports.push(AllocatedPort { label: Text::from(&p.label), value, to: p.to, host_ip: Text::from(&node.resources.ip) });
         }
     }
     Ok(res)

@@ -10,7 +10,7 @@ use crate::core::job::{Job, JobKey, JobType, TaskGroup};
 use crate::core::node::NodeStatus;
 use crate::core::rng::SeededRng;
 use crate::core::state::ClusterState;
-use crate::core::text::intern;
+use crate::core::text::Text;
 
 use super::plan::Plan;
 use super::preempt;
@@ -28,7 +28,7 @@ pub const STOP_MIGRATE: &str = "alloc is being migrated";
 
 /// Whether an allocation is to leave its node now: marked for migration by a drain of its node.
 pub fn migrating(state: &ClusterState, a: &Allocation) -> bool {
-    a.desired_transition.migrate && state.nodes.get(&a.node_id).is_some_and(|n| n.drain)
+    a.desired_transition.migrate && state.nodes.get(a.node_id.as_str()).is_some_and(|n| n.drain)
 }
 
 /// `now` (unix nanoseconds) is when failed allocations are judged against their reschedule policy.
@@ -78,7 +78,7 @@ pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut
             if a.terminal() {
                 continue;
             }
-            let node_down = state.nodes.get(&a.node_id).is_none_or(|n| n.status == NodeStatus::Down);
+            let node_down = state.nodes.get(a.node_id.as_str()).is_none_or(|n| n.status == NodeStatus::Down);
             let waiting_canary = a.canary() && !promoted && deployment.as_ref().is_some_and(|d| d.id == a.deployment_id);
             if node_down {
                 plan.stops.push(stop(a, STOP_LOST, Some(ClientStatus::Lost)));
@@ -233,15 +233,15 @@ pub(super) fn place_all<'a>(
                     });
                 }
                 plan.placements.push(Allocation {
-                    id,
-                    namespace: intern(job.namespace.clone()),
-                    eval_id: eval.id.clone(),
-                    name: format!("{}.{}[{}]", job.id, group.name, index),
-                    node_id: selected.node_id,
-                    node_name,
-                    job_id: job.id.clone(),
+                    id: Text::unique(&id),
+                    namespace: Text::from(&job.namespace),
+                    eval_id: Text::from(&eval.id),
+                    name: Text::unique(&format!("{}.{}[{}]", job.id, group.name, index)),
+                    node_id: Text::from(selected.node_id),
+                    node_name: Text::from(node_name),
+                    job_id: Text::from(&job.id),
                     job_version: job.version,
-                    task_group: group.name.clone(),
+                    task_group: Text::from(&group.name),
                     resources: selected.resources,
                     previous_allocation: previous.map(|p| p.id.clone()).unwrap_or_default(),
                     ..Default::default()
@@ -259,5 +259,5 @@ pub(super) fn place_all<'a>(
 }
 
 pub(super) fn stop(a: &Allocation, why: &str, client_status: Option<ClientStatus>) -> AllocStop {
-    AllocStop { alloc_id: a.id.clone(), desired_status: DesiredStatus::Stop, description: why.to_string(), client_status }
+    AllocStop { alloc_id: a.id.to_string(), desired_status: DesiredStatus::Stop, description: why.to_string(), client_status }
 }

@@ -205,7 +205,7 @@ mod tests {
                 Candidate { alloc: &c, priority: pc, max_parallel: 0, already_preempted: 0 },
             ]
         };
-        let ids = |v: Option<Vec<&Allocation>>| v.map(|v| v.iter().map(|a| a.id.clone()).collect::<Vec<_>>());
+        let ids = |v: Option<Vec<&Allocation>>| v.map(|v| v.iter().map(|a| a.id.to_string()).collect::<Vec<_>>());
         assert_eq!(ids(for_group(&node, &used, &ask, 50, cands(30, 20, 40))), Some(vec!["b".to_string()]));
         // within 10 of the job's priority nothing may go
         assert_eq!(ids(for_group(&node, &used, &ask, 50, cands(45, 41, 50))), None);

@@ -72,7 +72,7 @@ pub fn penalty_nodes(prev: Option<&Allocation>) -> BTreeSet<String> {
     let Some(prev) = prev else { return BTreeSet::new() };
     let mut nodes: BTreeSet<String> = prev.reschedule_tracker.iter().flat_map(|t| &t.events).map(|e| e.prev_node_id.clone()).collect();
     if prev.client_status == ClientStatus::Failed {
-        nodes.insert(prev.node_id.clone());
+        nodes.insert(prev.node_id.to_string());
     }
     nodes
 }
@@ -134,7 +134,7 @@ impl<'s> Rescheduler<'s> {
             match decide(a, policy.as_ref(), &self.eval.id, self.now) {
                 Decision::Now => {
                     place.push((index, Some(a)));
-                    self.replacing.insert(a.id.clone(), (a, policy.unwrap_or_default()));
+                    self.replacing.insert(a.id.to_string(), (a, policy.unwrap_or_default()));
                 }
                 Decision::Later(at) => {
                     keep.insert(index, a);
@@ -161,7 +161,7 @@ impl<'s> Rescheduler<'s> {
     pub fn finish(self, plan: &mut Plan, job: &Job, rng: &mut SeededRng) {
         let mut placed = Vec::new();
         for p in &mut plan.placements {
-            if let Some((prev, policy)) = self.replacing.get(&p.previous_allocation) {
+            if let Some((prev, policy)) = self.replacing.get(p.previous_allocation.as_str()) {
                 p.reschedule_tracker = Some(Box::new(reschedule::tracker_for_replacement(prev, policy, self.now)));
                 placed.push(*prev);
             }
@@ -195,7 +195,7 @@ impl<'s> Rescheduler<'s> {
                 });
             }
             let eval_id = current.as_ref().map(|e| e.id.clone()).unwrap_or_default();
-            plan.followups.push(AllocFollowup { alloc_id: a.id.clone(), eval_id });
+            plan.followups.push(AllocFollowup { alloc_id: a.id.to_string(), eval_id });
         }
         plan.followup_evals.extend(current);
     }

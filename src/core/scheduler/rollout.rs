@@ -11,6 +11,7 @@ use crate::core::eval::Evaluation;
 use crate::core::job::{Job, JobKey, JobType, TaskGroup, UpdateStrategy};
 use crate::core::rng::SeededRng;
 use crate::core::state::ClusterState;
+use crate::core::text::Text;
 
 /// The newest deployment of the job's current version (of this incarnation of the job), in any status.
 pub fn latest<'a>(state: &'a ClusterState, job: &Job) -> Option<&'a Deployment> {
@@ -103,7 +104,7 @@ pub fn update_budget(state: &ClusterState, d: &Deployment, group: &TaskGroup, u:
 /// Marks new placements as part of deployment `d` (and as canaries).
 pub fn attach(placements: &mut [Allocation], deployment_id: &str, canary: bool) {
     for a in placements {
-        a.deployment_id = deployment_id.to_string();
+        a.deployment_id = Text::from(deployment_id);
         if canary {
             a.deployment_status = Some(AllocDeploymentStatus { canary: true, ..Default::default() });
         }
@@ -114,6 +115,6 @@ pub fn attach(placements: &mut [Allocation], deployment_id: &str, canary: bool) 
 /// (a running allocation of a version deployed without health checks counts as healthy).
 pub fn attach_in_place(updated: &mut Allocation, deployment_id: &str, now: i64) {
     let healthy = updated.healthy().or((updated.client_status == ClientStatus::Running).then_some(true));
-    updated.deployment_id = deployment_id.to_string();
+    updated.deployment_id = Text::from(deployment_id);
     updated.deployment_status = Some(AllocDeploymentStatus { healthy, timestamp: now, canary: false, modify_index: 0 });
 }

@@ -124,7 +124,7 @@ impl<'a> Context<'a> {
         let mut job_allocs: BTreeMap<String, BTreeMap<String, u32>> = BTreeMap::new();
         for a in state.allocs_of_job(&job.key()) {
             if !a.terminal() {
-                *job_allocs.entry(a.node_id.clone()).or_default().entry(a.task_group.clone()).or_default() += 1;
+                *job_allocs.entry(a.node_id.to_string()).or_default().entry(a.task_group.to_string()).or_default() += 1;
             }
         }
         Self {
@@ -151,7 +151,9 @@ impl<'a> Context<'a> {
         let state = self.state;
         let candidates: Vec<Candidate<'a>> = state
             .allocs_on_node(&node.id)
-            .filter(|a| a.holds_resources() && a.desired_status == crate::core::alloc::DesiredStatus::Run && !self.freed.contains(&a.id))
+            .filter(|a| {
+                a.holds_resources() && a.desired_status == crate::core::alloc::DesiredStatus::Run && !self.freed.contains(a.id.as_str())
+            })
             .filter_map(|a| {
                 let key = JobKey::new(&a.namespace, &a.job_id);
                 let owner = state.jobs.get(&key)?;
@@ -169,16 +171,16 @@ impl<'a> Context<'a> {
 
     /// Marks an allocation as stopped or replaced by the plan.
     pub fn free(&mut self, a: &Allocation) {
-        self.freed.insert(a.id.clone());
-        self.freed_on.insert(a.node_id.clone());
+        self.freed.insert(a.id.to_string());
+        self.freed_on.insert(a.node_id.to_string());
         self.usage.remove(a.node_id.as_str());
         if *a.namespace != *self.job.namespace || a.job_id != self.job.id {
             return;
         }
-        if let Some(g) = self.job_allocs.get_mut(&a.node_id).and_then(|m| m.get_mut(&a.task_group)) {
+        if let Some(g) = self.job_allocs.get_mut(a.node_id.as_str()).and_then(|m| m.get_mut(a.task_group.as_str())) {
             if *g > 0 {
                 *g -= 1;
-                if let Some(node) = self.state.nodes.get(&a.node_id) {
+                if let Some(node) = self.state.nodes.get(a.node_id.as_str()) {
                     for gs in self.groups.values_mut() {
                         gs.count(node, &a.task_group, -1);
                     }
@@ -196,7 +198,7 @@ impl<'a> Context<'a> {
             }
             let mut u = Usage::default();
             for a in state.allocs_on_node(node_id) {
-                if a.holds_resources() && !freed.contains(&a.id) {
+                if a.holds_resources() && !freed.contains(a.id.as_str()) {
                     u.add(&a.resources);
                 }
             }
@@ -277,7 +279,7 @@ pub fn select<'a>(
     match fit::allocate(node, ctx.usage_of(&node.id), group, rng) {
         Ok(resources) => {
             ctx.claim(node, &group.name, &resources);
-            Some(Selected { node_id: node.id.clone(), resources, preempted: evict.iter().map(|a| a.id.clone()).collect() })
+            Some(Selected { node_id: node.id.clone(), resources, preempted: evict.iter().map(|a| a.id.to_string()).collect() })
         }
         Err(dim) => {
             *metric.dimension_exhausted.entry(dim.to_string()).or_default() += 1;

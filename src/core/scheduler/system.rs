@@ -34,7 +34,7 @@ pub fn schedule(state: &ClusterState, eval: &Evaluation, key: &JobKey, rng: &mut
             if a.terminal() && !done {
                 continue;
             }
-            let node_down = state.nodes.get(&a.node_id).is_none_or(|n| n.status == NodeStatus::Down);
+            let node_down = state.nodes.get(a.node_id.as_str()).is_none_or(|n| n.status == NodeStatus::Down);
             if node_down {
                 plan.stops.push(stop(a, STOP_LOST, Some(ClientStatus::Lost)));
                 ctx.free(a);

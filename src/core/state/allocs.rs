@@ -7,7 +7,7 @@ impl ClusterState {
     /// Indexes an allocation by node and job under `id`, the allocation table's own key.
     pub(super) fn index_alloc(&mut self, id: &Arc<str>) {
         if let Some(a) = self.allocs.get(id) {
-            self.allocs_by_node.entry(a.node_id.clone()).or_default().insert(id.clone());
+            self.allocs_by_node.entry(a.node_id.clone()).or_default().insert(id.clone(), a.alloc_modify_index);
             self.allocs_by_job.entry(JobKey::new(&a.namespace, &a.job_id)).or_default().insert(id.clone());
         }
     }
@@ -41,12 +41,22 @@ impl ClusterState {
             alloc.modify_time = now;
             let key = match self.allocs.get_key_value(alloc.id.as_str()) {
                 Some((key, old)) => {
+                    // Updated (in place or moved): counted again on both nodes.
                     self.usage_cache.forget(&old.node_id);
+                    self.usage_cache.forget(&alloc.node_id);
+                    self.alloc_changes.node_changed(&old.node_id, index);
+                    alloc.id = Text::from(key.clone());
                     key.clone()
                 }
-                None => Arc::from(alloc.id.as_str()),
+                None => {
+                    if alloc.holds_resources() {
+                        self.usage_cache.placed(&alloc.node_id, &alloc.resources);
+                    }
+                    alloc.id.shared().cloned().unwrap_or_else(|| Arc::from(""))
+                }
             };
-            self.usage_cache.forget(&alloc.node_id);
+            self.alloc_changes.node_changed(&alloc.node_id, index);
+            self.alloc_changes.changed(&alloc.id, index);
             self.allocs.insert(key.clone(), Shared::new(alloc));
             self.index_alloc(&key);
         }
@@ -56,9 +66,10 @@ impl ClusterState {
         for f in &result.followups {
             if let Some(a) = self.allocs.get_mut(f.alloc_id.as_str()) {
                 let a = a.make_mut();
-                a.followup_eval_id = f.eval_id.clone();
+                a.followup_eval_id = Text::from(&f.eval_id);
                 a.modify_index = index;
                 a.modify_time = now;
+                self.alloc_changes.changed(&a.id, index);
             }
         }
         let touched: Vec<&str> =
@@ -81,21 +92,30 @@ impl ClusterState {
             prev.next_allocation = alloc.id.clone();
             prev.modify_index = index;
             prev.modify_time = now;
+            self.alloc_changes.changed(&prev.id, index);
         }
     }
 
     pub(super) fn stop_alloc(&mut self, index: u64, stop: &AllocStop, now: i64) {
         if let Some(a) = self.allocs.get_mut(stop.alloc_id.as_str()) {
             let a = a.make_mut();
-            self.usage_cache.forget(&a.node_id);
+            // A stop frees nothing until the allocation ends (its client reports it, or it is lost).
+            if stop.client_status.is_some_and(|cs| cs.terminal() != a.client_status.terminal()) {
+                self.usage_cache.forget(&a.node_id);
+            }
             a.desired_status = stop.desired_status;
-            a.desired_description = intern(stop.description.clone());
+            a.desired_description = Text::from(stop.description.clone());
             if let Some(cs) = stop.client_status {
                 a.client_status = cs;
             }
             a.modify_index = index;
             a.alloc_modify_index = index;
             a.modify_time = now;
+            if let Some(i) = self.allocs_by_node.get_mut(a.node_id.as_str()).and_then(|ids| ids.get_mut(a.id.as_str())) {
+                *i = index;
+            }
+            self.alloc_changes.changed(&a.id, index);
+            self.alloc_changes.node_changed(&a.node_id, index);
         }
     }
 
@@ -111,15 +131,20 @@ impl ClusterState {
             match self.allocs.get_mut(u.id.as_str()) {
                 Some(a) if a.node_id == node_id => {
                     let a = a.make_mut();
-                    self.usage_cache.forget(&a.node_id);
+                    let held = a.holds_resources();
                     // A lost allocation stays lost, whatever a late client says.
                     if a.client_status != ClientStatus::Lost {
                         a.client_status = u.client_status;
                     }
-                    a.client_description = intern(u.client_description.clone());
+                    // Only an end (or, oddly, a restart) changes what it holds.
+                    if held != a.holds_resources() {
+                        self.usage_cache.forget(&a.node_id);
+                    }
+                    a.client_description = Text::from(u.client_description.clone());
                     a.task_states = u.task_states.clone();
                     a.modify_index = index;
                     a.modify_time = now;
+                    self.alloc_changes.changed(&a.id, index);
                     if let Some(healthy) = u.deployment_status.as_ref().and_then(|d| d.healthy) {
                         self.set_alloc_health(index, &u.id, healthy, now);
                     }

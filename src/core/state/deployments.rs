@@ -35,11 +35,11 @@ impl ClusterState {
         if alloc.deployment_id.is_empty() || previous_deployment == Some(alloc.deployment_id.as_str()) {
             return;
         }
-        let Some(d) = self.deployments.get_mut(&alloc.deployment_id).filter(|d| d.active()) else { return };
-        let Some(g) = d.task_groups.get_mut(&alloc.task_group) else { return };
+        let Some(d) = self.deployments.get_mut(alloc.deployment_id.as_str()).filter(|d| d.active()) else { return };
+        let Some(g) = d.task_groups.get_mut(alloc.task_group.as_str()) else { return };
         g.placed_allocs += 1;
         if alloc.canary() {
-            g.placed_canaries.push(alloc.id.clone());
+            g.placed_canaries.push(alloc.id.to_string());
         }
         match alloc.healthy() {
             Some(true) => {
@@ -68,10 +68,11 @@ impl ClusterState {
         a.deployment_status = Some(AllocDeploymentStatus { healthy: Some(healthy), timestamp: now, canary, modify_index: index });
         a.modify_index = index;
         a.modify_time = now;
+        self.alloc_changes.changed(&a.id, index);
         let (deployment, group) = (a.deployment_id.clone(), a.task_group.clone());
         self.touch(table::ALLOCS, index);
-        let Some(d) = self.deployments.get_mut(&deployment).filter(|d| d.active()) else { return true };
-        if let Some(g) = d.task_groups.get_mut(&group) {
+        let Some(d) = self.deployments.get_mut(deployment.as_str()).filter(|d| d.active()) else { return true };
+        if let Some(g) = d.task_groups.get_mut(group.as_str()) {
             if healthy {
                 g.healthy_allocs += 1;
                 if g.progress_deadline > 0 {

@@ -25,7 +25,8 @@ impl ClusterState {
             .filter(|id| {
                 self.allocs.get(id.as_str()).is_some_and(|a| {
                     jobs.contains(&JobKey::new(&a.namespace, &a.job_id))
-                        || (gc::alloc_collectable(self, a, now, &t) && (evals.contains(&a.eval_id) || !self.evals.contains_key(&a.eval_id)))
+                        || (gc::alloc_collectable(self, a, now, &t)
+                            && (evals.contains(a.eval_id.as_str()) || !self.evals.contains_key(a.eval_id.as_str())))
                 })
             })
             .cloned()
@@ -42,8 +43,16 @@ impl ClusterState {
 
         for id in &allocs {
             if let Some(a) = self.allocs.remove(id.as_str()) {
-                self.usage_cache.forget(&a.node_id);
-                unindex(&mut self.allocs_by_node, &a.node_id, id);
+                if a.holds_resources() {
+                    self.usage_cache.forget(&a.node_id);
+                }
+                self.alloc_changes.alloc_removed(&a.node_id, index);
+                if let Some(ids) = self.allocs_by_node.get_mut(a.node_id.as_str()) {
+                    ids.remove(id.as_str());
+                    if ids.is_empty() {
+                        self.allocs_by_node.remove(a.node_id.as_str());
+                    }
+                }
                 unindex(&mut self.allocs_by_job, &JobKey::new(&a.namespace, &a.job_id), id);
             }
         }
@@ -57,6 +66,7 @@ impl ClusterState {
         }
         for id in &nodes {
             self.nodes.remove(id);
+            self.alloc_changes.node_removed(id);
         }
         for id in &deployments {
             self.deployments.remove(id);

@@ -5,7 +5,12 @@ use super::*;
 
 impl ClusterState {
     pub fn allocs_on_node<'a>(&'a self, node_id: &str) -> impl Iterator<Item = &'a Allocation> + 'a {
-        self.allocs_by_node.get(node_id).into_iter().flatten().filter_map(|id| self.allocs.get(&**id)).map(|a| &**a)
+        self.allocs_by_node.get(node_id).into_iter().flat_map(|ids| ids.keys()).filter_map(|id| self.allocs.get(&**id)).map(|a| &**a)
+    }
+
+    /// The ids of the allocations on `node_id`, each with its `AllocModifyIndex`, in id order.
+    pub fn alloc_ids_on_node<'a>(&'a self, node_id: &str) -> impl Iterator<Item = (&'a Arc<str>, u64)> + 'a {
+        self.allocs_by_node.get(node_id).into_iter().flat_map(|ids| ids.iter().map(|(id, i)| (id, *i)))
     }
 
     pub fn allocs_of_job<'a>(&'a self, key: &JobKey) -> impl Iterator<Item = &'a Allocation> + 'a {

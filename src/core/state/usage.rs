@@ -3,15 +3,18 @@
 //! The scheduler asks for a node's usage for every node it considers and the plan verifier for
 //! every node of a plan; counting it means looking each allocation of the node up in the
 //! allocation table. With hundreds of allocations per node that was a third of a loaded leader's
-//! CPU (the C1M benchmark). The count is kept per node until an applied command changes what an
-//! allocation on that node holds — placed, stopped, reported by its client, garbage-collected —
-//! which drops that node's entry. It is derived and local: not serialized, not compared, empty in
-//! a copy of the state. Debug builds recount on every hit and check the two agree.
+//! CPU (the C1M benchmark). The count is kept per node: a new allocation placed there is added to
+//! it; anything else that changes what an allocation on that node holds — updated, ended (its
+//! client's report, or marked lost), garbage-collected while holding — drops that node's entry.
+//! A stop alone or a client's report that it runs changes nothing held and keeps it. It is derived
+//! and local: not serialized, not compared, empty in a copy of the state. Debug builds recount on
+//! every hit and check the two agree.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use super::ClusterState;
+use crate::core::resources::AllocatedResources;
 use crate::core::scheduler::fit::Usage;
 
 /// Node id → usage of the allocations on it that hold resources.
@@ -58,6 +61,14 @@ impl ClusterState {
 }
 
 impl UsageCache {
+    /// A new allocation holding `res` on `node_id`: added to its memoised usage, if there is one
+    /// (a recount adds the same).
+    pub(super) fn placed(&mut self, node_id: &str, res: &AllocatedResources) {
+        if let Some(u) = self.0.get_mut().unwrap_or_else(|e| e.into_inner()).get_mut(node_id) {
+            u.add(res);
+        }
+    }
+
     /// Drops the memoised usage of `node_id`: an allocation on it changed what it holds.
     pub(super) fn forget(&mut self, node_id: &str) {
         self.0.get_mut().unwrap_or_else(|e| e.into_inner()).remove(node_id);

@@ -38,7 +38,12 @@ pub(super) mod allocs_by_id {
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
                 let mut out = BTreeMap::new();
                 while let Some((k, v)) = access.next_entry::<String, Shared<Allocation>>()? {
-                    out.insert(Arc::from(k), v);
+                    // The key shares the allocation's own copy of its id.
+                    let key = match v.id.shared() {
+                        Some(id) if **id == *k => id.clone(),
+                        _ => Arc::from(k),
+                    };
+                    out.insert(key, v);
                 }
                 Ok(out)
             }
