@@ -385,6 +385,12 @@ impl ClusterState {
         self.alloc_changes.node_index(node)
     }
 
+    /// The nodes whose allocations the servers changed after index `after`; `None` when that is too
+    /// far back to know.
+    pub fn nodes_with_alloc_changes_since(&self, after: u64) -> Option<Vec<Text>> {
+        self.alloc_changes.nodes_since(after)
+    }
+
     /// The index of the last removal (collection) of an allocation on `node`.
     pub fn node_alloc_removal_index(&self, node: &str) -> u64 {
         self.alloc_changes.node_removal_index(node)

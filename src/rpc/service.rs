@@ -8,7 +8,6 @@ use std::time::Duration;
 use tonic::{Request, Response, Status};
 
 use crate::core::job::JobKey;
-use crate::core::state::table;
 use crate::server::{Server, ServerError};
 
 use super::convert;
@@ -61,7 +60,7 @@ impl ClientRpc for ClientRpcService {
         let req = req.into_inner();
         let wait = Duration::from_millis(req.max_wait_ms.clamp(1, 300_000));
         let node_id = req.node_id.as_str();
-        let index = self.server.block_on_index(&[table::ALLOCS], req.min_index, wait, |s| s.node_allocs_index(node_id)).await;
+        let index = self.server.block_on_node(node_id, req.min_index, wait).await;
         let changes_only = req.changes_only && req.min_index > 0;
         let mut others_unchanged = false;
         // Under the state's lock: the allocations to send (shared, not copied), each job version

@@ -1,9 +1,12 @@
 //! Change publication after each applied Raft batch: a `watch` of every table's index (a blocking
-//! query waits on its own table's and wakes only when that table passes its `?index`), and the
-//! event stream's buffer (`events`). One task (`publish`) follows the applied index, compares the
+//! query waits on its own table's and wakes only when that table passes its `?index`), a `watch` per
+//! node with a client watching its allocations (woken only when the servers change that node's
+//! allocations: thousands of clients are not all woken by every placement), and the event stream's
+//! buffer (`events`). One task (`publish`) follows the applied index, compares the
 //! tables' indexes with the ones it published, and derives events — the state machine stays as it is.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -17,12 +20,18 @@ use super::ops::Server;
 /// The published index of every table, and the event buffer.
 pub struct Changes {
     tables: BTreeMap<&'static str, watch::Sender<u64>>,
+    /// Node id → the watch its client's allocation watches wait on (a value moves when it is woken).
+    nodes: Mutex<HashMap<String, watch::Sender<u64>>>,
     pub events: EventBuffer,
 }
 
 impl Default for Changes {
     fn default() -> Self {
-        Self { tables: table::ALL.into_iter().map(|t| (t, watch::channel(0).0)).collect(), events: EventBuffer::default() }
+        Self {
+            tables: table::ALL.into_iter().map(|t| (t, watch::channel(0).0)).collect(),
+            nodes: Mutex::new(HashMap::new()),
+            events: EventBuffer::default(),
+        }
     }
 }
 
@@ -30,6 +39,42 @@ impl Changes {
     /// A watch of `table`'s index; `None` for a name that is not a table.
     pub fn subscribe(&self, table: &str) -> Option<watch::Receiver<u64>> {
         self.tables.get(table).map(watch::Sender::subscribe)
+    }
+
+    /// A watch woken when the servers change an allocation on `node_id`.
+    pub fn subscribe_node(&self, node_id: &str) -> watch::Receiver<u64> {
+        let mut nodes = self.nodes.lock().unwrap_or_else(PoisonError::into_inner);
+        match nodes.get(node_id) {
+            Some(tx) => tx.subscribe(),
+            None => {
+                let (tx, rx) = watch::channel(0);
+                nodes.insert(node_id.to_string(), tx);
+                rx
+            }
+        }
+    }
+
+    /// Wakes the watches of the nodes whose allocations changed after `after` (all of them when the
+    /// state cannot tell); forgets nodes nobody watches any more.
+    fn publish_nodes(&self, state: &ClusterState, after: u64) {
+        let mut nodes = self.nodes.lock().unwrap_or_else(PoisonError::into_inner);
+        if nodes.is_empty() {
+            return;
+        }
+        let wake = |tx: &watch::Sender<u64>| {
+            tx.send_replace(state.index);
+        };
+        match state.nodes_with_alloc_changes_since(after) {
+            Some(changed) => {
+                for n in changed {
+                    if let Some(tx) = nodes.get(n.as_str()) {
+                        wake(tx);
+                    }
+                }
+            }
+            None => nodes.values().for_each(wake),
+        }
+        nodes.retain(|_, tx| tx.receiver_count() > 0);
     }
 
     /// Publishes the tables whose index moved; receivers of the others are not woken.
@@ -60,9 +105,29 @@ impl Server {
         self.block_on_index(tables, min_index, wait, index).await
     }
 
-    /// `block_on_any` for an index narrower than the tables' (one node's allocations): woken when
-    /// one of `tables` moves, returns once `index` of the state passes `min_index`.
-    pub async fn block_on_index(&self, tables: &[&str], min_index: u64, wait: Duration, index: impl Fn(&ClusterState) -> u64) -> u64 {
+    /// Waits until the servers' last change to an allocation on `node_id` passes `min_index` or
+    /// `wait` (plus jitter) elapses; returns that index. Woken only by changes on that node.
+    pub async fn block_on_node(&self, node_id: &str, min_index: u64, wait: Duration) -> u64 {
+        let index = |s: &ClusterState| s.node_allocs_index(node_id);
+        if min_index == 0 {
+            return self.read(index).max(1);
+        }
+        // Subscribed before the state is read: a change published after the read is not missed.
+        let mut woken = self.changes.subscribe_node(node_id);
+        let deadline = tokio::time::Instant::now() + wait + jitter(wait);
+        loop {
+            let idx = self.read(index);
+            if idx > min_index {
+                return idx;
+            }
+            match tokio::time::timeout_at(deadline, woken.changed()).await {
+                Ok(Ok(())) => continue,
+                _ => return idx.max(1),
+            }
+        }
+    }
+
+    async fn block_on_index(&self, tables: &[&str], min_index: u64, wait: Duration, index: impl Fn(&ClusterState) -> u64) -> u64 {
         if min_index == 0 {
             return self.read(index).max(1);
         }
@@ -96,9 +161,12 @@ impl Server {
 pub async fn publish(server: Server) {
     let mut applied = server.raft.applied_index();
     let mut deriver = server.read(Deriver::new);
+    let mut published = server.read(|s| s.index);
     loop {
         let batches = server.read(|s| {
             server.changes.publish_tables(s);
+            server.changes.publish_nodes(s, published);
+            published = s.index;
             deriver.derive(s)
         });
         if !batches.is_empty() {

@@ -29,11 +29,24 @@ pub struct AllocChanges {
     log: VecDeque<(u64, Text)>,
     /// Entries at indexes up to this one may have been dropped from `log`.
     dropped_through: u64,
+    /// (index, node id) of the servers' changes, in index order, for waking the node's watches.
+    node_log: VecDeque<(u64, Text)>,
+    /// Entries at indexes up to this one may have been dropped from `node_log`.
+    node_dropped_through: u64,
 }
 
 impl AllocChanges {
     /// The servers changed an allocation on `node` at `index`.
     pub fn node_changed(&mut self, node: &Text, index: u64) {
+        if self.node_log.len() == LOG_CAP {
+            if let Some((i, _)) = self.node_log.pop_front() {
+                self.node_dropped_through = self.node_dropped_through.max(i);
+            }
+        }
+        // A plan touches a node once or many times in a row: logged once.
+        if self.node_log.back() != Some(&(index, node.clone())) {
+            self.node_log.push_back((index, node.clone()));
+        }
         match self.by_node.get_mut(node.as_str()) {
             Some(i) => *i = index,
             None => {
@@ -86,6 +99,18 @@ impl AllocChanges {
         Some(ids)
     }
 
+    /// The nodes whose allocations the servers changed after `after`, each once, or `None` when the
+    /// log no longer reaches back that far (every node's watch is to be woken).
+    pub fn nodes_since(&self, after: u64) -> Option<Vec<Text>> {
+        if after < self.node_dropped_through {
+            return None;
+        }
+        let mut nodes: Vec<Text> = self.node_log.iter().rev().take_while(|(i, _)| *i > after).map(|(_, n)| n.clone()).collect();
+        nodes.sort_unstable();
+        nodes.dedup();
+        Some(nodes)
+    }
+
     /// Starts over from a restored state at `index`.
     pub fn restored(&mut self, index: u64) {
         self.by_node.clear();
@@ -93,6 +118,8 @@ impl AllocChanges {
         self.floor = index;
         self.log.clear();
         self.dropped_through = index;
+        self.node_log.clear();
+        self.node_dropped_through = index;
     }
 }
 
@@ -105,6 +132,8 @@ impl Clone for AllocChanges {
             floor: self.floor,
             log: VecDeque::new(),
             dropped_through: u64::MAX,
+            node_log: VecDeque::new(),
+            node_dropped_through: u64::MAX,
         }
     }
 }
@@ -157,6 +186,13 @@ mod tests {
         assert_eq!((c.node_index("node-1"), c.node_removal_index("node-1")), (9, 0));
         c.alloc_removed(&n, 12);
         assert_eq!((c.node_index("node-1"), c.node_removal_index("node-1")), (12, 12));
+        c.node_changed(&Text::from("node-2"), 13);
+        c.node_changed(&n, 13);
+        c.node_changed(&n, 13);
+        assert_eq!(c.nodes_since(8), Some(vec![n.clone(), Text::from("node-2")]));
+        assert_eq!(c.nodes_since(12), Some(vec![n.clone(), Text::from("node-2")]));
+        assert_eq!(c.nodes_since(13), Some(vec![]));
+        assert_eq!(c.clone().nodes_since(13), None, "a copy's log is empty");
         c.restored(20);
         assert_eq!((c.node_index("node-1"), c.node_removal_index("node-1")), (20, 20));
         assert_eq!(c.node_index("node-2"), 20);
