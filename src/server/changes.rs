@@ -102,7 +102,31 @@ impl Server {
     /// applied entry.
     pub async fn block_on_any(&self, tables: &[&str], min_index: u64, wait: Duration) -> u64 {
         let index = |s: &ClusterState| tables.iter().map(|t| s.table_index(t)).max().unwrap_or(0);
-        self.block_on_index(tables, min_index, wait, index).await
+        if min_index == 0 {
+            return self.read(index).max(1);
+        }
+        // Subscribed before the state is read: a change published after the read is not missed.
+        let mut watches: Vec<_> = tables.iter().filter_map(|t| self.changes.subscribe(t)).collect();
+        let mut applied = (watches.is_empty() || watches.len() < tables.len()).then(|| self.raft.applied_index());
+        let deadline = tokio::time::Instant::now() + wait + jitter(wait);
+        loop {
+            let idx = self.read(index);
+            if idx > min_index {
+                return idx;
+            }
+            let changed = async {
+                match (applied.as_mut(), watches.as_mut_slice()) {
+                    // A name that is not a table: every applied batch.
+                    (Some(rx), _) => rx.changed().await.is_ok(),
+                    (None, [one]) => one.changed().await.is_ok(),
+                    (None, many) => futures::future::select_all(many.iter_mut().map(|w| Box::pin(w.changed()))).await.0.is_ok(),
+                }
+            };
+            match tokio::time::timeout_at(deadline, changed).await {
+                Ok(true) => continue,
+                _ => return idx.max(1),
+            }
+        }
     }
 
     /// Waits until the servers' last change to an allocation on `node_id` passes `min_index` or
@@ -122,34 +146,6 @@ impl Server {
             }
             match tokio::time::timeout_at(deadline, woken.changed()).await {
                 Ok(Ok(())) => continue,
-                _ => return idx.max(1),
-            }
-        }
-    }
-
-    async fn block_on_index(&self, tables: &[&str], min_index: u64, wait: Duration, index: impl Fn(&ClusterState) -> u64) -> u64 {
-        if min_index == 0 {
-            return self.read(index).max(1);
-        }
-        // Subscribed before the state is read: a change published after the read is not missed.
-        let mut watches: Vec<_> = tables.iter().filter_map(|t| self.changes.subscribe(t)).collect();
-        let mut applied = (watches.is_empty() || watches.len() < tables.len()).then(|| self.raft.applied_index());
-        let deadline = tokio::time::Instant::now() + wait + jitter(wait);
-        loop {
-            let idx = self.read(&index);
-            if idx > min_index {
-                return idx;
-            }
-            let changed = async {
-                match (applied.as_mut(), watches.as_mut_slice()) {
-                    // A name that is not a table: every applied batch.
-                    (Some(rx), _) => rx.changed().await.is_ok(),
-                    (None, [one]) => one.changed().await.is_ok(),
-                    (None, many) => futures::future::select_all(many.iter_mut().map(|w| Box::pin(w.changed()))).await.0.is_ok(),
-                }
-            };
-            match tokio::time::timeout_at(deadline, changed).await {
-                Ok(true) => continue,
                 _ => return idx.max(1),
             }
         }

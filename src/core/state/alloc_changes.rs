@@ -25,28 +25,61 @@ pub struct AllocChanges {
     /// The index for nodes not in `by_node`: the index the state was restored at (a change before
     /// it is unknown), or 0.
     floor: u64,
-    /// (index, allocation id) in index order.
-    log: VecDeque<(u64, Text)>,
-    /// Entries at indexes up to this one may have been dropped from `log`.
+    /// Allocation ids changed, by the servers or their clients.
+    log: ChangeLog,
+    /// Node ids of the servers' changes, for waking the nodes' watches.
+    node_log: ChangeLog,
+}
+
+/// (index, id) in index order, the oldest dropped beyond `LOG_CAP`.
+#[derive(Default)]
+struct ChangeLog {
+    entries: VecDeque<(u64, Text)>,
+    /// Entries at indexes up to this one may have been dropped.
     dropped_through: u64,
-    /// (index, node id) of the servers' changes, in index order, for waking the node's watches.
-    node_log: VecDeque<(u64, Text)>,
-    /// Entries at indexes up to this one may have been dropped from `node_log`.
-    node_dropped_through: u64,
+}
+
+impl ChangeLog {
+    fn push(&mut self, index: u64, id: &Text) {
+        // The same id many times in a row at one index (a plan's allocations on one node): once.
+        if self.entries.back().is_some_and(|(i, last)| *i == index && last == id) {
+            return;
+        }
+        if self.entries.len() == LOG_CAP {
+            if let Some((i, _)) = self.entries.pop_front() {
+                self.dropped_through = self.dropped_through.max(i);
+            }
+        }
+        self.entries.push_back((index, id.clone()));
+    }
+
+    /// The ids logged after `after`, each once, or `None` when the log no longer reaches back that far.
+    fn since(&self, after: u64) -> Option<Vec<Text>> {
+        if after < self.dropped_through {
+            return None;
+        }
+        let mut ids: Vec<Text> = self.entries.iter().rev().take_while(|(i, _)| *i > after).map(|(_, id)| id.clone()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Some(ids)
+    }
+
+    /// Empty, answering from `index` on.
+    fn reset(&mut self, index: u64) {
+        self.entries.clear();
+        self.dropped_through = index;
+    }
+
+    /// An empty log that answers nothing (a copy of the state: readers scan instead).
+    fn detached() -> Self {
+        Self { entries: VecDeque::new(), dropped_through: u64::MAX }
+    }
 }
 
 impl AllocChanges {
     /// The servers changed an allocation on `node` at `index`.
     pub fn node_changed(&mut self, node: &Text, index: u64) {
-        if self.node_log.len() == LOG_CAP {
-            if let Some((i, _)) = self.node_log.pop_front() {
-                self.node_dropped_through = self.node_dropped_through.max(i);
-            }
-        }
-        // A plan touches a node once or many times in a row: logged once.
-        if self.node_log.back() != Some(&(index, node.clone())) {
-            self.node_log.push_back((index, node.clone()));
-        }
+        self.node_log.push(index, node);
         match self.by_node.get_mut(node.as_str()) {
             Some(i) => *i = index,
             None => {
@@ -69,12 +102,7 @@ impl AllocChanges {
 
     /// Allocation `id` changed at `index` (by the servers or its client).
     pub fn changed(&mut self, id: &Text, index: u64) {
-        if self.log.len() == LOG_CAP {
-            if let Some((i, _)) = self.log.pop_front() {
-                self.dropped_through = self.dropped_through.max(i);
-            }
-        }
-        self.log.push_back((index, id.clone()));
+        self.log.push(index, id);
     }
 
     /// The index of the servers' last change to an allocation on `node`.
@@ -90,25 +118,13 @@ impl AllocChanges {
     /// The allocations changed after `after`, each once, or `None` when the log no longer reaches
     /// back that far (the reader scans the table instead).
     pub fn since(&self, after: u64) -> Option<Vec<Text>> {
-        if after < self.dropped_through {
-            return None;
-        }
-        let mut ids: Vec<Text> = self.log.iter().rev().take_while(|(i, _)| *i > after).map(|(_, id)| id.clone()).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        Some(ids)
+        self.log.since(after)
     }
 
     /// The nodes whose allocations the servers changed after `after`, each once, or `None` when the
     /// log no longer reaches back that far (every node's watch is to be woken).
     pub fn nodes_since(&self, after: u64) -> Option<Vec<Text>> {
-        if after < self.node_dropped_through {
-            return None;
-        }
-        let mut nodes: Vec<Text> = self.node_log.iter().rev().take_while(|(i, _)| *i > after).map(|(_, n)| n.clone()).collect();
-        nodes.sort_unstable();
-        nodes.dedup();
-        Some(nodes)
+        self.node_log.since(after)
     }
 
     /// Starts over from a restored state at `index`.
@@ -116,10 +132,8 @@ impl AllocChanges {
         self.by_node.clear();
         self.removed.clear();
         self.floor = index;
-        self.log.clear();
-        self.dropped_through = index;
-        self.node_log.clear();
-        self.node_dropped_through = index;
+        self.log.reset(index);
+        self.node_log.reset(index);
     }
 }
 
@@ -130,10 +144,8 @@ impl Clone for AllocChanges {
             by_node: self.by_node.clone(),
             removed: self.removed.clone(),
             floor: self.floor,
-            log: VecDeque::new(),
-            dropped_through: u64::MAX,
-            node_log: VecDeque::new(),
-            node_dropped_through: u64::MAX,
+            log: ChangeLog::detached(),
+            node_log: ChangeLog::detached(),
         }
     }
 }

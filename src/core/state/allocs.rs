@@ -104,7 +104,7 @@ impl ClusterState {
                 self.usage_cache.forget(&a.node_id);
             }
             a.desired_status = stop.desired_status;
-            a.desired_description = Text::from(stop.description.clone());
+            a.desired_description = Text::from(&stop.description);
             if let Some(cs) = stop.client_status {
                 a.client_status = cs;
             }
@@ -140,7 +140,7 @@ impl ClusterState {
                     if held != a.holds_resources() {
                         self.usage_cache.forget(&a.node_id);
                     }
-                    a.client_description = Text::from(u.client_description.clone());
+                    a.client_description = Text::from(&u.client_description);
                     a.task_states = u.task_states.clone();
                     a.modify_index = index;
                     a.modify_time = now;
