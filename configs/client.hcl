@@ -34,6 +34,13 @@ client {
   min_dynamic_port = 20000
   max_dynamic_port = 32000
 
+  # Ended allocations' directories are removed past this many allocations, and while the disk or
+  # the inodes of the data dir are fuller than these percentages (checked every gc_interval).
+  gc_max_allocs            = 50
+  gc_disk_usage_threshold  = 80
+  gc_inode_usage_threshold = 70
+  gc_interval              = "1m"
+
   host_volume "data" {
     path      = "/srv/data"
     read_only = false

@@ -92,6 +92,8 @@ pub struct AgentConfig {
     /// 172.26.64.0/20).
     pub bridge_network_name: String,
     pub bridge_network_subnet: String,
+    /// `client { gc_* }`.
+    pub client_gc: crate::client::gc::GcConfig,
 }
 
 impl AgentConfig {
@@ -310,6 +312,7 @@ fn client_config(cfg: &AgentConfig, servers: Vec<String>, http_addr: SocketAddr)
         host_volumes: cfg.host_volumes.clone(),
         bridge: Bridge::from_config(&cfg.bridge_network_name, &cfg.bridge_network_subnet).map_err(|e| AgentError::Client(e.to_string()))?,
         executor_bin: std::env::current_exe().map_err(AgentError::Exe)?,
+        gc: cfg.client_gc,
     })
 }
 

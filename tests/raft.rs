@@ -383,12 +383,18 @@ async fn log_and_vote_are_durable_across_reopen() {
     let entries: Vec<_> = (1..=10u64).map(|i| openraft::testing::blank_ent::<TypeConfig>(2, 1, i)).collect();
     let vote = Vote::new(3, 1);
     {
-        let mut store = LogStore::new(db::open(dir.path()).expect("open"));
+        let db = db::open(dir.path()).expect("open");
+        let mut closed = db.closed();
+        let mut store = LogStore::new(db);
         store.save_vote(&vote).await.expect("save vote");
         store.blocking_append(entries).await.expect("append");
         store.purge(log_id(2, 1, 3)).await.expect("purge");
         store.truncate(log_id(2, 1, 8)).await.expect("truncate");
         store.save_committed(Some(log_id(2, 1, 6))).await.expect("save committed");
+        assert_eq!(store.read_committed().await.expect("read committed"), Some(log_id(2, 1, 6)));
+        // The committed log id is written behind openraft; the database closes once it is.
+        drop(store);
+        let _ = closed.changed().await;
     }
     let mut store = LogStore::new(db::open(dir.path()).expect("reopen"));
     assert_eq!(store.read_vote().await.expect("read vote"), Some(vote));

@@ -475,6 +475,57 @@ fn node_usage_follows_placements_reports_stops_and_lost_nodes() {
     check(&copy, "n0", "a copy of the state");
 }
 
+/// A node going down loses the allocations the servers had stopped but whose end its client never
+/// reported (as Nomad does), so they end and can be collected; the ones still wanted are left for
+/// the scheduler to replace, and what had ended stays as it was.
+#[test]
+fn a_down_node_loses_its_stopped_allocations() {
+    use drover::core::alloc::{ClientAllocUpdate, ClientStatus, DesiredStatus};
+    use drover::core::command::{AllocStop, PlanResult};
+    use drover::core::gc::{alloc_collectable, GcThresholds};
+    use drover::core::node::NodeStatus;
+
+    let mut s = ClusterState::default();
+    apply_all(&mut s, &[Command::RegisterNode { node: node("n0", 4000, 8192), evals: vec![], now: 1 }]);
+    let eval = Evaluation { id: "e".into(), namespace: "default".into(), priority: 50, job_id: "web".into(), ..Default::default() };
+    apply_all(&mut s, &[Command::RegisterJob { job: job("web", 3, 100, 64), eval: Some(eval.clone()), now: 2 }]);
+    let (result, _) = verify(&s, &schedule(&s, &eval, 7));
+    apply_all(&mut s, &[Command::ApplyPlan { result, now: 3 }]);
+    let ids: Vec<String> = s.allocs.keys().map(|k| k.to_string()).collect();
+    let running: Vec<ClientAllocUpdate> =
+        ids.iter().map(|id| ClientAllocUpdate { id: id.clone(), client_status: ClientStatus::Running, ..Default::default() }).collect();
+    apply_all(&mut s, &[Command::UpdateAllocsFromClient { node_id: "n0".into(), updates: running, evals: vec![], now: 4 }]);
+    // ids[0] stopped by the servers, still running on its (silent) client; ids[1] stopped and ended.
+    let stop = |id: &str| AllocStop {
+        alloc_id: id.into(),
+        desired_status: DesiredStatus::Stop,
+        description: "job stopped".into(),
+        client_status: None,
+    };
+    apply_all(
+        &mut s,
+        &[Command::ApplyPlan { result: PlanResult { stops: vec![stop(&ids[0]), stop(&ids[1])], ..Default::default() }, now: 5 }],
+    );
+    let done = ClientAllocUpdate { id: ids[1].clone(), client_status: ClientStatus::Complete, ..Default::default() };
+    apply_all(&mut s, &[Command::UpdateAllocsFromClient { node_id: "n0".into(), updates: vec![done], evals: vec![], now: 6 }]);
+    let before = s.allocs[ids[1].as_str()].modify_index;
+
+    let down =
+        Command::UpdateNodeStatus { node_id: "n0".into(), status: NodeStatus::Down, description: "missed".into(), evals: vec![], now: 7 };
+    apply_all(&mut s, &[down]);
+    let index = s.allocs[ids[0].as_str()].modify_index;
+    let (lost, ended, wanted) = (&s.allocs[ids[0].as_str()], &s.allocs[ids[1].as_str()], &s.allocs[ids[2].as_str()]);
+    assert_eq!(
+        (lost.client_status, lost.desired_status, lost.desired_description.as_str()),
+        (ClientStatus::Lost, DesiredStatus::Stop, "job stopped")
+    );
+    assert_eq!(lost.alloc_modify_index, index, "the watch of the node sees the change");
+    assert!(index > before);
+    assert_eq!((ended.client_status, ended.modify_index), (ClientStatus::Complete, before), "an ended allocation is left alone");
+    assert_eq!((wanted.client_status, wanted.desired_status), (ClientStatus::Running, DesiredStatus::Run), "the scheduler's to replace");
+    assert!(alloc_collectable(&s, lost, 7, &GcThresholds::FORCE), "a lost, stopped allocation can be collected");
+}
+
 /// What a node's allocation watch waits on moves with the servers' changes to the allocations on
 /// that node (placements, stops, collection) and not with its client's reports; the change log the
 /// event stream reads names every changed allocation once, and a restored state starts over.

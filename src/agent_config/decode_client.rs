@@ -30,6 +30,10 @@ pub(crate) const CLIENT: Keys = Keys {
         "host_volume",
         "bridge_network_name",
         "bridge_network_subnet",
+        "gc_interval",
+        "gc_max_allocs",
+        "gc_disk_usage_threshold",
+        "gc_inode_usage_threshold",
     ],
     ignored: &[
         "state_dir",
@@ -44,11 +48,7 @@ pub(crate) const CLIENT: Keys = Keys {
         "max_kill_timeout",
         "client_max_port",
         "client_min_port",
-        "gc_interval",
         "gc_parallel_destroys",
-        "gc_disk_usage_threshold",
-        "gc_inode_usage_threshold",
-        "gc_max_allocs",
         "no_host_uuid",
         "disable_remote_exec",
         "template",
@@ -85,6 +85,11 @@ pub(crate) fn client(cx: &mut Cx<'_>, b: &Block<'_>, c: &mut ClientFile) {
     c.memory_total_mb = b.get(cx, "memory_total_mb").or(c.memory_total_mb);
     c.bridge_network_name = b.get(cx, "bridge_network_name").or(c.bridge_network_name.take());
     c.bridge_network_subnet = b.get(cx, "bridge_network_subnet").or(c.bridge_network_subnet.take());
+    c.gc_interval = b.duration(cx, "gc_interval").or(c.gc_interval);
+    c.gc_max_allocs =
+        b.checked(cx, "gc_max_allocs", |n: &u64| if *n == 0 { Err("must be at least 1".into()) } else { Ok(()) }).or(c.gc_max_allocs);
+    c.gc_disk_usage_threshold = b.checked(cx, "gc_disk_usage_threshold", percent).or(c.gc_disk_usage_threshold);
+    c.gc_inode_usage_threshold = b.checked(cx, "gc_inode_usage_threshold", percent).or(c.gc_inode_usage_threshold);
     for (name, v) in b.labeled(cx, "host_volume", &HOST_VOLUME) {
         if c.host_volumes.contains_key(&name) {
             cx.error(v.node.at, &b.path, ErrorKind::Invalid(format!("host volume \"{name}\" is defined more than once")));
@@ -98,6 +103,14 @@ pub(crate) fn client(cx: &mut Cx<'_>, b: &Block<'_>, c: &mut ClientFile) {
         };
         let read_only = v.get(cx, "read_only").unwrap_or(false);
         c.host_volumes.insert(name, HostVolume { path: PathBuf::from(path), read_only });
+    }
+}
+
+fn percent(p: &f64) -> Result<(), String> {
+    if (0.0..=100.0).contains(p) {
+        Ok(())
+    } else {
+        Err(format!("must be a percentage from 0 to 100, got {p}"))
     }
 }
 

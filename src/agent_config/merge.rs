@@ -105,5 +105,9 @@ impl ClientFile {
         self.host_volumes.extend(over.host_volumes);
         set(&mut self.bridge_network_name, over.bridge_network_name);
         set(&mut self.bridge_network_subnet, over.bridge_network_subnet);
+        set(&mut self.gc_interval, over.gc_interval);
+        set(&mut self.gc_max_allocs, over.gc_max_allocs);
+        set(&mut self.gc_disk_usage_threshold, over.gc_disk_usage_threshold);
+        set(&mut self.gc_inode_usage_threshold, over.gc_inode_usage_threshold);
     }
 }

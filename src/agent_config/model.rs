@@ -88,7 +88,7 @@ pub struct Reserved {
 }
 
 /// The `client` block.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClientFile {
     pub enabled: Option<bool>,
     /// Server RPC addresses; lists from several files append, as in Nomad.
@@ -107,6 +107,10 @@ pub struct ClientFile {
     pub host_volumes: BTreeMap<String, HostVolume>,
     pub bridge_network_name: Option<String>,
     pub bridge_network_subnet: Option<String>,
+    pub gc_interval: Option<std::time::Duration>,
+    pub gc_max_allocs: Option<u64>,
+    pub gc_disk_usage_threshold: Option<f64>,
+    pub gc_inode_usage_threshold: Option<f64>,
 }
 
 /// A `plugin "name" { config { … } }` block; only `raw_exec`'s `enabled` has an effect.

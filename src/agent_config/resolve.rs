@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::agent::AgentConfig;
+use crate::client::gc::GcConfig;
 use crate::core::node::NodeReserved;
 
 use super::error::ConfigError;
@@ -136,6 +137,15 @@ pub fn resolve(c: FileConfig, cx: &Context) -> Result<AgentConfig, ConfigError> 
         host_volumes: client.host_volumes,
         bridge_network_name: client.bridge_network_name.unwrap_or_default(),
         bridge_network_subnet: client.bridge_network_subnet.unwrap_or_default(),
+        client_gc: {
+            let d = GcConfig::default();
+            GcConfig {
+                interval: client.gc_interval.unwrap_or(d.interval),
+                max_allocs: client.gc_max_allocs.map_or(d.max_allocs, |n| usize::try_from(n).unwrap_or(usize::MAX)),
+                disk_usage_threshold: client.gc_disk_usage_threshold.unwrap_or(d.disk_usage_threshold),
+                inode_usage_threshold: client.gc_inode_usage_threshold.unwrap_or(d.inode_usage_threshold),
+            }
+        },
     })
 }
 

@@ -68,6 +68,10 @@ client {
   bridge_network_subnet = "10.77.0.0/24"
   min_dynamic_port  = 21000
   max_dynamic_port  = 22000
+  gc_interval       = "30s"
+  gc_max_allocs     = 20
+  gc_disk_usage_threshold  = 90
+  gc_inode_usage_threshold = 75.5
   meta {
     rack = "r1"
   }
@@ -119,6 +123,13 @@ fn a_full_hcl_file() {
     assert_eq!((a.min_dynamic_port, a.max_dynamic_port, a.cpu_total_compute, a.memory_total_mb), (21000, 22000, Some(8000), Some(4096)));
     assert_eq!(a.network_interface.as_deref(), Some("lo"));
     assert_eq!((a.bridge_network_name.as_str(), a.bridge_network_subnet.as_str()), ("br-test", "10.77.0.0/24"));
+    let gc = crate::client::gc::GcConfig {
+        interval: Duration::from_secs(30),
+        max_allocs: 20,
+        disk_usage_threshold: 90.0,
+        inode_usage_threshold: 75.5,
+    };
+    assert_eq!(a.client_gc, gc);
 }
 
 #[test]
@@ -139,6 +150,7 @@ fn json_reads_like_hcl() {
     "network_interface": "lo", "cpu_total_compute": 8000, "memory_total_mb": 4096,
     "bridge_network_name": "br-test", "bridge_network_subnet": "10.77.0.0/24",
     "min_dynamic_port": 21000, "max_dynamic_port": 22000,
+    "gc_interval": "30s", "gc_max_allocs": 20, "gc_disk_usage_threshold": 90, "gc_inode_usage_threshold": 75.5,
     "meta": {"rack": "r1"}, "options": {"driver.raw_exec.enable": "1"},
     "reserved": {"cpu": 500, "memory": 256, "disk": 1024, "reserved_ports": "22,8000-8002"},
     "host_volume": [{"data": {"path": "/srv/data", "read_only": true}}]
@@ -197,6 +209,21 @@ ports = 4646
             "t.hcl:16:13: attribute \"bind_addr\": expected an IP address, got \"{{ GetPrivateIP }}\"",
             "t.hcl:17:13: attribute \"log_level\": unknown log level \"verbose\" (one of trace, debug, info, warn, error)",
             "t.hcl:18:1: \"ports\" is a block, not an attribute: write `ports { … }`",
+        ]
+    );
+}
+
+#[test]
+fn client_gc_settings_are_checked() {
+    let src =
+        "client {\n  gc_max_allocs = 0\n  gc_disk_usage_threshold = 120\n  gc_inode_usage_threshold = \"x\"\n  gc_interval = \"1 m\"\n}\n";
+    assert_eq!(
+        errors(src, "g.hcl"),
+        [
+            "g.hcl:2:19: client: attribute \"gc_max_allocs\": must be at least 1",
+            "g.hcl:3:29: client: attribute \"gc_disk_usage_threshold\": must be a percentage from 0 to 100, got 120",
+            "g.hcl:4:30: client: attribute \"gc_inode_usage_threshold\": expected a number, got \"x\"",
+            "g.hcl:5:17: client: attribute \"gc_interval\": unknown unit \" m\" in duration \"1 m\"",
         ]
     );
 }

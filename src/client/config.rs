@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use crate::core::node::NodeReserved;
 
+use super::gc::GcConfig;
 use super::network::bridge::Bridge;
 
 /// A host directory offered to jobs as a volume (`client { host_volume "name" { path, read_only } }`).
@@ -48,6 +49,8 @@ pub struct ClientConfig {
     pub bridge: Bridge,
     /// The `drover` binary that is started as `drover executor`.
     pub executor_bin: PathBuf,
+    /// When ended allocations' directories are collected.
+    pub gc: GcConfig,
 }
 
 impl ClientConfig {

@@ -91,7 +91,7 @@ pub fn cpu_percentages(before: &[(String, u64, u64, u64, u64)], after: &[(String
         .collect()
 }
 
-fn disk(path: &Path) -> HostDisk {
+pub(crate) fn disk(path: &Path) -> HostDisk {
     let Ok(st) = nix::sys::statvfs::statvfs(path) else {
         return HostDisk { mountpoint: path.display().to_string(), ..Default::default() };
     };

@@ -10,6 +10,7 @@ pub mod control;
 pub mod env;
 pub mod exec;
 pub mod fingerprint;
+pub mod gc;
 pub mod host_stats;
 pub mod image_pull;
 pub mod interface;

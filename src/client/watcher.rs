@@ -11,17 +11,16 @@ use tracing::{info, warn};
 use crate::core::alloc::{Allocation, ClientAllocUpdate, ClientStatus, DesiredStatus};
 use crate::core::job::Job;
 use crate::core::node::Node;
-use crate::driver::spec::EXECUTOR_PID_FILE;
 use crate::rpc::client::{ServerClient, Unchanged};
 
 use super::alloc_runner;
 use super::config::ClientConfig;
 use super::control::ClientControl;
 use super::fingerprint;
+use super::gc::{self, Collector};
 use super::network;
 use super::reporter::Reporter;
 use super::services::ServiceRegistrar;
-use super::task_runner;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -66,6 +65,9 @@ pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), Client
         alloc_runner::Outlets { reporter: reporter.clone(), control, services: ServiceRegistrar::spawn(rpc.clone(), node_id.clone()) };
     let mut runners: BTreeMap<String, Running> = BTreeMap::new();
     let mut finished_stopped: BTreeSet<String> = BTreeSet::new();
+    // The allocations the servers hold for this node, as of the last reply.
+    let mut known: BTreeSet<String> = BTreeSet::new();
+    let mut gc = Collector::new(cfg.clone());
     let mut index = 0;
     loop {
         let reply = match rpc.watch_allocations(&node_id, index, Duration::from_secs(30)).await {
@@ -80,7 +82,7 @@ pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), Client
         // Unchanged since the last reply: handled then.
         let mut seen: BTreeSet<String> = match reply.unchanged {
             Unchanged::Only(ids) => ids.into_iter().collect(),
-            Unchanged::All => runners.keys().cloned().collect(),
+            Unchanged::All => std::mem::take(&mut known),
         };
         for (alloc, job) in reply.changed {
             seen.insert(alloc.id.to_string());
@@ -138,6 +140,9 @@ pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), Client
             }
         }
         runners.retain(|id, r| seen.contains(id) || !r.join.is_finished());
+        finished_stopped.retain(|id| seen.contains(id));
+        gc.collect(&seen, |id| runners.get(id).is_some_and(|r| !r.join.is_finished())).await;
+        known = seen;
     }
 }
 
@@ -153,8 +158,7 @@ fn forget_network(cfg: &Arc<ClientConfig>, alloc: &crate::core::alloc::Allocatio
 
 /// Whether an executor of the allocation still runs here (one outlived the previous agent).
 pub(super) fn has_executors(cfg: &ClientConfig, alloc_id: &str) -> bool {
-    let Ok(tasks) = std::fs::read_dir(cfg.executor_root().join(alloc_id)) else { return false };
-    tasks.flatten().any(|t| task_runner::read_pid(&t.path().join(EXECUTOR_PID_FILE)).is_some_and(task_runner::alive))
+    !gc::live_executors(cfg, alloc_id).is_empty()
 }
 
 async fn register(rpc: &mut ServerClient, node: &Node) -> Duration {

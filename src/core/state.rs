@@ -136,6 +136,7 @@ impl ClusterState {
                     if *status == NodeStatus::Down {
                         // A down node's services are unreachable: nobody should find them.
                         self.remove_services(index, |s| s.node_id == *node_id);
+                        self.lose_stopped_allocs(index, node_id, *now);
                     }
                     self.upsert_evals(index, evals.iter(), *now);
                     None

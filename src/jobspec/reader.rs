@@ -338,6 +338,13 @@ macro_rules! int_from_hcl {
 }
 int_from_hcl!(u8, i8, u16, i32, u32, i64, u64);
 
+impl FromHcl for f64 {
+    fn from_hcl(v: Value) -> Result<Self, String> {
+        let n = to_number(&v).ok_or_else(|| format!("expected a number, got {}", describe(&v)))?;
+        n.as_f64().ok_or_else(|| format!("expected a number, got {n}"))
+    }
+}
+
 impl FromHcl for Vec<String> {
     fn from_hcl(v: Value) -> Result<Self, String> {
         match v {

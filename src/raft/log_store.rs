@@ -1,11 +1,13 @@
 //! The Raft log on RocksDB: openraft's `RaftLogStorage` and `RaftLogReader` over the `logs` and `meta` column families.
 //!
 //! Appended entries and votes are fsynced (synced RocksDB write) before openraft is told they are
-//! durable; the committed log id is written without sync since openraft can recover it.
+//! durable; the committed log id is written later, without sync and without openraft waiting, since
+//! it is only a hint for a restart. The newest entries are also kept decoded ([`EntryCache`]) for the
+//! reads that follow an append.
 
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use openraft::storage::{LogFlushed, RaftLogStorage};
 use openraft::{OptionalSend, RaftLogReader, StorageIOError};
@@ -13,6 +15,7 @@ use rocksdb::{Direction, IteratorMode, ReadOptions, WriteBatch};
 use serde::{Deserialize, Serialize};
 
 use super::db::{self, RaftDb, CF_LOGS, CF_META};
+use super::entry_cache::{EntryCache, DEFAULT_MAX_BYTES};
 use super::error::StoreError;
 use super::types::{Entry, LogId, LogState, StorageError, TypeConfig, Vote};
 
@@ -34,15 +37,32 @@ fn uncached() -> ReadOptions {
     opts
 }
 
-/// Handle on the Raft log; clones share the database (openraft uses clones as log readers).
+/// Handle on the Raft log; clones share the database and the cache of the newest entries (openraft
+/// uses clones as log readers).
 #[derive(Clone)]
 pub struct LogStore {
     db: Arc<RaftDb>,
+    cache: Arc<Mutex<EntryCache>>,
+    committed: Arc<Mutex<CommittedWrites>>,
+}
+
+/// The newest committed log id saved by this process, and its writing to the database.
+#[derive(Default)]
+struct CommittedWrites {
+    /// What `read_committed` answers once anything was saved (written or still to be).
+    latest: Option<Option<LogId>>,
+    /// Bumped by every save; the writer stops when what it wrote is still the newest.
+    saves: u64,
+    writing: bool,
 }
 
 impl LogStore {
     pub fn new(db: Arc<RaftDb>) -> Self {
-        Self { db }
+        Self {
+            db,
+            cache: Arc::new(Mutex::new(EntryCache::new(DEFAULT_MAX_BYTES))),
+            committed: Arc::new(Mutex::new(CommittedWrites::default())),
+        }
     }
 
     /// Entries whose index is in `range`, in log order.
@@ -85,19 +105,23 @@ impl LogStore {
         Ok(LogState { last_purged_log_id, last_log_id })
     }
 
-    async fn put_meta<T: Serialize>(&self, key: &str, value: &T, sync: bool) -> Result<(), StoreError> {
+    async fn put_meta_synced<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StoreError> {
         let mut batch = WriteBatch::default();
         batch.put_cf(db::cf(&self.db, CF_META)?, key, db::encode(CF_META, value)?);
-        db::write(self.db.clone(), batch, sync).await
+        db::write(self.db.clone(), batch, true).await
     }
 
-    fn append_batch<I: IntoIterator<Item = Entry>>(&self, entries: I) -> Result<WriteBatch, StoreError> {
+    /// The write of `entries`, and the entries with their encoded sizes for the cache.
+    fn append_batch<I: IntoIterator<Item = Entry>>(&self, entries: I) -> Result<(WriteBatch, Vec<(Entry, usize)>), StoreError> {
         let cf = db::cf(&self.db, CF_LOGS)?;
         let mut batch = WriteBatch::default();
+        let mut appended = Vec::new();
         for entry in entries {
-            batch.put_cf(cf, db::log_key(entry.log_id.index), db::encode("log entry", &entry)?);
+            let bytes = db::encode("log entry", &entry)?;
+            batch.put_cf(cf, db::log_key(entry.log_id.index), &bytes);
+            appended.push((entry, bytes.len()));
         }
-        Ok(batch)
+        Ok((batch, appended))
     }
 
     /// Deletes every entry from `index` on.
@@ -123,6 +147,46 @@ impl LogStore {
         }
         Ok(batch)
     }
+
+    fn cache(&self) -> MutexGuard<'_, EntryCache> {
+        // Each of the cache's methods leaves it consistent before anything in it can panic.
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records the committed log id without making openraft wait: openraft saves it just before
+    /// every apply, and it is only a hint for a restart (which applies up to it at once; a value
+    /// older than the truth merely leaves the rest to be committed again). One writer at a time
+    /// writes the newest id (never an older one after a newer), on a blocking thread.
+    fn save_committed_later(&self, committed: Option<LogId>) {
+        let mut state = self.committed.lock().unwrap_or_else(|e| e.into_inner());
+        state.latest = Some(committed);
+        state.saves += 1;
+        if state.writing {
+            return;
+        }
+        state.writing = true;
+        drop(state);
+        let (db, writes) = (self.db.clone(), self.committed.clone());
+        tokio::task::spawn_blocking(move || loop {
+            let (value, saves) = {
+                let state = writes.lock().unwrap_or_else(|e| e.into_inner());
+                (state.latest.flatten(), state.saves)
+            };
+            let written = db::encode(CF_META, &value).and_then(|value| {
+                let mut batch = WriteBatch::default();
+                batch.put_cf(db::cf(&db, CF_META)?, KEY_COMMITTED, value);
+                db.write_opt(batch, &rocksdb::WriteOptions::default()).map_err(StoreError::from)
+            });
+            if let Err(e) = written {
+                tracing::warn!(error = %e, "saving the committed log id");
+            }
+            let mut state = writes.lock().unwrap_or_else(|e| e.into_inner());
+            if state.saves == saves {
+                state.writing = false;
+                return;
+            }
+        });
+    }
 }
 
 impl RaftLogReader<TypeConfig> for LogStore {
@@ -130,6 +194,9 @@ impl RaftLogReader<TypeConfig> for LogStore {
         &mut self,
         range: RB,
     ) -> Result<Vec<Entry>, StorageError> {
+        if let Some(entries) = self.cache().get(&range) {
+            return Ok(entries);
+        }
         self.read_entries(range).map_err(|e| StorageIOError::read_logs(&e).into())
     }
 }
@@ -146,7 +213,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_vote(&mut self, vote: &Vote) -> Result<(), StorageError> {
-        self.put_meta(KEY_VOTE, vote, true).await.map_err(|e| StorageIOError::write_vote(&e).into())
+        self.put_meta_synced(KEY_VOTE, vote).await.map_err(|e| StorageIOError::write_vote(&e).into())
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote>, StorageError> {
@@ -154,10 +221,14 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
-        self.put_meta(KEY_COMMITTED, &committed, false).await.map_err(|e| StorageIOError::write(&e).into())
+        self.save_committed_later(committed);
+        Ok(())
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
+        if let Some(latest) = self.committed.lock().unwrap_or_else(|e| e.into_inner()).latest {
+            return Ok(latest);
+        }
         let committed: Option<Option<LogId>> = db::get_json(&self.db, CF_META, KEY_COMMITTED).map_err(|e| StorageIOError::read(&e))?;
         Ok(committed.flatten())
     }
@@ -167,11 +238,17 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let batch = self.append_batch(entries).map_err(|e| StorageIOError::write_logs(&e))?;
+        let (batch, appended) = self.append_batch(entries).map_err(|e| StorageIOError::write_logs(&e))?;
         // One synced write per append. Writing without sync and fsyncing the WAL from a separate
         // thread (group commit, replication overlapping the leader's fsync) measured slower for a
         // single writer on this disk, where the three servers' fsyncs then contend.
         db::write(self.db.clone(), batch, true).await.map_err(|e| StorageIOError::write_logs(&e))?;
+        // Cached once stored: a read never finds in the cache what the database does not hold.
+        let mut cache = self.cache();
+        for (entry, len) in appended {
+            cache.push(entry, len);
+        }
+        drop(cache);
         callback.log_io_completed(Ok(()));
         Ok(())
     }
@@ -179,12 +256,15 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
         tracing::debug!(%log_id, "truncating raft log");
         let batch = self.truncate_batch(log_id.index).map_err(|e| StorageIOError::write_logs(&e))?;
+        // Cut before the write: the entries are gone from the cache even if the write fails.
+        self.cache().truncate(log_id.index);
         db::write(self.db.clone(), batch, true).await.map_err(|e| StorageIOError::write_logs(&e).into())
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
         tracing::debug!(%log_id, "purging raft log");
         let batch = self.purge_batch(&log_id).map_err(|e| StorageIOError::write_logs(&e))?;
+        self.cache().purge(log_id.index);
         db::write(self.db.clone(), batch, false).await.map_err(|e| StorageIOError::write_logs(&e).into())
     }
 }

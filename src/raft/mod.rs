@@ -10,6 +10,7 @@ pub mod background;
 pub mod batcher;
 pub mod config;
 pub mod db;
+pub mod entry_cache;
 pub mod error;
 pub mod log_store;
 pub mod network;

@@ -127,25 +127,38 @@ impl Server {
 /// The leader's deployment watcher. It remembers, per active deployment, the progress it last acted
 /// on; new progress gets an evaluation so the scheduler places the next batch. A new leader starts
 /// with nothing remembered and so evaluates every active deployment once.
+/// What the watcher compares to see a deployment move: healthy allocations, all promoted, status.
+type Progress = (u32, bool, String);
+
 pub async fn watch(server: Server) {
     let mut applied = server.raft.applied_index();
-    let mut seen: BTreeMap<String, (u32, bool, String)> = BTreeMap::new();
+    let mut seen: BTreeMap<String, Progress> = BTreeMap::new();
     loop {
         let now = now_ns();
-        let active: Vec<(Deployment, Option<Decision>)> = server
-            .read(|s| s.deployments.values().filter(|d| d.active()).map(|d| (d.clone(), deployment_watch::decide(s, d, now))).collect());
-        seen.retain(|id, _| active.iter().any(|(d, _)| &d.id == id));
-        for (d, decision) in active {
+        // Under the read lock only what has something to do is copied: a deployment to decide on, or
+        // one whose progress (healthy count, promotion, status) moved since it was last evaluated.
+        let work: Vec<(Deployment, Option<Decision>, Progress)> = server.read(|s| {
+            seen.retain(|id, _| s.deployments.get(id).is_some_and(|d| d.active()));
+            let mut work = Vec::new();
+            for d in s.deployments.values().filter(|d| d.active()) {
+                let decision = deployment_watch::decide(s, d, now);
+                let healthy: u32 = d.task_groups.values().map(|g| g.healthy_allocs).sum();
+                let promoted = d.task_groups.values().all(|g| g.promoted || g.desired_canaries == 0);
+                let unchanged = seen.get(&d.id).is_some_and(|(h, p, st)| (*h, *p, st.as_str()) == (healthy, promoted, d.status.as_str()));
+                if decision.is_none() && (unchanged || d.status != STATUS_RUNNING) {
+                    if !unchanged {
+                        seen.insert(d.id.clone(), (healthy, promoted, d.status.clone()));
+                    }
+                    continue;
+                }
+                work.push((d.clone(), decision, (healthy, promoted, d.status.clone())));
+            }
+            work
+        });
+        for (d, decision, progress) in work {
             let result = match decision {
                 Some(decision) => server.apply_decision(&d, decision).await.map(|_| ()),
                 None => {
-                    let healthy: u32 = d.task_groups.values().map(|g| g.healthy_allocs).sum();
-                    let promoted = d.task_groups.values().all(|g| g.promoted || g.desired_canaries == 0);
-                    let progress = (healthy, promoted, d.status.clone());
-                    if seen.get(&d.id) == Some(&progress) || d.status != STATUS_RUNNING {
-                        seen.insert(d.id.clone(), progress);
-                        continue;
-                    }
                     let r = match server.deployment_eval(&d) {
                         Some(eval) => server.propose(Command::UpsertEvals { evals: vec![eval], now }).await.map(|_| ()),
                         None => Ok(()),

@@ -119,6 +119,28 @@ impl ClusterState {
         }
     }
 
+    /// A node went down: its allocations the servers had stopped but whose end its client never
+    /// reported are lost (Nomad's `updateNonTerminalAllocsToLost`), so that they end and can be
+    /// collected. Those still wanted are the scheduler's: the node's evaluations replace them.
+    pub(super) fn lose_stopped_allocs(&mut self, index: u64, node_id: &str, now: i64) {
+        let stops: Vec<AllocStop> = self
+            .allocs_on_node(node_id)
+            .filter(|a| a.desired_status != crate::core::alloc::DesiredStatus::Run && !a.client_status.terminal())
+            .map(|a| AllocStop {
+                alloc_id: a.id.to_string(),
+                desired_status: a.desired_status,
+                description: a.desired_description.to_string(),
+                client_status: Some(ClientStatus::Lost),
+            })
+            .collect();
+        for stop in &stops {
+            self.stop_alloc(index, stop, now);
+        }
+        if !stops.is_empty() {
+            self.touch(table::ALLOCS, index);
+        }
+    }
+
     pub(super) fn update_allocs_from_client(
         &mut self,
         index: u64,
