@@ -86,14 +86,16 @@ impl Collector {
     /// allocation's runner is still at work.
     pub async fn collect(&mut self, known: &BTreeSet<String>, running: impl Fn(&str) -> bool) {
         let cfg = self.cfg.clone();
-        let ids = match tokio::task::spawn_blocking(move || on_disk(&cfg)).await {
-            Ok(ids) => ids,
+        // The directories and the executors still running in them, read on a blocking thread.
+        let scan =
+            tokio::task::spawn_blocking(move || on_disk(&cfg).into_iter().map(|id| (live_executors(&cfg, &id), id)).collect::<Vec<_>>());
+        let found = match scan.await {
+            Ok(found) => found,
             Err(e) => return warn!(error = %e, "listing allocation directories"),
         };
-        self.stopping.retain(|id| ids.contains(id));
-        let mut allocs = Vec::with_capacity(ids.len());
-        for id in ids {
-            let executors = live_executors(&self.cfg, &id);
+        self.stopping.retain(|id| found.iter().any(|(_, f)| f == id));
+        let mut allocs = Vec::with_capacity(found.len());
+        for (executors, id) in found {
             let live = running(&id) || !executors.is_empty();
             let known = known.contains(&id);
             if !known && !running(&id) && !executors.is_empty() && self.stopping.insert(id.clone()) {
@@ -124,7 +126,8 @@ impl Collector {
         let mut ended: Vec<&OnDisk> = allocs.iter().filter(|a| !a.live && !chosen.contains(&a.id)).collect();
         ended.sort_by(|a, b| (a.ended, &a.id).cmp(&(b.ended, &b.id)));
         for a in ended {
-            let disk = host_stats::disk(&self.cfg.alloc_root());
+            let root = self.cfg.alloc_root();
+            let Ok(disk) = tokio::task::spawn_blocking(move || host_stats::disk(&root)).await else { break };
             let over = if disk.used_percent > self.cfg.gc.disk_usage_threshold {
                 "disk usage above gc_disk_usage_threshold"
             } else if disk.inodes_used_percent > self.cfg.gc.inode_usage_threshold {
