@@ -26,14 +26,15 @@ pub struct MetricsQuery {
 /// (`nomad.http.request_time`, milliseconds). The path label is the route pattern (`/v1/job/{id}`),
 /// so ids do not multiply the series; unrouted requests share `unmatched`.
 pub async fn record(req: Request, next: Next) -> Response {
-    let method = req.method().as_str().to_string();
-    let path = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    // Cheap copies (the method is an enum for the standard ones, the matched path shared).
+    let method = req.method().clone();
+    let matched = req.extensions().get::<MatchedPath>().cloned();
     let start = Instant::now();
     let resp = next.run(req).await;
     let registry = Registry::global();
-    let code = resp.status().as_u16().to_string();
-    registry.incr_counter(REQUESTS, &[("method", &method), ("path", &path), ("code", &code)], 1.0);
-    registry.add_sample(REQUEST_TIME, &[("method", &method), ("path", &path)], start.elapsed().as_secs_f64() * 1000.0);
+    let (method, path) = (method.as_str(), matched.as_ref().map_or("unmatched", |p| p.as_str()));
+    registry.incr_counter(REQUESTS, &[("method", method), ("path", path), ("code", resp.status().as_str())], 1.0);
+    registry.add_sample(REQUEST_TIME, &[("method", method), ("path", path)], start.elapsed().as_secs_f64() * 1000.0);
     resp
 }
 

@@ -111,10 +111,38 @@ impl Aggregate {
     }
 }
 
-/// Counters and samples of this process.
+/// Counters and samples of this process. Each series is filed under one key string (kind, name and
+/// labels sorted by name), which recording builds in a reused buffer: adding to an existing series
+/// allocates nothing (the HTTP layer records two per request).
 pub struct Registry {
     started: Instant,
-    series: Mutex<BTreeMap<(Kind, String, Labels), Aggregate>>,
+    series: Mutex<BTreeMap<String, Series>>,
+}
+
+struct Series {
+    kind: Kind,
+    name: String,
+    labels: Labels,
+    agg: Aggregate,
+}
+
+/// Writes a series' key into `out`: a kind letter, the name, then each label (sorted by name) as
+/// NUL name SOH value.
+fn series_key(out: &mut String, kind: Kind, name: &str, labels: &[(&str, &str)]) {
+    out.clear();
+    out.push(match kind {
+        Kind::Counter => 'c',
+        Kind::Sample => 's',
+    });
+    out.push_str(name);
+    let mut sorted: Vec<&(&str, &str)> = labels.iter().collect();
+    sorted.sort_by_key(|(k, _)| *k);
+    for (k, v) in sorted {
+        out.push('\0');
+        out.push_str(k);
+        out.push('\u{1}');
+        out.push_str(v);
+    }
 }
 
 fn labels_of(labels: &[(&str, &str)]) -> Labels {
@@ -133,8 +161,22 @@ impl Registry {
     }
 
     fn record(&self, kind: Kind, name: &str, labels: &[(&str, &str)], v: f64) {
-        let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
-        series.entry((kind, name.to_string(), labels_of(labels))).or_default().add(v);
+        thread_local! {
+            static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        KEY.with(|key| {
+            let mut key = key.borrow_mut();
+            series_key(&mut key, kind, name, labels);
+            let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
+            match series.get_mut(key.as_str()) {
+                Some(s) => s.agg.add(v),
+                None => {
+                    let mut agg = Aggregate::default();
+                    agg.add(v);
+                    series.insert(key.clone(), Series { kind, name: name.to_string(), labels: labels_of(labels), agg });
+                }
+            }
+        });
     }
 
     /// Adds `v` to a counter.
@@ -152,7 +194,7 @@ impl Registry {
         let seconds = self.started.elapsed().as_secs_f64();
         let series = self.series.lock().unwrap_or_else(|e| e.into_inner());
         let (mut counters, mut samples) = (Vec::new(), Vec::new());
-        for ((kind, name, labels), agg) in series.iter() {
+        for Series { kind, name, labels, agg } in series.values() {
             let s = agg.sampled(name, labels, seconds);
             match kind {
                 Kind::Counter => counters.push(s),
@@ -331,6 +373,21 @@ mod tests {
         }
         assert_eq!(v["Counters"][0]["Labels"]["method"], "GET");
         assert!(v["Timestamp"].as_str().unwrap().ends_with(" +0000 UTC"), "{v}");
+    }
+
+    #[test]
+    fn a_series_is_its_kind_name_and_label_set() {
+        let r = Registry::new();
+        r.incr_counter("n", &[("method", "GET"), ("code", "200")], 1.0);
+        r.incr_counter("n", &[("code", "200"), ("method", "GET")], 1.0);
+        r.incr_counter("n", &[("code", "404"), ("method", "GET")], 1.0);
+        r.incr_counter("n", &[("code", "200")], 1.0);
+        r.add_sample("n", &[("method", "GET"), ("code", "200")], 5.0);
+        let s = r.summary(Vec::new());
+        let counters: Vec<(String, u64)> =
+            s.counters.iter().map(|c| (c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","), c.count)).collect();
+        assert_eq!(counters, [("code=200".to_string(), 1), ("code=200,method=GET".to_string(), 2), ("code=404,method=GET".to_string(), 1)]);
+        assert_eq!((s.samples.len(), s.samples[0].count, s.samples[0].sum), (1, 1, 5.0));
     }
 
     #[test]
