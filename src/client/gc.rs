@@ -51,8 +51,7 @@ pub struct OnDisk {
 /// The allocations to destroy now, oldest first: every ended one the servers forgot, then as many of
 /// the oldest ended ones as bring the count down to `max_allocs`. Live ones are never chosen.
 pub fn select(allocs: &[OnDisk], max_allocs: usize) -> Vec<String> {
-    let mut ended: Vec<&OnDisk> = allocs.iter().filter(|a| !a.live).collect();
-    ended.sort_by(|a, b| (a.ended, &a.id).cmp(&(b.ended, &b.id)));
+    let ended = oldest_ended(allocs.iter());
     let forgotten: Vec<String> = ended.iter().filter(|a| !a.known).map(|a| a.id.clone()).collect();
     let mut over = allocs.len().saturating_sub(forgotten.len()).saturating_sub(max_allocs);
     let mut out = forgotten;
@@ -64,6 +63,13 @@ pub fn select(allocs: &[OnDisk], max_allocs: usize) -> Vec<String> {
         over -= 1;
     }
     out
+}
+
+/// The ended allocations among `allocs`, oldest first.
+fn oldest_ended<'a>(allocs: impl Iterator<Item = &'a OnDisk>) -> Vec<&'a OnDisk> {
+    let mut ended: Vec<&OnDisk> = allocs.filter(|a| !a.live).collect();
+    ended.sort_by(|a, b| (a.ended, &a.id).cmp(&(b.ended, &b.id)));
+    ended
 }
 
 /// Runs the collection after each change of the node's allocations.
@@ -86,20 +92,37 @@ impl Collector {
     /// allocation's runner is still at work.
     pub async fn collect(&mut self, known: &BTreeSet<String>, running: impl Fn(&str) -> bool) {
         let cfg = self.cfg.clone();
-        // The directories and the executors still running in them, read on a blocking thread.
-        let scan =
-            tokio::task::spawn_blocking(move || on_disk(&cfg).into_iter().map(|id| (live_executors(&cfg, &id), id)).collect::<Vec<_>>());
-        let found = match scan.await {
-            Ok(found) => found,
+        let ids = match tokio::task::spawn_blocking(move || on_disk(&cfg)).await {
+            Ok(ids) => ids,
             Err(e) => return warn!(error = %e, "listing allocation directories"),
         };
-        self.stopping.retain(|id| found.iter().any(|(_, f)| f == id));
-        let mut allocs = Vec::with_capacity(found.len());
-        for (executors, id) in found {
-            let live = running(&id) || !executors.is_empty();
+        // Only what is not running through a runner is looked at for surviving executors.
+        let idle: Vec<String> = ids.iter().filter(|id| !running(id)).cloned().collect();
+        let cfg = self.cfg.clone();
+        let scan = tokio::task::spawn_blocking(move || {
+            idle.into_iter()
+                .map(|id| {
+                    let pids = live_executors(&cfg, &id);
+                    (id, pids)
+                })
+                .collect::<BTreeMap<_, _>>()
+        });
+        let idle = match scan.await {
+            Ok(idle) => idle,
+            Err(e) => return warn!(error = %e, "reading executor pid files"),
+        };
+        // `ids` is sorted: forget what is no longer on disk.
+        self.stopping.retain(|id| ids.binary_search(id).is_ok());
+        self.ended.retain(|id, _| ids.binary_search(id).is_ok());
+        let mut allocs = Vec::with_capacity(ids.len());
+        for id in ids {
+            let executors = idle.get(&id);
+            let live = executors.is_none_or(|e| !e.is_empty());
             let known = known.contains(&id);
-            if !known && !running(&id) && !executors.is_empty() && self.stopping.insert(id.clone()) {
-                tokio::spawn(stop_and_destroy(self.cfg.clone(), id.clone(), executors));
+            if let Some(pids) = executors.filter(|e| !known && !e.is_empty()) {
+                if self.stopping.insert(id.clone()) {
+                    tokio::spawn(stop_and_destroy(self.cfg.clone(), id.clone(), pids.clone()));
+                }
             }
             let ended = if live {
                 self.ended.remove(&id);
@@ -123,9 +146,7 @@ impl Collector {
         }
         self.last_disk_check = Some(Instant::now());
         let chosen: BTreeSet<&String> = chosen.iter().collect();
-        let mut ended: Vec<&OnDisk> = allocs.iter().filter(|a| !a.live && !chosen.contains(&a.id)).collect();
-        ended.sort_by(|a, b| (a.ended, &a.id).cmp(&(b.ended, &b.id)));
-        for a in ended {
+        for a in oldest_ended(allocs.iter().filter(|a| !chosen.contains(&a.id))) {
             let root = self.cfg.alloc_root();
             let Ok(disk) = tokio::task::spawn_blocking(move || host_stats::disk(&root)).await else { break };
             let over = if disk.used_percent > self.cfg.gc.disk_usage_threshold {
@@ -188,7 +209,7 @@ async fn destroy(cfg: Arc<ClientConfig>, alloc_id: String) {
     }
 }
 
-/// Ids of the allocations with a directory or executor state here.
+/// Ids of the allocations with a directory or executor state here, sorted.
 fn on_disk(cfg: &ClientConfig) -> Vec<String> {
     let mut ids = BTreeSet::new();
     for root in [cfg.alloc_root(), cfg.executor_root()] {

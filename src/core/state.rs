@@ -465,19 +465,14 @@ impl ClusterState {
             return Some(format!("node {node_id} not found"));
         }
         self.touch(table::NODES, index);
-        let ids: Vec<String> = self.allocs_on_node(node_id).filter(|a| !a.terminal()).map(|a| a.id.to_string()).collect();
-        for id in &ids {
-            let lost = AllocStop {
-                alloc_id: id.clone(),
+        self.lose_allocs(index, node_id, now, |a| {
+            (!a.terminal()).then(|| AllocStop {
+                alloc_id: a.id.to_string(),
                 desired_status: super::alloc::DesiredStatus::Stop,
                 description: ALLOC_LOST_PURGED.into(),
                 client_status: Some(ClientStatus::Lost),
-            };
-            self.stop_alloc(index, &lost, now);
-        }
-        if !ids.is_empty() {
-            self.touch(table::ALLOCS, index);
-        }
+            })
+        });
         self.remove_services(index, |s| s.node_id == node_id);
         None
     }

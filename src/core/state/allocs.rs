@@ -123,16 +123,19 @@ impl ClusterState {
     /// reported are lost (Nomad's `updateNonTerminalAllocsToLost`), so that they end and can be
     /// collected. Those still wanted are the scheduler's: the node's evaluations replace them.
     pub(super) fn lose_stopped_allocs(&mut self, index: u64, node_id: &str, now: i64) {
-        let stops: Vec<AllocStop> = self
-            .allocs_on_node(node_id)
-            .filter(|a| a.desired_status != crate::core::alloc::DesiredStatus::Run && !a.client_status.terminal())
-            .map(|a| AllocStop {
+        self.lose_allocs(index, node_id, now, |a| {
+            (a.desired_status != crate::core::alloc::DesiredStatus::Run && !a.client_status.terminal()).then(|| AllocStop {
                 alloc_id: a.id.to_string(),
                 desired_status: a.desired_status,
                 description: a.desired_description.to_string(),
                 client_status: Some(ClientStatus::Lost),
             })
-            .collect();
+        });
+    }
+
+    /// Applies to the allocations on `node_id` the stops `lose` gives them (a node purged or down).
+    pub(super) fn lose_allocs(&mut self, index: u64, node_id: &str, now: i64, lose: impl Fn(&Allocation) -> Option<AllocStop>) {
+        let stops: Vec<AllocStop> = self.allocs_on_node(node_id).filter_map(lose).collect();
         for stop in &stops {
             self.stop_alloc(index, stop, now);
         }
