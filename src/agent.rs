@@ -19,6 +19,7 @@ use crate::raft::node::RaftNode;
 use crate::rpc::peer_service::PeerService;
 use crate::rpc::service::ClientRpcService;
 use crate::server::cluster::{self, ServerIdentity};
+use crate::server::heartbeat::{HeartbeatTtl, Heartbeats};
 use crate::server::{leader, Server};
 
 /// Everything an agent runs with, resolved from `-dev`, configuration files and flags (`crate::agent_config`).
@@ -59,6 +60,8 @@ pub struct AgentConfig {
     pub retry_interval: Duration,
     /// Server: grace after a missed heartbeat TTL before a node is marked down.
     pub heartbeat_grace: Duration,
+    /// Server: the heartbeat TTL given to nodes, scaled by the cluster's size.
+    pub heartbeat_ttl: HeartbeatTtl,
     /// Server: scheduler workers while leader.
     pub num_schedulers: usize,
     /// Server: Raft timing scale, 1 (fastest) to 10.
@@ -166,7 +169,8 @@ pub async fn run(cfg: AgentConfig) -> Result<(), AgentError> {
         bootstrap_expect: if cfg.dev { 1 } else { cfg.bootstrap_expect },
         retry_join: cfg.retry_join.iter().map(|a| if a.contains(':') { a.clone() } else { format!("{a}:4647") }).collect(),
     };
-    let server = Server::new(raft.clone(), identity);
+    let mut server = Server::new(raft.clone(), identity);
+    server.heartbeats = Arc::new(Heartbeats::new(cfg.heartbeat_ttl));
     tasks.spawn({
         let server = server.clone();
         async move {

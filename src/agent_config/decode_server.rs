@@ -1,5 +1,5 @@
 //! The `server` block: enabling the role, cluster formation (`bootstrap_expect`, `server_join` and the
-//! older top-level `retry_join`), heartbeat grace, scheduler workers and Raft timing.
+//! older top-level `retry_join`), heartbeat TTL and grace, scheduler workers and Raft timing.
 
 use crate::jobspec::Cx;
 
@@ -15,6 +15,8 @@ pub(crate) const SERVER: Keys = Keys {
         "retry_max",
         "retry_interval",
         "heartbeat_grace",
+        "min_heartbeat_ttl",
+        "max_heartbeats_per_second",
         "num_schedulers",
         "raft_multiplier",
         "raft_snapshot_threshold",
@@ -40,8 +42,6 @@ pub(crate) const SERVER: Keys = Keys {
         "root_key_gc_interval",
         "root_key_gc_threshold",
         "root_key_rotation_threshold",
-        "min_heartbeat_ttl",
-        "max_heartbeats_per_second",
         "failover_heartbeat_ttl",
         "start_join",
         "rejoin_after_leave",
@@ -79,6 +79,9 @@ pub(crate) fn server(cx: &mut Cx<'_>, b: &Block<'_>, s: &mut ServerFile) {
     s.retry_max = b.get(cx, "retry_max").or(s.retry_max);
     s.retry_interval = b.duration(cx, "retry_interval").or(s.retry_interval);
     s.heartbeat_grace = b.duration(cx, "heartbeat_grace").or(s.heartbeat_grace);
+    s.min_heartbeat_ttl = b.duration(cx, "min_heartbeat_ttl").or(s.min_heartbeat_ttl);
+    let rate = |r: &f64| if r.is_finite() && *r > 0.0 { Ok(()) } else { Err(format!("must be a positive number, got {r}")) };
+    s.max_heartbeats_per_second = b.checked(cx, "max_heartbeats_per_second", rate).or(s.max_heartbeats_per_second);
     s.num_schedulers = b.get(cx, "num_schedulers").or(s.num_schedulers);
     let multiplier = |m: &u32| {
         let (lo, hi) = (RAFT_MULTIPLIER.start(), RAFT_MULTIPLIER.end());

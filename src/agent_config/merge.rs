@@ -70,6 +70,8 @@ impl ServerFile {
         set(&mut self.retry_max, over.retry_max);
         set(&mut self.retry_interval, over.retry_interval);
         set(&mut self.heartbeat_grace, over.heartbeat_grace);
+        set(&mut self.min_heartbeat_ttl, over.min_heartbeat_ttl);
+        set(&mut self.max_heartbeats_per_second, over.max_heartbeats_per_second);
         set(&mut self.num_schedulers, over.num_schedulers);
         set(&mut self.raft_multiplier, over.raft_multiplier);
         set(&mut self.raft_snapshot_threshold, over.raft_snapshot_threshold);

@@ -56,7 +56,7 @@ pub struct ServerJoin {
 }
 
 /// The `server` block.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ServerFile {
     pub enabled: Option<bool>,
     pub bootstrap_expect: Option<u32>,
@@ -66,6 +66,8 @@ pub struct ServerFile {
     pub retry_max: Option<u32>,
     pub retry_interval: Option<Duration>,
     pub heartbeat_grace: Option<Duration>,
+    pub min_heartbeat_ttl: Option<Duration>,
+    pub max_heartbeats_per_second: Option<f64>,
     pub num_schedulers: Option<u32>,
     pub raft_multiplier: Option<u32>,
     /// Applied entries between Raft snapshots.

@@ -112,6 +112,13 @@ pub fn resolve(c: FileConfig, cx: &Context) -> Result<AgentConfig, ConfigError> 
         retry_max: join.retry_max.or(server.retry_max).unwrap_or(0),
         retry_interval: join.retry_interval.or(server.retry_interval).unwrap_or(DEFAULT_RETRY_INTERVAL),
         heartbeat_grace: server.heartbeat_grace.unwrap_or(crate::server::heartbeat::HEARTBEAT_GRACE),
+        heartbeat_ttl: {
+            let d = crate::server::heartbeat::HeartbeatTtl::default();
+            crate::server::heartbeat::HeartbeatTtl {
+                min: server.min_heartbeat_ttl.unwrap_or(d.min),
+                max_per_second: server.max_heartbeats_per_second.unwrap_or(d.max_per_second),
+            }
+        },
         num_schedulers: server.num_schedulers.map_or(crate::server::leader::WORKERS, |n| n as usize),
         raft_multiplier: server.raft_multiplier.unwrap_or(1),
         raft_snapshot_threshold: server.raft_snapshot_threshold,

@@ -52,6 +52,8 @@ server {
     retry_interval = "15s"
   }
   heartbeat_grace = "30s"
+  min_heartbeat_ttl = "5s"
+  max_heartbeats_per_second = 20.5
   num_schedulers  = 4
   raft_multiplier = 2
   raft_snapshot_interval = "30s"
@@ -118,6 +120,7 @@ fn a_full_hcl_file() {
     assert_eq!(a.advertise_rpc.as_deref(), Some("10.1.2.3:5647"));
     assert_eq!((a.bootstrap_expect, a.retry_max, a.num_schedulers, a.raft_multiplier), (3, 5, 4, 2));
     assert_eq!(a.raft_snapshot_interval, Some(Duration::from_secs(30)));
+    assert_eq!(a.heartbeat_ttl, crate::server::heartbeat::HeartbeatTtl { min: Duration::from_secs(5), max_per_second: 20.5 });
     assert_eq!((a.node_class.as_str(), a.node_pool.as_str()), ("web", "blue"));
     assert_eq!((a.reserved.cpu_mhz, a.reserved.memory_mb, a.reserved.disk_mb), (500, 256, 1024));
     assert_eq!((a.min_dynamic_port, a.max_dynamic_port, a.cpu_total_compute, a.memory_total_mb), (21000, 22000, Some(8000), Some(4096)));
@@ -143,7 +146,7 @@ fn json_reads_like_hcl() {
   "server": [{
     "enabled": true, "bootstrap_expect": 3,
     "server_join": {"retry_join": ["10.0.0.2", "10.0.0.3:4647"], "retry_max": 5, "retry_interval": "15s"},
-    "heartbeat_grace": "30s", "num_schedulers": 4, "raft_multiplier": 2, "raft_snapshot_interval": "30s"
+    "heartbeat_grace": "30s", "min_heartbeat_ttl": "5s", "max_heartbeats_per_second": 20.5, "num_schedulers": 4, "raft_multiplier": 2, "raft_snapshot_interval": "30s"
   }],
   "client": {
     "enabled": true, "servers": ["127.0.0.1:5647"], "node_class": "web", "node_pool": "blue",
@@ -350,4 +353,16 @@ fn example_configs_parse() {
     assert!(c.client && !c.server && !c.raw_exec_enabled);
     assert_eq!(c.servers, ["10.0.0.11:4647", "10.0.0.12:4647", "10.0.0.13:4647"]);
     assert_eq!((c.node_class.as_str(), c.reserved.ports.len()), ("web", 2 + 101));
+}
+
+#[test]
+fn heartbeat_ttl_keys_are_checked() {
+    let src = "server {\n  min_heartbeat_ttl = \"soon\"\n  max_heartbeats_per_second = 0\n}\n";
+    let e = errors(src, "hb.hcl");
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(e[0].starts_with("hb.hcl:2:") && e[0].contains("\"min_heartbeat_ttl\""), "{e:?}");
+    assert!(e[1].starts_with("hb.hcl:3:") && e[1].contains("\"max_heartbeats_per_second\": must be a positive number, got 0"), "{e:?}");
+    // Unset: Nomad's defaults, 10 s and 50 a second.
+    let a = assemble(ok("server {\n  enabled = true\n}\n", "s.hcl"), FileConfig::default(), &context()).unwrap();
+    assert_eq!(a.heartbeat_ttl, crate::server::heartbeat::HeartbeatTtl::default());
 }

@@ -22,8 +22,6 @@ use super::heartbeat::Heartbeats;
 use crate::rpc::peer_client::PeerClient;
 
 /// Heartbeat TTL handed to clients.
-pub const HEARTBEAT_TTL: Duration = Duration::from_secs(10);
-
 #[derive(Clone)]
 pub struct Server {
     pub raft: Arc<RaftNode>,
@@ -172,8 +170,8 @@ impl Server {
         if node.node_pool.is_empty() {
             node.node_pool = "default".into();
         }
-        self.heartbeats.beat(&node.id);
         let (unchanged, evals) = self.read(|s| {
+            self.heartbeats.beat(&node.id, s.nodes.len());
             let unchanged = s.nodes.get(&node.id).is_some_and(|old| {
                 let mut a = old.clone();
                 a.create_index = 0;
@@ -207,10 +205,9 @@ impl Server {
                 }
             });
         }
-        let status = self
-            .read(|s| s.nodes.get(node_id).map(|n| n.status))
-            .ok_or_else(|| ServerError::NotFound(format!("node {node_id} not registered")))?;
-        self.heartbeats.beat(node_id);
+        let (status, nodes) = self.read(|s| (s.nodes.get(node_id).map(|n| n.status), s.nodes.len()));
+        let status = status.ok_or_else(|| ServerError::NotFound(format!("node {node_id} not registered")))?;
+        self.heartbeats.beat(node_id, nodes);
         if status != NodeStatus::Ready {
             let evals = self.read(|s| self.capacity_evals(s, node_id));
             info!(node_id, "node is ready again");
