@@ -376,8 +376,11 @@ async fn populate(root: &Path, ip: &str, allocs: usize) -> Built {
         for a in &placements {
             by_node.entry(a.node_id.to_string()).or_default().push(a.id.to_string());
         }
-        let result =
-            PlanResult { allocs: placements, eval: Some(Evaluation { status: EvalStatus::Complete, ..eval }), ..Default::default() };
+        let result = PlanResult {
+            allocs: placements.into_iter().map(Into::into).collect(),
+            eval: Some(Evaluation { status: EvalStatus::Complete, ..eval }),
+            ..Default::default()
+        };
         propose(&node, Command::ApplyPlan { result, now: NOW + 2_000 + j as i64 }).await;
         commands += 2;
         placed += count;

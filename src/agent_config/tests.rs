@@ -363,6 +363,6 @@ fn heartbeat_ttl_keys_are_checked() {
     assert!(e[0].starts_with("hb.hcl:2:") && e[0].contains("\"min_heartbeat_ttl\""), "{e:?}");
     assert!(e[1].starts_with("hb.hcl:3:") && e[1].contains("\"max_heartbeats_per_second\": must be a positive number, got 0"), "{e:?}");
     // Unset: Nomad's defaults, 10 s and 50 a second.
-    let a = assemble(ok("server {\n  enabled = true\n}\n", "s.hcl"), FileConfig::default(), &context()).unwrap();
+    let a = assemble(ok("data_dir = \"/var/lib/d\"\nserver {\n  enabled = true\n}\n", "s.hcl"), FileConfig::default(), &context()).unwrap();
     assert_eq!(a.heartbeat_ttl, crate::server::heartbeat::HeartbeatTtl::default());
 }

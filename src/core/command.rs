@@ -13,6 +13,7 @@ use super::job::Job;
 use super::node::{DrainStrategy, Node, NodeStatus};
 use super::scheduler_config::SchedulerConfig;
 use super::service_reg::ServiceRegistration;
+use super::shared::Shared;
 use super::state::ClusterState;
 use super::var::Variable;
 
@@ -31,8 +32,9 @@ pub struct AllocStop {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct PlanResult {
-    /// New allocations and in-place updates of existing ones (full objects).
-    pub allocs: Vec<Allocation>,
+    /// New allocations and in-place updates of existing ones (full objects). Shared, so the copies
+    /// of the log entry that replication and apply read from the entry cache share them.
+    pub allocs: Vec<Shared<Allocation>>,
     pub stops: Vec<AllocStop>,
     /// The evaluation, updated with its final status (omitted when the worker retries).
     pub eval: Option<Evaluation>,

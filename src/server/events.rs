@@ -383,7 +383,7 @@ mod tests {
         let mut d = Deriver::new(&state);
         let mut alloc = Allocation { id: "a1".into(), job_id: "j".into(), node_id: "n".into(), ..Default::default() };
         alloc.namespace = "default".into();
-        let plan = crate::core::command::PlanResult { allocs: vec![alloc], ..Default::default() };
+        let plan = crate::core::command::PlanResult { allocs: vec![alloc.into()], ..Default::default() };
         state.apply(1, &Command::ApplyPlan { result: plan, now: 1 });
         d.derive(&state);
         let reg = ServiceRegistration {

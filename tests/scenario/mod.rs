@@ -296,7 +296,7 @@ impl Builder {
                 );
             }
         }
-        let result = PlanResult { allocs: vec![a], ..Default::default() };
+        let result = PlanResult { allocs: vec![a.into()], ..Default::default() };
         self.apply(Command::ApplyPlan { result, now: SECOND })
     }
 

@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 
 use crate::core::command::PlanResult;
+use crate::core::shared::Shared;
 use crate::core::state::ClusterState;
 
 use super::fit::{self, Usage};
@@ -44,7 +45,7 @@ pub fn verify(state: &ClusterState, plan: &Plan) -> (PlanResult, Vec<String>) {
             None => false,
         };
         if ok {
-            result.allocs.extend(allocs.into_iter().cloned());
+            result.allocs.extend(allocs.into_iter().map(|a| Shared::new(a.clone())));
             // evictions for this node's placements commit with them
             result.stops.extend(plan.preemptions.iter().filter(|p| on_node(&p.alloc_id)).cloned());
         } else {

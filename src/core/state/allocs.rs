@@ -15,7 +15,7 @@ impl ClusterState {
     pub(super) fn apply_plan(&mut self, index: u64, result: &PlanResult, now: i64) {
         self.apply_plan_deployments(index, result, now);
         for alloc in &result.allocs {
-            let mut alloc = alloc.clone();
+            let mut alloc = Allocation::clone(alloc);
             let previous_deployment = self.allocs.get(alloc.id.as_str()).map(|a| a.deployment_id.clone());
             self.count_placement(index, &alloc, previous_deployment.as_deref(), now);
             match self.allocs.get(alloc.id.as_str()) {
