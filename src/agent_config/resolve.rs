@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::agent::AgentConfig;
 use crate::client::gc::GcConfig;
 use crate::core::node::NodeReserved;
+use crate::server::heartbeat::HeartbeatTtl;
 
 use super::error::ConfigError;
 use super::model::{FileConfig, Plugin};
@@ -113,8 +114,8 @@ pub fn resolve(c: FileConfig, cx: &Context) -> Result<AgentConfig, ConfigError> 
         retry_interval: join.retry_interval.or(server.retry_interval).unwrap_or(DEFAULT_RETRY_INTERVAL),
         heartbeat_grace: server.heartbeat_grace.unwrap_or(crate::server::heartbeat::HEARTBEAT_GRACE),
         heartbeat_ttl: {
-            let d = crate::server::heartbeat::HeartbeatTtl::default();
-            crate::server::heartbeat::HeartbeatTtl {
+            let d = HeartbeatTtl::default();
+            HeartbeatTtl {
                 min: server.min_heartbeat_ttl.unwrap_or(d.min),
                 max_per_second: server.max_heartbeats_per_second.unwrap_or(d.max_per_second),
             }

@@ -80,44 +80,52 @@ pub struct Collector {
     next: u64,
     /// Forgotten allocations whose executors were asked to stop.
     stopping: BTreeSet<String>,
+    /// Allocations without a runner found with no executor left: none starts again but through a
+    /// runner, so their pid files are not read again until one runs them.
+    no_executors: BTreeSet<String>,
     last_disk_check: Option<Instant>,
+}
+
+/// What one look at the disk found: the allocations there (sorted), and the executors still alive
+/// of each one that was read.
+struct Scan {
+    ids: Vec<String>,
+    executors: BTreeMap<String, Vec<i32>>,
 }
 
 impl Collector {
     pub fn new(cfg: Arc<ClientConfig>) -> Self {
-        Self { cfg, ended: BTreeMap::new(), next: 1, stopping: BTreeSet::new(), last_disk_check: None }
+        Self { cfg, ended: BTreeMap::new(), next: 1, stopping: BTreeSet::new(), no_executors: BTreeSet::new(), last_disk_check: None }
     }
 
-    /// One pass: `known` are the allocations the servers hold for this node, `running` whether an
-    /// allocation's runner is still at work.
-    pub async fn collect(&mut self, known: &BTreeSet<String>, running: impl Fn(&str) -> bool) {
-        let cfg = self.cfg.clone();
-        let ids = match tokio::task::spawn_blocking(move || on_disk(&cfg)).await {
-            Ok(ids) => ids,
-            Err(e) => return warn!(error = %e, "listing allocation directories"),
-        };
+    /// One pass: `known` are the allocations the servers hold for this node, `running` those whose
+    /// runner is still at work.
+    pub async fn collect(&mut self, known: &BTreeSet<String>, running: &BTreeSet<String>) {
+        self.no_executors.retain(|id| !running.contains(id));
         // Only what is not running through a runner is looked at for surviving executors.
-        let idle: Vec<String> = ids.iter().filter(|id| !running(id)).cloned().collect();
-        let cfg = self.cfg.clone();
+        let (cfg, running, skip) = (self.cfg.clone(), running.clone(), self.no_executors.clone());
         let scan = tokio::task::spawn_blocking(move || {
-            idle.into_iter()
-                .map(|id| {
-                    let pids = live_executors(&cfg, &id);
-                    (id, pids)
-                })
-                .collect::<BTreeMap<_, _>>()
+            let ids = on_disk(&cfg);
+            let read = ids.iter().filter(|id| !running.contains(*id) && !skip.contains(*id));
+            let mut executors: BTreeMap<String, Vec<i32>> = read.map(|id| (id.clone(), live_executors(&cfg, id))).collect();
+            executors.extend(skip.into_iter().map(|id| (id, Vec::new())));
+            Scan { ids, executors }
         });
-        let idle = match scan.await {
-            Ok(idle) => idle,
-            Err(e) => return warn!(error = %e, "reading executor pid files"),
+        let Scan { ids, executors: idle } = match scan.await {
+            Ok(scan) => scan,
+            Err(e) => return warn!(error = %e, "looking at allocation directories"),
         };
         // `ids` is sorted: forget what is no longer on disk.
         self.stopping.retain(|id| ids.binary_search(id).is_ok());
         self.ended.retain(|id, _| ids.binary_search(id).is_ok());
+        self.no_executors.retain(|id| ids.binary_search(id).is_ok());
         let mut allocs = Vec::with_capacity(ids.len());
         for id in ids {
             let executors = idle.get(&id);
             let live = executors.is_none_or(|e| !e.is_empty());
+            if executors.is_some_and(Vec::is_empty) {
+                self.no_executors.insert(id.clone());
+            }
             let known = known.contains(&id);
             if let Some(pids) = executors.filter(|e| !known && !e.is_empty()) {
                 if self.stopping.insert(id.clone()) {
@@ -163,6 +171,7 @@ impl Collector {
     async fn destroy(&mut self, id: &str, reason: &str) {
         info!(alloc_id = %id, reason, "garbage collecting allocation");
         self.ended.remove(id);
+        self.no_executors.remove(id);
         destroy(self.cfg.clone(), id.to_string()).await;
     }
 }

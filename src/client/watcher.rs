@@ -141,7 +141,8 @@ pub async fn run(cfg: ClientConfig, control: ClientControl) -> Result<(), Client
         }
         runners.retain(|id, r| seen.contains(id) || !r.join.is_finished());
         finished_stopped.retain(|id| seen.contains(id));
-        gc.collect(&seen, |id| runners.get(id).is_some_and(|r| !r.join.is_finished())).await;
+        let running: BTreeSet<String> = runners.iter().filter(|(_, r)| !r.join.is_finished()).map(|(id, _)| id.clone()).collect();
+        gc.collect(&seen, &running).await;
         known = seen;
     }
 }

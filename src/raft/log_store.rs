@@ -37,6 +37,13 @@ fn uncached() -> ReadOptions {
     opts
 }
 
+/// A write of `value` under `key` in the `meta` column family.
+fn meta_batch<T: Serialize>(db: &RaftDb, key: &str, value: &T) -> Result<WriteBatch, StoreError> {
+    let mut batch = WriteBatch::default();
+    batch.put_cf(db::cf(db, CF_META)?, key, db::encode(CF_META, value)?);
+    Ok(batch)
+}
+
 /// Handle on the Raft log; clones share the database and the cache of the newest entries (openraft
 /// uses clones as log readers).
 #[derive(Clone)]
@@ -106,9 +113,7 @@ impl LogStore {
     }
 
     async fn put_meta_synced<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StoreError> {
-        let mut batch = WriteBatch::default();
-        batch.put_cf(db::cf(&self.db, CF_META)?, key, db::encode(CF_META, value)?);
-        db::write(self.db.clone(), batch, true).await
+        db::write(self.db.clone(), meta_batch(&self.db, key, value)?, true).await
     }
 
     /// The write of `entries`, and the entries with their encoded sizes for the cache.
@@ -172,11 +177,8 @@ impl LogStore {
                 let state = writes.lock().unwrap_or_else(|e| e.into_inner());
                 (state.latest.flatten(), state.saves)
             };
-            let written = db::encode(CF_META, &value).and_then(|value| {
-                let mut batch = WriteBatch::default();
-                batch.put_cf(db::cf(&db, CF_META)?, KEY_COMMITTED, value);
-                db.write_opt(batch, &rocksdb::WriteOptions::default()).map_err(StoreError::from)
-            });
+            let written = meta_batch(&db, KEY_COMMITTED, &value)
+                .and_then(|batch| db.write_opt(batch, &rocksdb::WriteOptions::default()).map_err(StoreError::from));
             if let Err(e) = written {
                 tracing::warn!(error = %e, "saving the committed log id");
             }

@@ -124,12 +124,12 @@ impl Server {
     }
 }
 
-/// The leader's deployment watcher. It remembers, per active deployment, the progress it last acted
-/// on; new progress gets an evaluation so the scheduler places the next batch. A new leader starts
-/// with nothing remembered and so evaluates every active deployment once.
 /// What the watcher compares to see a deployment move: healthy allocations, all promoted, status.
 type Progress = (u32, bool, String);
 
+/// The leader's deployment watcher. It remembers, per active deployment, the progress it last acted
+/// on; new progress gets an evaluation so the scheduler places the next batch. A new leader starts
+/// with nothing remembered and so evaluates every active deployment once.
 pub async fn watch(server: Server) {
     let mut applied = server.raft.applied_index();
     let mut seen: BTreeMap<String, Progress> = BTreeMap::new();

@@ -70,11 +70,10 @@ impl Heartbeats {
         self.ttl.ttl(nodes, node_id)
     }
 
-    /// Records a beat of `node_id` in a cluster of `nodes` nodes; returns the TTL it is given.
-    pub fn beat(&self, node_id: &str, nodes: usize) -> Duration {
+    /// Records a beat of `node_id` in a cluster of `nodes` nodes, with the TTL it is given.
+    pub fn beat(&self, node_id: &str, nodes: usize) {
         let ttl = self.ttl(nodes, node_id);
         self.last.lock().unwrap_or_else(|e| e.into_inner()).insert(node_id.to_string(), (Instant::now(), ttl));
-        ttl
     }
 
     /// Forgets every timer: a new leader gives every node a fresh TTL + grace.
@@ -146,7 +145,8 @@ mod tests {
         let grace = Duration::from_secs(5);
         let ids: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
         // 20 nodes at 1/s: a TTL of 20–40 s each.
-        let ttl_a = hb.beat("a", 20);
+        hb.beat("a", 20);
+        let ttl_a = hb.ttl(20, "a");
         assert!(ttl_a >= Duration::from_secs(20) && ttl_a < Duration::from_secs(40));
         let at = |d: Duration| since + d;
         // Nothing before the TTL + grace of any node (b and c never beat: counted from `since`).

@@ -21,7 +21,6 @@ use super::error::ServerError;
 use super::heartbeat::Heartbeats;
 use crate::rpc::peer_client::PeerClient;
 
-/// Heartbeat TTL handed to clients.
 #[derive(Clone)]
 pub struct Server {
     pub raft: Arc<RaftNode>,
@@ -170,8 +169,7 @@ impl Server {
         if node.node_pool.is_empty() {
             node.node_pool = "default".into();
         }
-        let (unchanged, evals) = self.read(|s| {
-            self.heartbeats.beat(&node.id, s.nodes.len());
+        let (unchanged, evals, nodes) = self.read(|s| {
             let unchanged = s.nodes.get(&node.id).is_some_and(|old| {
                 let mut a = old.clone();
                 a.create_index = 0;
@@ -182,8 +180,9 @@ impl Server {
                 b.keep_server_fields(old);
                 a == b
             });
-            (unchanged, self.capacity_evals(s, &node.id))
+            (unchanged, self.capacity_evals(s, &node.id), s.nodes.len())
         });
+        self.heartbeats.beat(&node.id, nodes);
         if unchanged {
             return Ok(self.read(|s| s.index));
         }
