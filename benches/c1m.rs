@@ -158,8 +158,13 @@ async fn sim_client(mut rpc: ServerClient, mut watch: ClientRpcClient<Channel>, 
         let mut ttl = ttl;
         loop {
             tokio::time::sleep(ttl / 2).await;
-            if let Ok(h) = beat.heartbeat(&node_id).await {
-                ttl = h.ttl;
+            // As a real client: a failed heartbeat is retried within a second (it re-registers),
+            // not half a TTL later, when the node may already have been marked down.
+            loop {
+                match beat.heartbeat(&node_id).await {
+                    Ok(h) => break ttl = h.ttl,
+                    Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
+                }
             }
         }
     });

@@ -141,6 +141,7 @@ pub async fn run(cfg: AgentConfig) -> Result<(), AgentError> {
     let ccfg = if cfg.client { Some(client_config(&cfg, servers, http_addr)?) } else { None };
     std::fs::create_dir_all(&cfg.data_dir).map_err(|source| AgentError::DataDir { path: cfg.data_dir.display().to_string(), source })?;
     raise_open_files_limit();
+    crate::memory::start_background_purge();
     let mut tasks: JoinSet<Result<(), AgentError>> = JoinSet::new();
     let ccfg = match (cfg.server, ccfg) {
         (false, Some(ccfg)) => return run_client_only(cfg, ccfg, http_addr, tasks).await,

@@ -288,6 +288,26 @@ fn operators_list_transfer_and_remove_servers() {
     register(&c.servers[target].url("/v1/jobs"), "after-remove").unwrap();
 }
 
+/// Starts a client agent (raw_exec enabled) bound to `ip` that knows only `server`; returns it and
+/// its data dir (its log is `agent.log` there).
+fn start_client(c: &Cluster, ip: &str, server: &str) -> (std::process::Child, std::path::PathBuf) {
+    let dir = c.root.join("client");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("client.hcl"), "plugin \"raw_exec\" {\n  config {\n    enabled = true\n  }\n}\n").unwrap();
+    let log = std::fs::File::create(dir.join("agent.log")).unwrap();
+    let client = std::process::Command::new(common::agent::bin())
+        .args(["agent", "-client", "-bind", ip, "-servers", server, "-config"])
+        .arg(dir.join("client.hcl"))
+        .arg("-data-dir")
+        .arg(&dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    (client, dir)
+}
+
 #[test]
 fn a_client_rotates_to_a_live_server_when_its_server_dies() {
     if !is_root() {
@@ -298,20 +318,7 @@ fn a_client_rotates_to_a_live_server_when_its_server_dies() {
     let mut c = Cluster::start("cluster-client", 76, 3);
     c.wait_leader_everywhere(Duration::from_secs(30));
     // The client knows only the first server; it learns the others from heartbeat replies.
-    let dir = c.root.join("client");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("client.hcl"), "plugin \"raw_exec\" {\n  config {\n    enabled = true\n  }\n}\n").unwrap();
-    let log = std::fs::File::create(dir.join("agent.log")).unwrap();
-    let mut client = std::process::Command::new(common::agent::bin())
-        .args(["agent", "-client", "-bind", "127.0.76.10", "-servers", &c.servers[0].rpc_addr(), "-config"])
-        .arg(dir.join("client.hcl"))
-        .arg("-data-dir")
-        .arg(&dir)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
+    let (mut client, dir) = start_client(&c, "127.0.76.10", &c.servers[0].rpc_addr());
     let s1 = &c.servers[1];
     wait_until("the client node to be ready", Duration::from_secs(30), || s1.get("/v1/nodes").1.contains("\"ready\""));
     std::thread::sleep(Duration::from_secs(1));
@@ -334,4 +341,30 @@ fn a_client_rotates_to_a_live_server_when_its_server_dies() {
     assert!(nodes.contains("\"ready\""), "the node should still be ready: {nodes}\n{}", client_log());
     let _ = client.kill();
     let _ = client.wait();
+}
+
+#[test]
+fn a_client_joining_through_a_follower_keeps_its_heartbeat_timer() {
+    if !is_root() {
+        eprintln!("skipping: needs root (as CI runs it)");
+        return;
+    }
+    let _one = serial();
+    // A 2 s TTL and 1 s grace: a node whose registration the leader's timers never saw was counted
+    // from the leadership's start, so one joining later through a follower was marked down at the
+    // leader's next check.
+    let config = "server {\n  min_heartbeat_ttl = \"2s\"\n  heartbeat_grace = \"1s\"\n}\n";
+    let c = Cluster::start_with_config("cluster-join", 78, 3, Some(config));
+    let leader = c.wait_leader_everywhere(Duration::from_secs(30));
+    let follower = (leader + 1) % 3;
+    std::thread::sleep(Duration::from_secs(4));
+    let (mut client, _) = start_client(&c, "127.0.78.10", &c.servers[follower].rpc_addr());
+    let s = &c.servers[leader];
+    wait_until("the client node to be ready", Duration::from_secs(30), || s.get("/v1/nodes").1.contains("\"ready\""));
+    std::thread::sleep(Duration::from_secs(5));
+    let logs = c.logs();
+    let _ = client.kill();
+    let _ = client.wait();
+    assert!(!logs.contains("node missed its heartbeat"), "the node was marked down while it heartbeat:\n{logs}");
+    assert!(s.get("/v1/nodes").1.contains("\"ready\""));
 }

@@ -2,7 +2,8 @@
 //!
 //! - `logs`: Raft log entries as serde_json, keyed by the big-endian log index, so byte order is log order;
 //! - `meta`: the vote, the committed log id and the last purged log id, as serde_json;
-//! - `snapshot`: the latest state machine snapshot (its meta and its bytes).
+//! - `snapshot`: the latest state machine snapshot's meta (its bytes are a file, `raft::snapshot`;
+//!   data directories from before such files hold the bytes here too).
 
 use std::ops::Deref;
 use std::path::Path;

@@ -66,6 +66,12 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("snapshot file {path}: {source}")]
+    SnapshotFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("snapshot {0} has meta but no data")]
     MissingSnapshotData(String),
     #[error("log key has {0} bytes, expected 8")]

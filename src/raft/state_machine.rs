@@ -31,6 +31,7 @@ impl StateMachine {
     /// Opens the state machine at the latest durable snapshot, or empty if there is none.
     pub fn open(db: Arc<RaftDb>) -> Result<Self, StoreError> {
         let snapshots = SnapshotStore::new(db);
+        snapshots.remove_stale()?;
         let (state, last_applied, last_membership) = match snapshots.load()? {
             Some((meta, data)) => {
                 let payload = SnapshotPayload::decode(&data)?;
@@ -162,20 +163,22 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot, StorageError> {
         let payload = self.payload.take().ok_or_else(|| StorageIOError::read_state_machine(&StoreError::Poisoned("cluster state")))?;
         let snapshots = self.snapshots.clone();
-        let (meta, data) = super::background::run("raft-snapshot", move || -> Result<(SnapshotMeta, Vec<u8>), StoreError> {
-            let data = payload.encode()?;
+        let (meta, saved) = super::background::run("raft-snapshot", move || -> Result<(SnapshotMeta, bool), StoreError> {
             let meta = SnapshotMeta {
                 snapshot_id: snapshot_id(payload.last_applied.as_ref()),
                 last_log_id: payload.last_applied,
-                last_membership: payload.last_membership,
+                last_membership: payload.last_membership.clone(),
             };
-            snapshots.save(&meta, &data)?;
-            Ok((meta, data))
+            let saved = snapshots.save_with(&meta, |out| payload.encode_to(out))?;
+            Ok((meta, saved))
         })
         .await
         .unwrap_or_else(|| Err(StoreError::Task("the snapshot thread ended without a result".into())))
         .map_err(|e| StorageIOError::write_snapshot(None, &e))?;
-        tracing::info!(snapshot = %meta.snapshot_id, bytes = data.len(), "built raft snapshot");
-        Ok(Snapshot { meta, snapshot: Box::new(Cursor::new(data)) })
+        tracing::info!(snapshot = %meta.snapshot_id, saved, "built raft snapshot");
+        // openraft 0.9 keeps only the meta of a snapshot it had built (`sm::worker`); the bytes
+        // are read from their file when a follower needs them (`get_current_snapshot`), so they
+        // are not read back into memory here.
+        Ok(Snapshot { meta, snapshot: Box::new(Cursor::new(Vec::new())) })
     }
 }

@@ -115,10 +115,13 @@ impl PeerClient {
         Ok(())
     }
 
-    pub async fn heartbeat(&self, addr: &str, node_id: &str, timeout: Duration) -> Result<(), PeerError> {
+    /// Passes a node's heartbeat to the leader; returns the TTL its timer gave the node (`None`
+    /// from a leader that does not say).
+    pub async fn heartbeat(&self, addr: &str, node_id: &str, timeout: Duration) -> Result<Option<Duration>, PeerError> {
         let mut c = self.client(addr)?;
-        c.heartbeat(Self::request(NodeHeartbeat { node_id: node_id.into() }, timeout)).await.map_err(Self::call_err(addr))?;
-        Ok(())
+        let r = c.heartbeat(Self::request(NodeHeartbeat { node_id: node_id.into() }, timeout)).await.map_err(Self::call_err(addr))?;
+        let ttl_ms = r.into_inner().ttl_ms;
+        Ok((ttl_ms > 0).then(|| Duration::from_millis(ttl_ms)))
     }
 
     /// Returns the new leader's address.

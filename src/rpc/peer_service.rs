@@ -74,8 +74,8 @@ impl ServerRpc for PeerService {
         if !self.server.raft.is_leader() {
             return Err(Status::unavailable("not the leader"));
         }
-        self.server.heartbeat(&req.into_inner().node_id).await.map_err(status)?;
-        Ok(Response::new(NodeHeartbeatReply {}))
+        let ttl = self.server.heartbeat(&req.into_inner().node_id).await.map_err(status)?;
+        Ok(Response::new(NodeHeartbeatReply { ttl_ms: ttl.as_millis() as u64 }))
     }
 
     async fn transfer_leadership(&self, req: Request<TransferRequest>) -> Result<Response<TransferReply>, Status> {

@@ -22,12 +22,12 @@ impl ClientRpcService {
         pb::client_rpc_server::ClientRpcServer::new(Self { server })
     }
 
-    /// The reply to a registration or heartbeat of `node_id`: its TTL (the same on every server),
-    /// the servers to use, the state's index.
-    fn reply(&self, node_id: &str) -> pb::HeartbeatReply {
-        let (nodes, index) = self.server.read(|s| (s.nodes.len(), s.index));
+    /// The reply to a registration or heartbeat: the TTL the leader's timer gave the node, the
+    /// servers to use, the state's index.
+    fn reply(&self, ttl: Duration) -> pb::HeartbeatReply {
+        let index = self.server.read(|s| s.index);
         pb::HeartbeatReply {
-            ttl_ms: self.server.heartbeats.ttl(nodes, node_id).as_millis() as u64,
+            ttl_ms: ttl.as_millis() as u64,
             servers: self.server.server_addrs(),
             leader_rpc_addr: self.server.raft.leader().map(|(_, a)| a).unwrap_or_default(),
             index,
@@ -50,15 +50,14 @@ pub(crate) fn status(e: ServerError) -> Status {
 impl ClientRpc for ClientRpcService {
     async fn register(&self, req: Request<pb::NodeRegistration>) -> Result<Response<pb::HeartbeatReply>, Status> {
         let node = convert::node_from_pb(req.into_inner()).map_err(|e| Status::invalid_argument(e.to_string()))?;
-        let node_id = node.id.clone();
-        self.server.register_node(node).await.map_err(status)?;
-        Ok(Response::new(self.reply(&node_id)))
+        let (_, ttl) = self.server.register_node(node).await.map_err(status)?;
+        Ok(Response::new(self.reply(ttl)))
     }
 
     async fn heartbeat(&self, req: Request<pb::HeartbeatRequest>) -> Result<Response<pb::HeartbeatReply>, Status> {
         let node_id = req.into_inner().node_id;
-        self.server.heartbeat(&node_id).await.map_err(status)?;
-        Ok(Response::new(self.reply(&node_id)))
+        let ttl = self.server.heartbeat(&node_id).await.map_err(status)?;
+        Ok(Response::new(self.reply(ttl)))
     }
 
     async fn watch_allocations(&self, req: Request<pb::WatchAllocationsRequest>) -> Result<Response<pb::WatchAllocationsReply>, Status> {

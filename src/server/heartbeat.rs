@@ -70,10 +70,12 @@ impl Heartbeats {
         self.ttl.ttl(nodes, node_id)
     }
 
-    /// Records a beat of `node_id` in a cluster of `nodes` nodes, with the TTL it is given.
-    pub fn beat(&self, node_id: &str, nodes: usize) {
+    /// Records a beat of `node_id` in a cluster of `nodes` nodes; returns the TTL it is given,
+    /// which is the TTL to tell the node (its timer runs out after exactly this TTL + grace).
+    pub fn beat(&self, node_id: &str, nodes: usize) -> Duration {
         let ttl = self.ttl(nodes, node_id);
         self.last.lock().unwrap_or_else(|e| e.into_inner()).insert(node_id.to_string(), (Instant::now(), ttl));
+        ttl
     }
 
     /// Forgets every timer: a new leader gives every node a fresh TTL + grace.

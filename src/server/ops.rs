@@ -164,12 +164,14 @@ impl Server {
     }
 
     /// Registers a node (status ready). Writes to Raft only when something changed.
-    pub async fn register_node(&self, mut node: Node) -> Result<u64, ServerError> {
+    /// Registers (or re-registers) a node and starts its heartbeat timer on the leader; returns the
+    /// state's index and the TTL to tell the node.
+    pub async fn register_node(&self, mut node: Node) -> Result<(u64, Duration), ServerError> {
         node.status = NodeStatus::Ready;
         if node.node_pool.is_empty() {
             node.node_pool = "default".into();
         }
-        let (unchanged, evals, nodes) = self.read(|s| {
+        let (unchanged, evals) = self.read(|s| {
             let unchanged = s.nodes.get(&node.id).is_some_and(|old| {
                 let mut a = old.clone();
                 a.create_index = 0;
@@ -180,33 +182,43 @@ impl Server {
                 b.keep_server_fields(old);
                 a == b
             });
-            (unchanged, self.capacity_evals(s, &node.id), s.nodes.len())
+            (unchanged, self.capacity_evals(s, &node.id))
         });
-        self.heartbeats.beat(&node.id, nodes);
-        if unchanged {
-            return Ok(self.read(|s| s.index));
-        }
-        info!(node_id = %node.id, name = %node.name, "registering node");
-        let resp = self.propose(Command::RegisterNode { node, evals, now: now_ns() }).await?;
-        Ok(resp.index)
+        let index = if unchanged {
+            self.read(|s| s.index)
+        } else {
+            info!(node_id = %node.id, name = %node.name, "registering node");
+            self.propose(Command::RegisterNode { node: node.clone(), evals, now: now_ns() }).await?.index
+        };
+        // The registration counts as the node's first beat, recorded by the leader's timers
+        // (through the leader when this server is a follower): a timer that never saw it would run
+        // from the leadership's start and mark a node joining a long-lived cluster down at once.
+        let ttl = self.heartbeat(&node.id).await?;
+        Ok((index, ttl))
     }
 
     /// A heartbeat: refreshes the node's TTL; writes to Raft only if the node was not ready.
-    pub async fn heartbeat(&self, node_id: &str) -> Result<(), ServerError> {
+    /// Returns the TTL the leader's timer gave the node, which is the TTL to tell it: a TTL
+    /// computed apart from the timer's (by another server, or from another count of nodes) could
+    /// be longer, and the node would beat after its timer ran out.
+    pub async fn heartbeat(&self, node_id: &str) -> Result<Duration, ServerError> {
         if !self.raft.is_leader() {
             // Heartbeat timers live on the leader: pass the beat on.
             let leader = self.raft.leader().map(|(_, a)| a).ok_or(ServerError::NoLeader)?;
-            return self.peers.heartbeat(&leader, node_id, Duration::from_secs(5)).await.map_err(|e| {
+            let ttl = self.peers.heartbeat(&leader, node_id, Duration::from_secs(5)).await.map_err(|e| {
                 if e.is_unavailable() {
                     ServerError::NoLeader
                 } else {
                     ServerError::Rejected(e.message())
                 }
-            });
+            })?;
+            // A leader that does not say: this server's count of nodes lags the leader's, so its
+            // TTL is no longer than the one the leader's timer runs.
+            return Ok(ttl.unwrap_or_else(|| self.read(|s| self.heartbeats.ttl(s.nodes.len(), node_id))));
         }
         let (status, nodes) = self.read(|s| (s.nodes.get(node_id).map(|n| n.status), s.nodes.len()));
         let status = status.ok_or_else(|| ServerError::NotFound(format!("node {node_id} not registered")))?;
-        self.heartbeats.beat(node_id, nodes);
+        let ttl = self.heartbeats.beat(node_id, nodes);
         if status != NodeStatus::Ready {
             let evals = self.read(|s| self.capacity_evals(s, node_id));
             info!(node_id, "node is ready again");
@@ -219,7 +231,7 @@ impl Server {
             };
             self.propose(cmd).await?;
         }
-        Ok(())
+        Ok(ttl)
     }
 
     /// One `node-update` evaluation per job with a non-terminal allocation on the node (a node that
