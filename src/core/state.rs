@@ -27,6 +27,7 @@ mod alloc_changes;
 mod allocs;
 mod deployments;
 mod garbage;
+mod node_classes;
 mod queries;
 mod usage;
 mod wire;
@@ -80,6 +81,8 @@ pub struct ClusterState {
     pending_evals: BTreeSet<String>,
     #[serde(skip)]
     usage_cache: usage::UsageCache,
+    #[serde(skip)]
+    node_classes: node_classes::NodeClasses,
     #[serde(skip)]
     alloc_changes: alloc_changes::AllocChanges,
 }
@@ -365,6 +368,7 @@ impl ClusterState {
         self.allocs_by_job.clear();
         self.pending_evals.clear();
         self.usage_cache.clear();
+        self.node_classes.clear();
         self.alloc_changes.restored(self.index);
         let ids: Vec<Arc<str>> = self.allocs.keys().cloned().collect();
         for id in ids {

@@ -231,8 +231,8 @@ impl<'a> Context<'a> {
         if !self.options.class_cache {
             return feasible::check(job, group, node);
         }
-        let class = *self.classes.entry(node.id.as_str()).or_insert_with(|| class::computed_class(node));
         let state = self.state;
+        let class = *self.classes.entry(node.id.as_str()).or_insert_with(|| state.node_class(node, class::computed_class));
         let allocs = &self.job_allocs;
         let gs = self.groups.entry(group.name.clone()).or_insert_with(|| GroupState::new(state, job, group, allocs));
         gs.feasibility.check(node, class)
@@ -325,7 +325,8 @@ fn pick<'a>(
             }
         }
         let feasible = if ctx.options.class_cache {
-            let class = *ctx.classes.entry(node.id.as_str()).or_insert_with(|| class::computed_class(node));
+            let state = ctx.state;
+            let class = *ctx.classes.entry(node.id.as_str()).or_insert_with(|| state.node_class(node, class::computed_class));
             gs.feasibility.check(node, class)
         } else {
             feasible::check(job, group, node)
