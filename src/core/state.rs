@@ -28,6 +28,7 @@ mod allocs;
 mod deployments;
 mod garbage;
 mod node_classes;
+mod node_memo;
 mod queries;
 mod usage;
 mod wire;

@@ -184,16 +184,17 @@ impl Server {
             });
             (unchanged, self.capacity_evals(s, &node.id))
         });
+        let node_id = node.id.clone();
         let index = if unchanged {
             self.read(|s| s.index)
         } else {
             info!(node_id = %node.id, name = %node.name, "registering node");
-            self.propose(Command::RegisterNode { node: node.clone(), evals, now: now_ns() }).await?.index
+            self.propose(Command::RegisterNode { node, evals, now: now_ns() }).await?.index
         };
         // The registration counts as the node's first beat, recorded by the leader's timers
         // (through the leader when this server is a follower): a timer that never saw it would run
         // from the leadership's start and mark a node joining a long-lived cluster down at once.
-        let ttl = self.heartbeat(&node.id).await?;
+        let ttl = self.heartbeat(&node_id).await?;
         Ok((index, ttl))
     }
 

@@ -2,49 +2,20 @@
 //! the node changes. Hashing a node's attributes, meta and drivers took ~3% of a busy C1M leader
 //! when every evaluation computed it again for every node it looked at.
 //!
-//! Derived and local, as the usage memo: not serialized, not compared, empty in a copy of the
-//! state. An entry is valid for the node's `modify_index` (every change to a node moves it); debug
-//! builds compute again on every hit and check the two agree.
+//! Derived and local (`NodeMemo`). An entry is valid for the node's `modify_index` (every change
+//! to a node moves it); debug builds compute again on every hit and check the two agree.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
+use super::node_memo::NodeMemo;
 use super::ClusterState;
 use crate::core::node::Node;
 
-#[derive(Default)]
-pub struct NodeClasses(Mutex<HashMap<String, (u64, u64)>>);
-
-impl Clone for NodeClasses {
-    /// A copy of the state starts without memoised classes.
-    fn clone(&self) -> Self {
-        Self::default()
-    }
-}
-
-impl PartialEq for NodeClasses {
-    /// Derived data: two states are equal whatever each has memoised.
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl std::fmt::Debug for NodeClasses {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("NodeClasses")
-    }
-}
-
-impl NodeClasses {
-    pub(super) fn clear(&mut self) {
-        self.0.get_mut().unwrap_or_else(|e| e.into_inner()).clear();
-    }
-}
+/// Node id → (the node's `modify_index`, its class).
+pub type NodeClasses = NodeMemo<(u64, u64)>;
 
 impl ClusterState {
     /// `node`'s class as `compute` gives it, computed once per version of the node.
     pub fn node_class(&self, node: &Node, compute: impl FnOnce(&Node) -> u64) -> u64 {
-        let mut memo = self.node_classes.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut memo = self.node_classes.lock();
         if let Some(&(at, class)) = memo.get(node.id.as_str()) {
             if at == node.modify_index {
                 #[cfg(debug_assertions)]
@@ -79,6 +50,6 @@ mod tests {
         node.datacenter = "dc-two".into();
         node.modify_index = 4;
         assert_eq!(state.node_class(&node, |n| class(n, &mut calls)), 6, "a changed node is computed again");
-        assert_eq!(state.clone().node_classes.0.lock().unwrap().len(), 0, "a copy starts empty");
+        assert_eq!(state.clone().node_classes.lock().len(), 0, "a copy starts empty");
     }
 }

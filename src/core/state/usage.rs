@@ -7,45 +7,23 @@
 //! it; anything else that changes what an allocation on that node holds — updated, ended (its
 //! client's report, or marked lost), garbage-collected while holding — drops that node's entry.
 //! A stop alone or a client's report that it runs changes nothing held and keeps it. It is derived
-//! and local: not serialized, not compared, empty in a copy of the state. Debug builds recount on
-//! every hit and check the two agree.
+//! and local (`NodeMemo`). Debug builds recount on every hit and check the two agree.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::collections::BTreeSet;
 
+use super::node_memo::NodeMemo;
 use super::ClusterState;
 use crate::core::resources::AllocatedResources;
 use crate::core::scheduler::fit::Usage;
 
 /// Node id → usage of the allocations on it that hold resources.
-#[derive(Default)]
-pub struct UsageCache(Mutex<HashMap<String, Usage>>);
-
-impl Clone for UsageCache {
-    /// A copy of the state starts without memoised counts.
-    fn clone(&self) -> Self {
-        Self::default()
-    }
-}
-
-impl PartialEq for UsageCache {
-    /// Derived data: two states are equal whatever each has memoised.
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl std::fmt::Debug for UsageCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("UsageCache")
-    }
-}
+pub type UsageCache = NodeMemo<Usage>;
 
 impl ClusterState {
     /// The resources held on `node_id` by its allocations (those whose client has not reported
     /// them ended).
     pub fn node_usage(&self, node_id: &str) -> Usage {
-        let mut cache = self.usage_cache.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = self.usage_cache.lock();
         if let Some(u) = cache.get(node_id) {
             debug_assert_eq!(*u, self.count_usage(node_id), "memoised usage of node {node_id} is stale");
             return u.clone();
@@ -60,22 +38,17 @@ impl ClusterState {
     }
 }
 
-impl UsageCache {
+impl NodeMemo<Usage> {
     /// A new allocation holding `res` on `node_id`: added to its memoised usage, if there is one
     /// (a recount adds the same).
     pub(super) fn placed(&mut self, node_id: &str, res: &AllocatedResources) {
-        if let Some(u) = self.0.get_mut().unwrap_or_else(|e| e.into_inner()).get_mut(node_id) {
+        if let Some(u) = self.get_mut().get_mut(node_id) {
             u.add(res);
         }
     }
 
     /// Drops the memoised usage of `node_id`: an allocation on it changed what it holds.
     pub(super) fn forget(&mut self, node_id: &str) {
-        self.0.get_mut().unwrap_or_else(|e| e.into_inner()).remove(node_id);
-    }
-
-    /// Drops every memoised usage (the allocation table was replaced).
-    pub(super) fn clear(&mut self) {
-        self.0.get_mut().unwrap_or_else(|e| e.into_inner()).clear();
+        self.get_mut().remove(node_id);
     }
 }
